@@ -1,0 +1,163 @@
+/**
+ * Seeded, bit-reproducible pseudo-random numbers for hot loops.
+ *
+ * Generator: xoshiro128** (Blackman & Vigna), four 32-bit words, seeded by SplitMix32 so that any
+ * integer seed (and any (seed, stream) pair) gives a well-mixed state.  Uniform doubles carry 53
+ * random bits (two outputs).  Normals use the Marsaglia–Tsang ziggurat (128 layers) with the exact
+ * tail algorithm, so every normal is exact in distribution and the stream depends only on the seed.
+ */
+
+function splitmix32(state: { x: number }): number {
+  state.x = (state.x + 0x9e3779b9) | 0;
+  let z = state.x;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+// Ziggurat tables (Marsaglia & Tsang 2000, N = 128, R = 3.442619855899, V = 9.91256303526217e-3).
+const ZIG_N = 128;
+const ZIG_R = 3.442619855899;
+const ZIG_V = 9.91256303526217e-3;
+const KN = new Uint32Array(ZIG_N);
+const WN = new Float64Array(ZIG_N);
+const FN = new Float64Array(ZIG_N);
+(function buildZiggurat() {
+  const m1 = 16777216.0; // 2^24: magnitudes use the top 25 bits, the layer index the low 7
+  let dn = ZIG_R;
+  let tn = dn;
+  const q = ZIG_V / Math.exp(-0.5 * dn * dn);
+  KN[0] = Math.floor((dn / q) * m1);
+  KN[1] = 0;
+  WN[0] = q / m1;
+  WN[ZIG_N - 1] = dn / m1;
+  FN[0] = 1.0;
+  FN[ZIG_N - 1] = Math.exp(-0.5 * dn * dn);
+  for (let i = ZIG_N - 2; i >= 1; i--) {
+    dn = Math.sqrt(-2 * Math.log(ZIG_V / dn + Math.exp(-0.5 * dn * dn)));
+    KN[i + 1] = Math.floor((dn / tn) * m1);
+    tn = dn;
+    FN[i] = Math.exp(-0.5 * dn * dn);
+    WN[i] = dn / m1;
+  }
+})();
+
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  /** Seed with any integer (safe-integer range); equal seeds give identical streams. */
+  constructor(seed = 0, stream = 0) {
+    const st = { x: (seed | 0) ^ Math.imul(Math.floor(seed / 4294967296) | 0, 0x27d4eb2d) };
+    const s2 = { x: Math.imul(stream | 0, 0x632be5ab) ^ 0x5bd1e995 };
+    this.a = splitmix32(st) ^ splitmix32(s2);
+    this.b = splitmix32(st) ^ splitmix32(s2);
+    this.c = splitmix32(st) ^ splitmix32(s2);
+    this.d = splitmix32(st) ^ splitmix32(s2);
+    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+  }
+
+  /** Independent generator for stream `k` of a seed (e.g. one per SGD seed or per worker). */
+  static stream(seed: number, k: number): Rng {
+    return new Rng(seed, k + 1);
+  }
+
+  /** Exact copy of the current state. */
+  clone(): Rng {
+    const r = new Rng(0);
+    r.a = this.a; r.b = this.b; r.c = this.c; r.d = this.d;
+    return r;
+  }
+
+  /** Current state (for checkpointing). */
+  getState(): [number, number, number, number] {
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
+  }
+
+  setState(s: readonly number[]): void {
+    [this.a, this.b, this.c, this.d] = s as [number, number, number, number];
+  }
+
+  /** Next raw 32-bit unsigned output (xoshiro128**). */
+  nextUint32(): number {
+    const r = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
+    const t = this.b << 9;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c ^= t;
+    this.d = rotl(this.d, 11);
+    return r;
+  }
+
+  /** Uniform double in [0, 1) with 53 random bits. */
+  uniform(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Uniform double in (0, 1). */
+  uniformOpen(): number {
+    let u: number;
+    do u = this.uniform(); while (u === 0);
+    return u;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.uniform() * n);
+  }
+
+  /** Standard normal by the ziggurat method. */
+  normal(): number {
+    for (;;) {
+      const bits = this.nextUint32() | 0;
+      const iz = bits & 127;
+      const hz = bits >> 7; // signed 25-bit, independent of the layer index
+      const abs = hz < 0 ? -hz : hz;
+      if (abs < KN[iz]) return hz * WN[iz];
+      // Slow path.
+      if (iz === 0) {
+        // Tail beyond R.
+        let x: number, y: number;
+        do {
+          x = -Math.log(this.uniformOpen()) / ZIG_R;
+          y = -Math.log(this.uniformOpen());
+        } while (y + y < x * x);
+        return hz > 0 ? ZIG_R + x : -ZIG_R - x;
+      }
+      const x = hz * WN[iz];
+      if (FN[iz] + this.uniform() * (FN[iz - 1] - FN[iz]) < Math.exp(-0.5 * x * x)) return x;
+    }
+  }
+
+  /** Fill `out` with i.i.d. N(0, sd²) values. */
+  fillNormal(out: Float64Array, sd = 1): Float64Array {
+    for (let i = 0; i < out.length; i++) out[i] = sd * this.normal();
+    return out;
+  }
+
+  /** Random sign ±1. */
+  sign(): number {
+    return (this.nextUint32() & 1) === 0 ? -1 : 1;
+  }
+
+  /** In-place Fisher–Yates shuffle. */
+  shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
