@@ -281,7 +281,7 @@ export function rfft(x: ArrayLike<number>): { re: Float64Array; im: Float64Array
   return { re, im };
 }
 
-/** Forward 2D DFT of an L1×L2 row-major complex array, in place. */
+/** 2D DFT (inverse with 1/(L1·L2) when `inverse`) of an L1×L2 row-major complex array, in place. */
 export function fft2(re: Float64Array, im: Float64Array, L1: number, L2: number, inverse = false): void {
   const rowPlan = fftPlan(L2), colPlan = fftPlan(L1);
   const tr = new Float64Array(Math.max(L1, L2)), ti = new Float64Array(Math.max(L1, L2));

@@ -1,0 +1,76 @@
+/**
+ * Gaussian process with a translation-invariant (circulant / block-circulant) covariance, sampled by
+ * FFT in O(D log D): z = Re/Im of F(√λ ⊙ ζ)/√D with ζ complex standard normal, which gives two
+ * independent N(0, C) samples per transform (the second is cached).
+ */
+import { Rng } from "../stats/rng.js";
+import { fftPlan, type FftPlan } from "../stats/fft.js";
+import { clipSpectrum, geometrySize, spectrumOfRow, type Geometry } from "./kernels.js";
+
+export class CirculantGaussian {
+  readonly D: number;
+  /** Eigenvalues of C (clipped at 0), row-major in 2D. */
+  readonly spectrum: Float64Array;
+  private sqrtLambda: Float64Array;
+  private re: Float64Array;
+  private im: Float64Array;
+  private plan: FftPlan;
+  private tr: Float64Array;
+  private ti: Float64Array;
+  private hasSpare = false;
+  private scale: number;
+
+  /** `row` is the first row of C (covariance of site 0 with all sites). */
+  constructor(readonly geom: Geometry, row: Float64Array) {
+    this.D = geometrySize(geom);
+    if (row.length !== this.D) throw new RangeError(`covariance row has length ${row.length}, expected D = ${this.D}`);
+    this.spectrum = clipSpectrum(spectrumOfRow(geom, row));
+    this.sqrtLambda = this.spectrum.map(Math.sqrt);
+    this.re = new Float64Array(this.D);
+    this.im = new Float64Array(this.D);
+    this.plan = fftPlan(geom.L);
+    this.tr = new Float64Array(geom.L);
+    this.ti = new Float64Array(geom.L);
+    this.scale = 1 / Math.sqrt(this.D);
+  }
+
+  /** Draw one sample into `out`. Consumes randomness for two samples every other call. */
+  sample(out: Float64Array, rng: Rng): Float64Array {
+    const D = this.D, re = this.re, im = this.im;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      for (let i = 0; i < D; i++) out[i] = im[i];
+      return out;
+    }
+    const sl = this.sqrtLambda;
+    for (let k = 0; k < D; k++) {
+      re[k] = sl[k] * rng.normal();
+      im[k] = sl[k] * rng.normal();
+    }
+    if (this.geom.dim === 1) {
+      this.plan.forward(re, im);
+    } else {
+      const L = this.geom.L, tr = this.tr, ti = this.ti, p = this.plan;
+      for (let a = 0; a < L; a++) {
+        const o = a * L;
+        for (let b = 0; b < L; b++) { tr[b] = re[o + b]; ti[b] = im[o + b]; }
+        p.forward(tr, ti);
+        for (let b = 0; b < L; b++) { re[o + b] = tr[b]; im[o + b] = ti[b]; }
+      }
+      for (let b = 0; b < L; b++) {
+        for (let a = 0; a < L; a++) { tr[a] = re[a * L + b]; ti[a] = im[a * L + b]; }
+        p.forward(tr, ti);
+        for (let a = 0; a < L; a++) { re[a * L + b] = tr[a]; im[a * L + b] = ti[a]; }
+      }
+    }
+    const s = this.scale;
+    for (let i = 0; i < D; i++) { re[i] *= s; im[i] *= s; out[i] = re[i]; }
+    this.hasSpare = true;
+    return out;
+  }
+
+  /** Forget a cached second sample (e.g. after reseeding, so streams restart cleanly). */
+  reset(): void {
+    this.hasSpare = false;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Shared pieces of the model-file schemas (zod) and the loader that turns validation failures into
+ * one-line messages naming the field and the allowed range.
+ *
+ * Every model file is JSON with a `kind` ("simulate", "flow", "cp", "ode", "compare", "lsg", …) that
+ * selects its schema; `rfdyn run` dispatches on it.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { UserError } from "../errors.js";
+
+/** Positive integer with a field-specific upper bound. */
+export const posInt = (max = 1e9) => z.number().int().min(1).max(max);
+export const nonNegInt = (max = 1e9) => z.number().int().min(0).max(max);
+export const seed = z.number().int().min(0).max(2 ** 53 - 1).default(1);
+
+export const geometrySchema = z.discriminatedUnion("dim", [
+  z.object({ dim: z.literal(1), L: posInt(1 << 20) }).strict(),
+  z.object({ dim: z.literal(2), L: posInt(4096) }).strict(),
+]);
+
+export const gainConvention = z.enum(["ig22", "lsg24"]).default("ig22");
+
+/** One class's input distribution. */
+export const classSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("gp"), xi: z.number().min(0).max(1e6) }).strict(),
+  z.object({ kind: z.literal("nlgp"), xi: z.number().min(0).max(1e6), gain: z.number().gt(0).max(1e6), convention: gainConvention }).strict(),
+  z.object({ kind: z.literal("gp-clone"), xi: z.number().min(0).max(1e6), gain: z.number().gt(0).max(1e6), convention: gainConvention }).strict(),
+]);
+
+export type ClassSchema = z.infer<typeof classSchema>;
+
+/** Two-class task: class "minus" (label −1 or 0) and "plus" (label +1 or 1). */
+export const taskSchema = z
+  .object({
+    geometry: geometrySchema,
+    classes: z.tuple([classSchema, classSchema]),
+    labels: z.enum(["pm1", "01"]).default("pm1"),
+  })
+  .strict();
+
+/** Format a zod issue path like `model.sgd.lr` and a readable reason. */
+export function formatIssue(issue: z.core.$ZodIssue, root = "model"): string {
+  const path = [root, ...issue.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))].join(".").replace(/\.\[/g, "[");
+  let reason = issue.message;
+  const i = issue as unknown as Record<string, unknown>;
+  switch (issue.code) {
+    case "too_small":
+      reason = `must be ${i.inclusive === false ? ">" : "≥"} ${String(i.minimum)}`;
+      break;
+    case "too_big":
+      reason = `must be ${i.inclusive === false ? "<" : "≤"} ${String(i.maximum)}`;
+      break;
+    case "invalid_type":
+      reason = `must be ${String(i.expected)}`;
+      break;
+    case "invalid_value":
+      reason = `must be one of ${(i.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+      break;
+    case "unrecognized_keys":
+      reason = `unknown field(s) ${(i.keys as string[]).map((k) => `"${k}"`).join(", ")}`;
+      break;
+    case "invalid_union": {
+      const note = i.note as string | undefined;
+      const disc = i.discriminator as string | undefined;
+      reason = disc ? `has an invalid "${disc}"` : note ?? "does not match any allowed form";
+      break;
+    }
+    default:
+      break;
+  }
+  return `${path}: ${reason}`;
+}
+
+/** Value at a zod path in the raw input (to report what was given). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/** Validate `input` against `schema`; throw a UserError with one line for the first problem. */
+export function parseWith<T extends z.ZodType>(schema: T, input: unknown, root = "model"): z.infer<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const got = valueAt(input, issue.path);
+  const gotStr = got === undefined ? "" : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
+  throw new UserError(`${formatIssue(issue, root)}${issue.code === "unrecognized_keys" ? "" : gotStr}`);
+}
+
+/** Read and JSON-parse a model file, with clear errors for missing files and bad JSON. */
+export function readModelFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new UserError(`cannot read model file "${path}"`);
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`model file "${path}" is not valid JSON: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw new UserError(`model file "${path}" must contain a JSON object`);
+  return obj as Record<string, unknown>;
+}
