@@ -1,0 +1,213 @@
+/**
+ * Adaptive Gragg–Bulirsch–Stoer integration via odex 2.0.4 (Hairer & Wanner's ODEX, ported to JS).
+ *
+ * odex is driven segment by segment between consecutive output times (never through its dense
+ * output, which costs O(n²) per interpolated point), carrying the last full step size forward.
+ * Accepted steps are observed through odex's `solOut` callback, which is also how we stop early.
+ *
+ * odex quirks handled here:
+ *  - it concatenates y0 onto a plain array, so a Float64Array y0 yields NaN: we pass number[];
+ *  - it clamps the initial step to ≥ 1e-4 and ≤ half the segment, and has no step-underflow test
+ *    (it spins until maxSteps): we flag accepted steps that no longer advance t;
+ *  - its reported `xEnd` is the requested end, not the time reached: we track t ourselves;
+ *  - a NaN error estimate is *accepted* by its step control: we check every accepted state and,
+ *    before giving up, retry from the last finite state with a much shorter step.
+ */
+import { createRequire } from "node:module";
+import { IntegrationError, type Rhs } from "./types.js";
+
+/** The parts of odex's `Solver` we use (the package ships no type declarations). */
+interface OdexSolver {
+  maxSteps: number;
+  initialStepSize: number;
+  maxStepSize: number;
+  relativeTolerance: number | number[];
+  absoluteTolerance: number | number[];
+  solve(
+    f: (x: number, y: number[]) => number[],
+    x: number,
+    y0: number[],
+    xEnd: number,
+    solOut?: (nr: number, xOld: number, x: number, y: number[]) => boolean | void,
+  ): { y: number[]; outcome: number; nStep: number; nAccept: number; nReject: number; nEval: number };
+}
+
+interface OdexModule {
+  Solver: new (n: number) => OdexSolver;
+  Outcome: { Converged: number; MaxStepsExceeded: number; EarlyReturn: number };
+}
+
+const odex = createRequire(import.meta.url)("odex") as OdexModule;
+
+/** Settings of the GBS stepper (already validated by `solve`). */
+export interface GbsSettings {
+  rtol: number;
+  atol: number;
+  /** Budget of odex step attempts (accepted + rejected) over the whole integration. */
+  maxSteps: number;
+  h0: number;
+  /** Maximum step size; 0 = unlimited. */
+  hMax: number;
+}
+
+/** Callback after each accepted step; return false to stop the integration there. */
+type AcceptedStep = (t: number, y: Float64Array) => boolean;
+
+/** Thrown out of the RHS wrapper to abort odex when its own state has gone bad (t = NaN). */
+class AbortOdex extends Error {}
+
+const EPS = Number.EPSILON;
+/** Give up on a NaN/Inf state after this many consecutive retries with shorter steps. */
+const MAX_NAN_RETRIES = 12;
+
+/** Advances y from t to successive target times with odex; counts RHS calls and accepted steps. */
+export class GbsStepper {
+  /** Current time and state (the state is updated in place). */
+  t: number;
+  readonly y: Float64Array;
+  nRhs = 0;
+  nSteps = 0;
+
+  private readonly n: number;
+  private readonly solver: OdexSolver;
+  private readonly maxSteps: number;
+  private attempts = 0;
+  private hNext: number;
+  /** Plain-array copy of the current state, handed to odex as the next y0. */
+  private yArr: number[];
+  // Reusable buffers of the RHS wrapper.
+  private readonly yIn: Float64Array;
+  private readonly dyOut: Float64Array;
+  private readonly ret: number[];
+  private readonly f: (x: number, y: number[]) => number[];
+
+  constructor(
+    private readonly rhs: Rhs,
+    y0: Float64Array,
+    t0: number,
+    s: GbsSettings,
+  ) {
+    const n = y0.length;
+    this.n = n;
+    this.t = t0;
+    this.y = Float64Array.from(y0);
+    this.yArr = Array.from(y0);
+    this.yIn = new Float64Array(n);
+    this.dyOut = new Float64Array(n);
+    this.ret = new Array<number>(n).fill(0);
+    this.maxSteps = s.maxSteps;
+    this.hNext = s.h0;
+    this.solver = new odex.Solver(n);
+    this.solver.relativeTolerance = s.rtol;
+    this.solver.absoluteTolerance = s.atol;
+    this.solver.maxStepSize = s.hMax;
+    this.solver.maxSteps = Math.max(1, Math.min(s.maxSteps, 2 ** 31));
+    const { yIn, dyOut, ret } = this;
+    this.f = (x: number, y: number[]): number[] => {
+      if (x !== x) throw new AbortOdex();
+      for (let i = 0; i < n; i++) yIn[i] = y[i];
+      rhs(x, yIn, dyOut);
+      this.nRhs++;
+      for (let i = 0; i < n; i++) ret[i] = dyOut[i];
+      return ret;
+    };
+  }
+
+  /** dy/dt at the current state (one RHS evaluation). */
+  dydt(): Float64Array {
+    this.yIn.set(this.y);
+    this.rhs(this.t, this.yIn, this.dyOut);
+    this.nRhs++;
+    return this.dyOut;
+  }
+
+  /**
+   * Integrate to `tTarget` (≥ t), calling `accepted` after every accepted step.  Returns false if
+   * `accepted` stopped the integration (t, y then hold the stopping point), true once t = tTarget.
+   * Throws IntegrationError on NaN/Inf, step-size underflow or an exhausted step budget.
+   */
+  advance(tTarget: number, accepted: AcceptedStep): boolean {
+    let retryEnd = Infinity; // end of a shortened sub-segment after a NaN/Inf step, if any
+    let retries = 0;
+    while (this.t < tTarget) {
+      const tStart = this.t;
+      const end = Math.min(retryEnd, tTarget);
+      // odex will not step when the gap is at rounding level; treat the target as reached.
+      if (end - tStart <= 10 * 2.3e-16 * Math.abs(tStart)) {
+        this.t = end;
+        if (end === retryEnd) retryEnd = Infinity;
+        continue;
+      }
+      const budget = this.maxSteps - this.attempts;
+      if (budget <= 0) this.fail(`maxSteps (${this.maxSteps}) exceeded`);
+      this.solver.maxSteps = Math.min(budget, 2 ** 31);
+      this.solver.initialStepSize = this.hNext;
+
+      let xBad = NaN; // time of an accepted step whose state was not finite
+      let hUnder = NaN; // size of an accepted step that no longer advanced t
+      let stopped = false;
+      const solOut = (nr: number, xOld: number, x: number, y: number[]): boolean | void => {
+        if (nr === 1) return; // odex reports the initial point first
+        for (let i = 0; i < this.n; i++) {
+          if (!Number.isFinite(y[i])) {
+            xBad = x;
+            return false;
+          }
+        }
+        const h = x - xOld;
+        const last = end - x <= 16 * EPS * Math.max(Math.abs(x), Math.abs(end));
+        if (!last && !(h > 16 * EPS * Math.abs(x))) {
+          hUnder = h;
+          return false;
+        }
+        this.yArr = y; // odex hands us a fresh copy
+        this.y.set(y);
+        this.t = last ? end : x;
+        this.nSteps++;
+        // Carry the step size forward, except for the final step of the segment and a first step
+        // that odex clamped to half the segment (neither reflects the local step size).
+        if (!last && !(xOld === tStart && h >= 0.5 * (end - tStart) * (1 - 1e-9))) this.hNext = h;
+        if (!accepted(this.t, this.y)) {
+          stopped = true;
+          return false;
+        }
+      };
+
+      let outcome: number;
+      try {
+        const res = this.solver.solve(this.f, tStart, this.yArr, end, solOut);
+        this.attempts += res.nStep;
+        outcome = res.outcome;
+      } catch (e) {
+        if (e instanceof AbortOdex) this.failNaN();
+        throw e;
+      }
+
+      if (stopped) return false;
+      if (!Number.isNaN(hUnder)) this.fail(`step size underflowed (h = ${hUnder.toExponential(2)})`);
+      if (!Number.isNaN(xBad)) {
+        // A NaN/Inf error estimate passes odex's step control; retry from the last finite state
+        // with a much shorter first step before concluding that the solution itself blew up.
+        const hBad = xBad - this.t;
+        if (++retries > MAX_NAN_RETRIES || !(hBad > 64 * EPS * Math.abs(this.t))) this.failNaN();
+        retryEnd = this.t + hBad / 4;
+        this.hNext = hBad / 8;
+        continue;
+      }
+      if (outcome === odex.Outcome.MaxStepsExceeded) this.fail(`maxSteps (${this.maxSteps}) exceeded`);
+      // Converged: odex may stop within rounding distance of `end`; snap to it.
+      this.t = end;
+      if (end === retryEnd) retryEnd = Infinity;
+      else retries = 0;
+    }
+    return true;
+  }
+
+  private fail(what: string): never {
+    throw new IntegrationError(`integration failed at t = ${this.t}: ${what}`, this.t);
+  }
+
+  private failNaN(): never {
+    this.fail("state became NaN/Inf");
+  }
+}
