@@ -1,0 +1,537 @@
+/**
+ * Limited-memory BFGS (Nocedal & Wright, "Numerical Optimization", 2nd ed., Alg. 7.4/7.5) with a
+ * strong-Wolfe line search (N&W Alg. 3.5 bracketing + Alg. 3.6 zoom, safeguarded cubic/quadratic
+ * interpolation).
+ *
+ * Design notes
+ * - `fg(x, g)` writes ∇f(x) into `g` and returns f(x).  The optimiser passes its own preallocated
+ *   buffers; `fg` must not keep references to them.  Nothing is allocated per function evaluation
+ *   (the history, direction and trial buffers are allocated once per `lbfgs` call).
+ * - Search direction: two-loop recursion with initial Hessian H₀ = γI, γ = sᵀy/yᵀy of the newest
+ *   pair.  A pair is stored only when sᵀy > ε·‖s‖‖y‖ (ε = machine epsilon), keeping H positive
+ *   definite; otherwise the update is skipped.
+ * - Memory empty (after a reset or a skipped update): scaled steepest descent −γg with the last γ;
+ *   only the very first iteration uses −g with trial step 1/‖g‖₂ (a unit-length move).  Otherwise
+ *   the first trial step is 1.
+ * - Line search: N&W bracketing/zoom; the zoom takes the cubic interpolant's minimiser, kept ≥ 1 %
+ *   of the bracket from its ends, and bisects if the bracket did not shrink by 0.66 over two trials
+ *   (Moré–Thuente's safeguard).  Near convergence f is dominated by rounding, so, following Hager &
+ *   Zhang (2005), trials with φ(α) within approxTol·|φ(0)| of φ(0) are judged by derivatives only
+ *   ("approximate Wolfe", default approxTol = 1e-10, 0 = strict).  This lets ill-conditioned
+ *   problems converge to ‖g‖ ≈ 1e-9 where a pure function-value test stalls at ≈ 1e-6.
+ * - Non-finite values (NaN/±Inf in f or in the directional derivative) are treated as "step too
+ *   long": the line search shrinks towards the last good point.  Non-finite points are never
+ *   accepted.  The starting point must be finite (an Error is thrown otherwise).
+ * - If the line search finds no point with sufficient decrease, the history is cleared and a
+ *   steepest-descent search is tried once; if that fails too, status "lineSearchFailed" (the
+ *   returned x is still the best point found).  A line search that ends early (evaluation budget,
+ *   interval collapse) but has a sufficient-decrease point accepts that point.
+ * - Stopping: ‖g‖∞ ≤ gtol·max(1, ‖x‖∞) ("gtol"); (f_k − f_{k+1}) ≤ ftol·max(|f_k|, |f_{k+1}|, 1)
+ *   ("ftol"); iteration/evaluation budgets; `onIter` returning false ("stopped").
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Line search
+// ---------------------------------------------------------------------------------------------
+
+/** Output slot for a line function: set `phi` = φ(α) and `dphi` = φ'(α). */
+export interface LineEval {
+  phi: number;
+  dphi: number;
+}
+
+/** One-dimensional function φ(α) along the search ray; writes φ and φ' into `out`. */
+export type LineFunction = (alpha: number, out: LineEval) => void;
+
+export interface LineSearchOptions {
+  /** Sufficient-decrease (Armijo) constant, 0 < c1 < c2 < 1. Default 1e-4. */
+  c1?: number;
+  /** Curvature constant (strong Wolfe |φ'(α)| ≤ c2|φ'(0)|). Default 0.9. */
+  c2?: number;
+  /** Maximum number of φ evaluations in one search. Default 25. */
+  maxEvals?: number;
+  /** Largest step allowed. Default 1e20. */
+  alphaMax?: number;
+  /** Relative width below which the bracketing interval is considered collapsed. Default 1e-14. */
+  xtol?: number;
+  /**
+   * Approximate-Wolfe tolerance ε (Hager & Zhang 2005).  A trial that fails the Armijo test only
+   * by rounding, φ(α) ≤ φ(0) + ε|φ(0)|, but satisfies |φ'(α)| ≤ c2|φ'(0)| and
+   * φ'(α) ≤ (1 − 2c1)|φ'(0)| (the derivative form of sufficient decrease, exact for quadratics) is
+   * accepted with status "approxWolfe".  This lets the optimiser converge below the noise floor
+   * of f.  Default 1e-10; 0 disables.
+   */
+  approxTol?: number;
+}
+
+export type LineSearchStatus =
+  /** Both strong Wolfe conditions hold at the returned α. */
+  | "converged"
+  /** Approximate Wolfe conditions hold at the returned α (see `approxTol`). */
+  | "approxWolfe"
+  /** Evaluation budget exhausted; α is the best sufficient-decrease point found (may be 0). */
+  | "maxEvals"
+  /** Bracket collapsed to rounding level; α is the best sufficient-decrease point (may be 0). */
+  | "intervalTooSmall"
+  /** Reached alphaMax while φ still decreasing (sufficient decrease holds at α = alphaMax). */
+  | "alphaMax"
+  /** φ'(0) ≥ 0: not a descent direction. */
+  | "notDescent";
+
+export interface LineSearchResult {
+  alpha: number;
+  phi: number;
+  dphi: number;
+  evaluations: number;
+  status: LineSearchStatus;
+  /** α of the most recent evaluation (lets callers know whether their buffers hold α's point). */
+  lastAlpha: number;
+}
+
+const isFiniteNum = Number.isFinite;
+
+/**
+ * Minimiser of the cubic interpolating (a, fa, da) and (b, fb, db); NaN if it does not exist.
+ * (N&W eq. 3.59, written to be symmetric in the order of a and b.)
+ */
+function cubicMin(a: number, fa: number, da: number, b: number, fb: number, db: number): number {
+  const d1 = da + db - (3 * (fa - fb)) / (a - b);
+  const disc = d1 * d1 - da * db;
+  if (!(disc >= 0)) return NaN;
+  const d2 = Math.sign(b - a) * Math.sqrt(disc);
+  const denom = db - da + 2 * d2;
+  if (denom === 0) return NaN;
+  return b - ((b - a) * (db + d2 - d1)) / denom;
+}
+
+/** Minimiser of the quadratic through (a, fa) with slope da and (b, fb); NaN if none. */
+function quadMin(a: number, fa: number, da: number, b: number, fb: number): number {
+  const h = b - a;
+  const curv = fb - fa - da * h; // = c·h² with q(t) = fa + da t + c t²
+  if (!(curv > 0)) return NaN;
+  return a - (da * h * h) / (2 * curv);
+}
+
+/**
+ * Strong-Wolfe line search (N&W Alg. 3.5/3.6).  Finds α > 0 with
+ *   φ(α) ≤ φ(0) + c1·α·φ'(0)   and   |φ'(α)| ≤ c2·|φ'(0)|.
+ *
+ * `phi(α, out)` is called once per trial; its last call is at `result.lastAlpha`.  When the
+ * status is "converged" or "approxWolfe" the last call is at the returned α.  Non-finite φ or φ' count as a
+ * step that is too long.  The function allocates only the single `out` slot.
+ */
+export function lineSearchStrongWolfe(
+  phi: LineFunction,
+  phi0: number,
+  dphi0: number,
+  alpha0: number,
+  opts: LineSearchOptions = {},
+): LineSearchResult {
+  const c1 = opts.c1 ?? 1e-4;
+  const c2 = opts.c2 ?? 0.9;
+  const maxEvals = opts.maxEvals ?? 25;
+  const alphaMax = opts.alphaMax ?? 1e20;
+  const xtol = opts.xtol ?? 1e-14;
+  const approxTol = opts.approxTol ?? 1e-10;
+  if (!(c1 > 0 && c1 < 1 && c2 >= c1 && c2 < 1)) {
+    throw new RangeError(`lineSearchStrongWolfe: need 0 < c1 <= c2 < 1 (got c1=${c1}, c2=${c2})`);
+  }
+  if (!(dphi0 < 0) || !isFiniteNum(phi0)) {
+    return { alpha: 0, phi: phi0, dphi: dphi0, evaluations: 0, status: "notDescent", lastAlpha: 0 };
+  }
+  const out: LineEval = { phi: NaN, dphi: NaN };
+  let evals = 0;
+  let lastAlpha = 0;
+  const armijo = (a: number, f: number) => f <= phi0 + c1 * a * dphi0;
+  const curvatureOk = (d: number) => Math.abs(d) <= -c2 * dphi0;
+  const epsF = approxTol * Math.abs(phi0); // noise level of φ assumed by approximate Wolfe
+  const approxOk = (f: number, d: number) =>
+    approxTol > 0 &&
+    f <= phi0 + epsF &&
+    curvatureOk(d) &&
+    d <= -(1 - 2 * c1) * dphi0;
+  const evalAt = (a: number): boolean => {
+    out.phi = NaN;
+    out.dphi = NaN;
+    phi(a, out);
+    evals++;
+    lastAlpha = a;
+    return isFiniteNum(out.phi) && isFiniteNum(out.dphi);
+  };
+
+  // Best sufficient-decrease point so far (α = 0 is the fallback).
+  let bestA = 0;
+  let bestF = phi0;
+  let bestD = dphi0;
+  const note = (a: number, f: number, d: number) => {
+    if (armijo(a, f) && f < bestF) {
+      bestA = a;
+      bestF = f;
+      bestD = d;
+    }
+  };
+  const fail = (status: LineSearchStatus): LineSearchResult => ({
+    alpha: bestA,
+    phi: bestF,
+    dphi: bestD,
+    evaluations: evals,
+    status,
+    lastAlpha,
+  });
+
+  // Zoom state: lo is the best Armijo point so far, φ'(lo)·(hi − lo) < 0.
+  let loA = 0;
+  let loF = phi0;
+  let loD = dphi0;
+  let hiA = 0;
+  let hiF = NaN;
+  let hiD = NaN;
+
+  const zoom = (): LineSearchResult => {
+    // Moré–Thuente-style safeguard: if the bracket has not shrunk by a factor 0.66 over two
+    // trials, bisect.
+    let width = Math.abs(hiA - loA);
+    let width1 = 2 * width;
+    for (let j = 0; ; j++) {
+      if (evals >= maxEvals) return fail("maxEvals");
+      const lower = Math.min(loA, hiA);
+      const upper = Math.max(loA, hiA);
+      const w = upper - lower;
+      if (w <= xtol * Math.max(upper, Number.MIN_VALUE)) return fail("intervalTooSmall");
+      let bisect = false;
+      if (j > 0) {
+        bisect = w >= 0.66 * width1;
+        width1 = width;
+        width = w;
+      }
+      let a: number;
+      if (!isFiniteNum(hiF) || !isFiniteNum(hiD)) {
+        // Far end unusable (non-finite): shrink strongly towards the good end.
+        a = loA + 0.2 * (hiA - loA);
+      } else if (bisect) {
+        a = 0.5 * (loA + hiA);
+      } else {
+        // Cubic interpolation (quadratic, then bisection, as fallbacks), kept at least 1 % of the
+        // bracket away from its ends.
+        a = cubicMin(loA, loF, loD, hiA, hiF, hiD);
+        if (!(a > lower && a < upper)) {
+          a = quadMin(loA, loF, loD, hiA, hiF);
+          if (!(a > lower && a < upper)) a = 0.5 * (loA + hiA);
+        }
+        const margin = 0.01 * w;
+        if (a < lower + margin) a = lower + margin;
+        else if (a > upper - margin) a = upper - margin;
+      }
+      const ok = evalAt(a);
+      const fa = out.phi;
+      const da = out.dphi;
+      // At the noise level of φ, compare derivatives only (Hager–Zhang).
+      const noisy = ok && fa <= phi0 + epsF && Math.abs(fa - loF) <= epsF;
+      if (!ok || (!noisy && (!armijo(a, fa) || fa >= loF))) {
+        if (ok && approxOk(fa, da)) {
+          return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "approxWolfe", lastAlpha };
+        }
+        hiA = a;
+        hiF = ok ? fa : NaN;
+        hiD = ok ? da : NaN;
+      } else {
+        note(a, fa, da);
+        if (curvatureOk(da)) {
+          return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "converged", lastAlpha };
+        }
+        if (da * (hiA - loA) >= 0) {
+          hiA = loA;
+          hiF = loF;
+          hiD = loD;
+        }
+        loA = a;
+        loF = fa;
+        loD = da;
+      }
+    }
+  };
+
+  // Bracketing phase.
+  let prevA = 0;
+  let prevF = phi0;
+  let prevD = dphi0;
+  let a = Math.min(alpha0 > 0 && isFiniteNum(alpha0) ? alpha0 : 1, alphaMax);
+  for (let i = 0; ; i++) {
+    if (evals >= maxEvals) return fail("maxEvals");
+    const ok = evalAt(a);
+    const fa = out.phi;
+    const da = out.dphi;
+    const noisy = ok && fa <= phi0 + epsF && Math.abs(fa - prevF) <= epsF;
+    if (!ok || (!noisy && (!armijo(a, fa) || (i > 0 && fa >= prevF)))) {
+      if (ok && approxOk(fa, da)) {
+        return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "approxWolfe", lastAlpha };
+      }
+      loA = prevA;
+      loF = prevF;
+      loD = prevD;
+      hiA = a;
+      hiF = ok ? fa : NaN;
+      hiD = ok ? da : NaN;
+      return zoom();
+    }
+    note(a, fa, da);
+    if (curvatureOk(da)) {
+      return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "converged", lastAlpha };
+    }
+    if (da >= 0) {
+      loA = a;
+      loF = fa;
+      loD = da;
+      hiA = prevA;
+      hiF = prevF;
+      hiD = prevD;
+      return zoom();
+    }
+    if (a >= alphaMax) return fail("alphaMax");
+    // Extrapolate: cubic step safeguarded to [a + 1.1Δ, a + 4Δ] (Moré–Thuente's bounds).
+    const delta = a - prevA;
+    const lo = a + 1.1 * delta;
+    const hi = a + 4 * delta;
+    let next = cubicMin(prevA, prevF, prevD, a, fa, da);
+    if (!(next >= lo && next <= hi)) next = next < lo ? lo : hi;
+    prevA = a;
+    prevF = fa;
+    prevD = da;
+    a = Math.min(next, alphaMax);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// L-BFGS
+// ---------------------------------------------------------------------------------------------
+
+export interface LbfgsOptions {
+  /** Number of stored correction pairs. Default 10. */
+  m?: number;
+  /** Maximum number of iterations. Default 1000. */
+  maxIter?: number;
+  /** Stop when ‖g‖∞ ≤ gtol·max(1, ‖x‖∞). Default 1e-6. */
+  gtol?: number;
+  /** Stop when (f_k − f_{k+1}) ≤ ftol·max(|f_k|, |f_{k+1}|, 1). Default 1e-12 (0 disables). */
+  ftol?: number;
+  /** Maximum number of fg evaluations (including the initial one). Default 20·maxIter. */
+  maxEvals?: number;
+  /**
+   * Line-search parameters (c1 = 1e-4, c2 = 0.9, maxEvals = 25 per search, approxTol = 1e-10;
+   * see `LineSearchOptions`).
+   */
+  lineSearch?: { c1?: number; c2?: number; maxEvals?: number; approxTol?: number };
+  /** Called after every iteration; return false to stop (status "stopped"). */
+  onIter?: (it: number, f: number, gnorm: number) => void | boolean;
+}
+
+export type LbfgsStatus = "gtol" | "ftol" | "maxIter" | "maxEvals" | "lineSearchFailed" | "stopped";
+
+export interface LbfgsResult {
+  x: Float64Array;
+  f: number;
+  g: Float64Array;
+  iterations: number;
+  evaluations: number;
+  status: LbfgsStatus;
+  message: string;
+}
+
+export type ObjectiveWithGradient = (x: Float64Array, g: Float64Array) => number;
+
+function dot(a: Float64Array, b: Float64Array, n: number, offA = 0, offB = 0): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[offA + i] * b[offB + i];
+  return s;
+}
+
+function normInf(a: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(a[i]);
+    if (v > m || v !== v) m = v; // propagate NaN
+  }
+  return m;
+}
+
+/**
+ * Minimise f with L-BFGS.  `fg(x, g)` must write ∇f(x) into g and return f(x).
+ * `x0` is not modified.  See the module comment for the algorithmic details.
+ */
+export function lbfgs(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOptions = {}): LbfgsResult {
+  const n = x0.length;
+  const m = Math.max(1, Math.floor(opts.m ?? 10));
+  const maxIter = opts.maxIter ?? 1000;
+  const gtol = opts.gtol ?? 1e-6;
+  const ftol = opts.ftol ?? 1e-12;
+  const maxEvals = opts.maxEvals ?? 20 * Math.max(maxIter, 1);
+  const lsOpts = {
+    c1: opts.lineSearch?.c1 ?? 1e-4,
+    c2: opts.lineSearch?.c2 ?? 0.9,
+    maxEvals: opts.lineSearch?.maxEvals ?? 25,
+    approxTol: opts.lineSearch?.approxTol ?? 1e-10,
+    alphaMax: 1e20,
+  };
+  const eps = Number.EPSILON;
+
+  let x = Float64Array.from(x0);
+  let g = new Float64Array(n);
+  let xt = new Float64Array(n);
+  let gt = new Float64Array(n);
+  const d = new Float64Array(n);
+  const S = new Float64Array(m * n); // ring buffer of s_k = x_{k+1} − x_k
+  const Y = new Float64Array(m * n); // ring buffer of y_k = g_{k+1} − g_k
+  const rho = new Float64Array(m);
+  const alphaBuf = new Float64Array(m);
+  let histLen = 0; // number of stored pairs
+  let histHead = 0; // slot of the next write
+  let gammaLast = 0; // newest H₀ scaling γ = sᵀy/yᵀy (0 = none yet); reused after a reset
+
+  let f = fg(x, g);
+  let evaluations = 1;
+  if (!isFiniteNum(f) || !isFiniteNum(normInf(g))) {
+    throw new Error(`lbfgs: objective or gradient not finite at the starting point (f = ${f})`);
+  }
+
+  // Line function along d from x; writes into xt/gt (swapped into x/g on acceptance).
+  const phi: LineFunction = (alpha, out) => {
+    for (let i = 0; i < n; i++) xt[i] = x[i] + alpha * d[i];
+    out.phi = fg(xt, gt);
+    evaluations++;
+    out.dphi = dot(gt, d, n);
+  };
+
+  const finish = (status: LbfgsStatus, message: string, iterations: number): LbfgsResult => ({
+    x,
+    f,
+    g: Float64Array.from(g),
+    iterations,
+    evaluations,
+    status,
+    message,
+  });
+
+  let it = 0;
+  for (;;) {
+    const gInf = normInf(g);
+    if (gInf <= gtol * Math.max(1, normInf(x))) {
+      return finish("gtol", `converged: ||g||_inf = ${gInf.toExponential(3)} <= gtol`, it);
+    }
+    if (it >= maxIter) return finish("maxIter", `reached maxIter = ${maxIter}`, it);
+    if (evaluations >= maxEvals) return finish("maxEvals", `reached maxEvals = ${maxEvals}`, it);
+
+    // --- Search direction: d = −H g by the two-loop recursion.
+    // Without memory: scaled steepest descent −γg (γ from the last pair, if any), else −g.
+    const sd = gammaLast > 0 ? gammaLast : 1;
+    for (let i = 0; i < n; i++) d[i] = -sd * g[i];
+    if (histLen > 0) {
+      for (let i = 0; i < n; i++) d[i] = -g[i];
+      for (let k = 0; k < histLen; k++) {
+        const j = (histHead - 1 - k + m) % m; // newest first
+        const a = rho[j] * dot(S, d, n, j * n, 0);
+        alphaBuf[j] = a;
+        const off = j * n;
+        for (let i = 0; i < n; i++) d[i] -= a * Y[off + i];
+      }
+      const newest = (histHead - 1 + m) % m;
+      const yy = dot(Y, Y, n, newest * n, newest * n);
+      const gamma = 1 / (rho[newest] * yy); // sᵀy / yᵀy
+      gammaLast = gamma;
+      for (let i = 0; i < n; i++) d[i] *= gamma;
+      for (let k = histLen - 1; k >= 0; k--) {
+        const j = (histHead - 1 - k + m) % m; // oldest first
+        const off = j * n;
+        const b = rho[j] * dot(Y, d, n, off, 0);
+        const c = alphaBuf[j] - b;
+        for (let i = 0; i < n; i++) d[i] += c * S[off + i];
+      }
+    }
+    let dphi0 = dot(g, d, n);
+    if (!(dphi0 < 0)) {
+      // Numerically not a descent direction: fall back to steepest descent.
+      histLen = 0;
+      histHead = 0;
+      for (let i = 0; i < n; i++) d[i] = -g[i];
+      dphi0 = dot(g, d, n);
+      gammaLast = 0;
+    }
+
+    // --- Line search.
+    const fOld = f;
+    let ls: LineSearchResult | null = null;
+    for (;;) {
+      // Trial step 1, or 1/‖g‖₂ (unit-length move) for unscaled steepest descent d = −g.
+      const alpha0 = histLen > 0 || gammaLast > 0 ? 1 : 1 / Math.sqrt(-dphi0);
+      const budget = Math.min(lsOpts.maxEvals, maxEvals - evaluations);
+      if (budget <= 0) break;
+      ls = lineSearchStrongWolfe(phi, f, dphi0, alpha0, { ...lsOpts, maxEvals: budget });
+      if (ls.alpha > 0) break;
+      // No sufficient-decrease point: reset the memory and retry steepest descent once (unless
+      // this search already was steepest descent, i.e. the memory was empty).
+      if (histLen === 0 || evaluations >= maxEvals) break;
+      histLen = 0;
+      histHead = 0;
+      for (let i = 0; i < n; i++) d[i] = -gammaLast * g[i]; // gammaLast > 0 whenever histLen > 0
+      dphi0 = dot(g, d, n);
+      ls = null;
+    }
+    if (ls === null || ls.alpha === 0) {
+      if (evaluations >= maxEvals) return finish("maxEvals", `reached maxEvals = ${maxEvals}`, it);
+      return finish(
+        "lineSearchFailed",
+        `line search failed${ls ? ` (${ls.status})` : ""} even along steepest descent`,
+        it,
+      );
+    }
+    if (ls.lastAlpha !== ls.alpha) {
+      // The buffers hold another trial point: re-evaluate at the accepted step.
+      for (let i = 0; i < n; i++) xt[i] = x[i] + ls.alpha * d[i];
+      ls.phi = fg(xt, gt);
+      evaluations++;
+    }
+
+    // --- Update memory with s = xt − x, y = gt − g (if curvature is safely positive).
+    const off = histHead * n;
+    let sy = 0;
+    let ss = 0;
+    let yy = 0;
+    for (let i = 0; i < n; i++) {
+      const s = xt[i] - x[i];
+      const y = gt[i] - g[i];
+      S[off + i] = s;
+      Y[off + i] = y;
+      sy += s * y;
+      ss += s * s;
+      yy += y * y;
+    }
+    if (sy > eps * Math.sqrt(ss * yy)) {
+      rho[histHead] = 1 / sy;
+      histHead = (histHead + 1) % m;
+      if (histLen < m) histLen++;
+    }
+    // Accept the step (swap buffers: no copies, no allocation).
+    let tmp = x;
+    x = xt;
+    xt = tmp;
+    tmp = g;
+    g = gt;
+    gt = tmp;
+    f = ls.phi;
+    it++;
+
+    if (opts.onIter) {
+      const r = opts.onIter(it, f, normInf(g));
+      if (r === false) return finish("stopped", "stopped by onIter callback", it);
+    }
+    if (ftol > 0 && fOld - f <= ftol * Math.max(Math.abs(fOld), Math.abs(f), 1)) {
+      const gInfNow = normInf(g);
+      if (gInfNow <= gtol * Math.max(1, normInf(x))) {
+        return finish("gtol", `converged: ||g||_inf = ${gInfNow.toExponential(3)} <= gtol`, it);
+      }
+      return finish("ftol", `relative decrease ${((fOld - f) / Math.max(Math.abs(fOld), Math.abs(f), 1)).toExponential(3)} <= ftol`, it);
+    }
+    if (ls.status !== "converged" && evaluations >= maxEvals) {
+      return finish("maxEvals", `reached maxEvals = ${maxEvals}`, it);
+    }
+  }
+}
