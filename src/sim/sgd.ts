@@ -1,0 +1,262 @@
+/**
+ * Stochastic gradient descent for the two-layer network of `network.ts`.
+ *
+ * Learning-rate scaling (explicit): every parameter group θ ∈ {W, b, v} is updated as
+ *
+ *     θ ← θ − (η_θ / D^s) ∂L/∂θ,      L = minibatch mean of ½(y − φ)² + (ℓ2/2)‖W‖²_F,
+ *
+ * with the exponent s = `lrScaling` shared by all groups and η_W = lr, η_b = lrBias (default lr),
+ * η_v = lrSecondLayer (default lr).  Time is measured as t = steps / D^s, so that in the small-step
+ * limit dθ/dt = −η_θ ∂L/∂θ for every s:
+ *   - s = 1 (default, online learning): t = steps/D, the natural time of Saad & Solla;
+ *   - s = 0 with a full batch (batchSize = P): one step is exactly one explicit-Euler step of the
+ *     gradient flow dθ/dτ = −∂L/∂θ with dτ = η (t counts steps, τ = η t).
+ *
+ * The per-sample path (`stepSample`) fuses forward and backward passes and allocates nothing; the
+ * minibatch path accumulates the mean gradient first and then updates (all groups use the gradient
+ * at the same parameters).
+ */
+import type { Network } from "./network.js";
+import { ACT_CODE } from "./network.js";
+import { erf } from "../stats/special.js";
+
+export interface SgdConfig {
+  lr: number;
+  /** Exponent s of the learning-rate scaling η/D^s. */
+  lrScaling: number;
+  lrSecondLayer?: number;
+  lrBias?: number;
+  /** ℓ2 weight decay on the first layer (gradient ℓ2·W added to ∂L/∂W). */
+  weightDecay: number;
+  trainSecondLayer: boolean;
+  trainBias: boolean;
+}
+
+const SQRT_2_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT2 = 1 / Math.SQRT2;
+const A1 = Math.sqrt(2 / Math.PI), A3 = 1 / Math.sqrt(2 * Math.PI);
+
+export class SgdStepper {
+  /** Effective step sizes η/D^s of W, b and v (b, v are 0 when not trained). */
+  readonly cW: number;
+  readonly cB: number;
+  readonly cV: number;
+  private readonly decay: number;
+  private readonly code: number;
+  private readonly sg: Float64Array;
+  private readonly dsg: Float64Array;
+  private readonly gW: Float64Array;
+  private readonly gB: Float64Array;
+  private readonly gV: Float64Array;
+
+  constructor(readonly net: Network, readonly cfg: SgdConfig) {
+    const scale = Math.pow(net.D, cfg.lrScaling);
+    this.cW = cfg.lr / scale;
+    this.cB = cfg.trainBias ? (cfg.lrBias ?? cfg.lr) / scale : 0;
+    this.cV = cfg.trainSecondLayer ? (cfg.lrSecondLayer ?? cfg.lr) / scale : 0;
+    this.decay = 1 - this.cW * cfg.weightDecay;
+    this.code = ACT_CODE[net.activation];
+    this.sg = new Float64Array(net.K);
+    this.dsg = new Float64Array(net.K);
+    this.gW = new Float64Array(net.K * net.D);
+    this.gB = new Float64Array(net.K);
+    this.gV = new Float64Array(net.K);
+  }
+
+  /** Pre-activations → σ, σ' into this.sg / this.dsg; returns φ. */
+  private forwardInto(X: Float64Array, off: number): number {
+    const { K, D, W, b, v } = this.net;
+    const code = this.code, sg = this.sg, dsg = this.dsg;
+    let phi = 0;
+    for (let k = 0; k < K; k++) {
+      const o = k * D;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let i = 0;
+      for (; i + 3 < D; i += 4) {
+        s0 += W[o + i] * X[off + i];
+        s1 += W[o + i + 1] * X[off + i + 1];
+        s2 += W[o + i + 2] * X[off + i + 2];
+        s3 += W[o + i + 3] * X[off + i + 3];
+      }
+      for (; i < D; i++) s0 += W[o + i] * X[off + i];
+      const h = b[k] + (s0 + s1) + (s2 + s3);
+      let f: number, df: number;
+      if (code === 0) {
+        f = erf(h * INV_SQRT2);
+        df = SQRT_2_PI * Math.exp(-0.5 * h * h);
+      } else if (code === 1) {
+        f = h > 0 ? h : 0;
+        df = h > 0 ? 1 : 0;
+      } else if (code === 2) {
+        f = Math.tanh(h);
+        df = 1 - f * f;
+      } else {
+        f = A1 * h - (A3 / 3) * h * h * h;
+        df = A1 - A3 * h * h;
+      }
+      sg[k] = f;
+      dsg[k] = df;
+      phi += v[k] * f;
+    }
+    return phi;
+  }
+
+  /** One SGD step on the single example (X[off … off+D−1], y). Returns φ − y before the step. */
+  stepSample(X: Float64Array, off: number, y: number): number {
+    const { K, D, W, b, v } = this.net;
+    const e = this.forwardInto(X, off) - y;
+    const cW = this.cW, cB = this.cB, cV = this.cV, decay = this.decay, sg = this.sg, dsg = this.dsg;
+    for (let k = 0; k < K; k++) {
+      const g = e * v[k] * dsg[k];
+      if (cV !== 0) v[k] -= cV * e * sg[k];
+      if (cB !== 0) b[k] -= cB * g;
+      const a = cW * g;
+      const o = k * D;
+      if (decay === 1) {
+        let i = 0;
+        for (; i + 3 < D; i += 4) {
+          W[o + i] -= a * X[off + i];
+          W[o + i + 1] -= a * X[off + i + 1];
+          W[o + i + 2] -= a * X[off + i + 2];
+          W[o + i + 3] -= a * X[off + i + 3];
+        }
+        for (; i < D; i++) W[o + i] -= a * X[off + i];
+      } else {
+        for (let i = 0; i < D; i++) W[o + i] = decay * W[o + i] - a * X[off + i];
+      }
+    }
+    return e;
+  }
+
+  /**
+   * `n` online steps on fresh examples: `draw(x)` fills x and returns its label.  Each update of W is
+   * fused with the forward pass of the next example (one sweep over W per step); the result is
+   * bit-identical to drawing each example and calling `stepSample` (same draws, same arithmetic).
+   * `xa`, `xb` are two scratch vectors of length D.
+   */
+  runOnline(n: number, draw: (x: Float64Array) => number, xa: Float64Array, xb: Float64Array): void {
+    if (n <= 0) return;
+    const { K, D, W, b, v } = this.net;
+    const cW = this.cW, cB = this.cB, cV = this.cV, decay = this.decay, sg = this.sg, dsg = this.dsg, code = this.code;
+    let xc = xa, xn = xb;
+    let yc = draw(xc);
+    let phi = this.forwardInto(xc, 0);
+    for (let step = 0; step < n - 1; step++) {
+      const e = phi - yc;
+      const yn = draw(xn);
+      phi = 0;
+      for (let k = 0; k < K; k++) {
+        const g = e * v[k] * dsg[k];
+        if (cV !== 0) v[k] -= cV * e * sg[k];
+        if (cB !== 0) b[k] -= cB * g;
+        const a = cW * g;
+        const o = k * D;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let i = 0;
+        if (decay === 1) {
+          for (; i + 3 < D; i += 4) {
+            const w0 = W[o + i] - a * xc[i], w1 = W[o + i + 1] - a * xc[i + 1], w2 = W[o + i + 2] - a * xc[i + 2], w3 = W[o + i + 3] - a * xc[i + 3];
+            W[o + i] = w0; W[o + i + 1] = w1; W[o + i + 2] = w2; W[o + i + 3] = w3;
+            s0 += w0 * xn[i]; s1 += w1 * xn[i + 1]; s2 += w2 * xn[i + 2]; s3 += w3 * xn[i + 3];
+          }
+          for (; i < D; i++) { const w = W[o + i] - a * xc[i]; W[o + i] = w; s0 += w * xn[i]; }
+        } else {
+          for (; i + 3 < D; i += 4) {
+            const w0 = decay * W[o + i] - a * xc[i], w1 = decay * W[o + i + 1] - a * xc[i + 1], w2 = decay * W[o + i + 2] - a * xc[i + 2], w3 = decay * W[o + i + 3] - a * xc[i + 3];
+            W[o + i] = w0; W[o + i + 1] = w1; W[o + i + 2] = w2; W[o + i + 3] = w3;
+            s0 += w0 * xn[i]; s1 += w1 * xn[i + 1]; s2 += w2 * xn[i + 2]; s3 += w3 * xn[i + 3];
+          }
+          for (; i < D; i++) { const w = decay * W[o + i] - a * xc[i]; W[o + i] = w; s0 += w * xn[i]; }
+        }
+        const h = b[k] + (s0 + s1) + (s2 + s3);
+        let f: number, df: number;
+        if (code === 0) {
+          f = erf(h * INV_SQRT2);
+          df = SQRT_2_PI * Math.exp(-0.5 * h * h);
+        } else if (code === 1) {
+          f = h > 0 ? h : 0;
+          df = h > 0 ? 1 : 0;
+        } else if (code === 2) {
+          f = Math.tanh(h);
+          df = 1 - f * f;
+        } else {
+          f = A1 * h - (A3 / 3) * h * h * h;
+          df = A1 - A3 * h * h;
+        }
+        sg[k] = f;
+        dsg[k] = df;
+        phi += v[k] * f;
+      }
+      const t = xc; xc = xn; xn = t;
+      yc = yn;
+    }
+    // Last step: plain update (no next example is drawn).
+    const e = phi - yc;
+    for (let k = 0; k < K; k++) {
+      const g = e * v[k] * dsg[k];
+      if (cV !== 0) v[k] -= cV * e * sg[k];
+      if (cB !== 0) b[k] -= cB * g;
+      const a = cW * g;
+      const o = k * D;
+      if (decay === 1) for (let i = 0; i < D; i++) W[o + i] -= a * xc[i];
+      else for (let i = 0; i < D; i++) W[o + i] = decay * W[o + i] - a * xc[i];
+    }
+  }
+
+  /**
+   * One SGD step on the minibatch of rows idx[start … start+count−1] of X (rows of length D) with
+   * labels y[row]: mean gradient over the batch, then one update of all trained groups.
+   * Returns the mean of ½(φ − y)² over the batch before the step.
+   */
+  stepBatch(X: Float64Array, y: ArrayLike<number>, idx: ArrayLike<number>, start: number, count: number): number {
+    const { K, D, W, b, v } = this.net;
+    const gW = this.gW, gB = this.gB, gV = this.gV, sg = this.sg, dsg = this.dsg;
+    gW.fill(0); gB.fill(0); gV.fill(0);
+    let loss = 0;
+    for (let m = 0; m < count; m++) {
+      const r = idx[start + m];
+      const off = r * D;
+      const e = this.forwardInto(X, off) - y[r];
+      loss += 0.5 * e * e;
+      for (let k = 0; k < K; k++) {
+        const g = e * v[k] * dsg[k];
+        gB[k] += g;
+        gV[k] += e * sg[k];
+        const o = k * D;
+        for (let i = 0; i < D; i++) gW[o + i] += g * X[off + i];
+      }
+    }
+    const inv = 1 / count;
+    const cW = this.cW * inv, cB = this.cB * inv, cV = this.cV * inv, decay = this.decay;
+    if (cV !== 0) for (let k = 0; k < K; k++) v[k] -= cV * gV[k];
+    if (cB !== 0) for (let k = 0; k < K; k++) b[k] -= cB * gB[k];
+    if (decay === 1) for (let i = 0; i < K * D; i++) W[i] -= cW * gW[i];
+    else for (let i = 0; i < K * D; i++) W[i] = decay * W[i] - cW * gW[i];
+    return loss * inv;
+  }
+}
+
+/**
+ * Minibatches over a finite dataset of P examples: each epoch is a fresh random permutation cut into
+ * consecutive batches of `batchSize`; the last batch of an epoch holds the remaining P mod B examples
+ * (if any), so every epoch visits each example exactly once.
+ */
+export class EpochBatcher {
+  readonly perm: Int32Array;
+  private pos: number;
+  constructor(readonly P: number, readonly batchSize: number, private readonly rng: { shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T }) {
+    this.perm = Int32Array.from({ length: P }, (_, i) => i);
+    this.pos = P; // shuffle on first use
+  }
+  /** Start index (into `perm`) and size of the next minibatch. */
+  next(): { start: number; count: number } {
+    if (this.pos >= this.P) {
+      this.rng.shuffle(this.perm);
+      this.pos = 0;
+    }
+    const start = this.pos;
+    const count = Math.min(this.batchSize, this.P - start);
+    this.pos += count;
+    return { start, count };
+  }
+}
