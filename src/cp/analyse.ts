@@ -1,0 +1,121 @@
+/**
+ * One CP analysis of a class's 4th-order cumulant: draw P samples, decompose the sample cumulant,
+ * and summarise the factors (IPR of each, leading-factor IPR, max IPR among the first k factors —
+ * IG22 Fig. 4B/4E) and the relative reconstruction error ‖ΔT − T̂‖/‖ΔT‖.
+ */
+import { ipr } from "../analysis/ipr.js";
+import type { Geometry } from "../data/kernels.js";
+import { geometrySize } from "../data/kernels.js";
+import { makeClassSampler, type ClassSpec } from "../data/task.js";
+import type { Rng } from "../stats/rng.js";
+import { decompose, type CpDecomposition, type DecomposeOptions } from "./decompose.js";
+import {
+  EXPLICIT_MAX_D, ImplicitCumulantLoss, cpTensor, sampleCumulantNormSq, sampleCumulantNormSqCost, sampleCumulantTensor,
+} from "./loss.js";
+
+export type ReconstructionErrorMode = "auto" | "explicit" | "implicit" | "none";
+
+export interface CpAnalysisSpec {
+  geometry: Geometry;
+  cls: ClassSpec;
+  P: number;
+  rank: number;
+  decompose: Omit<DecomposeOptions, "signal" | "onProgress">;
+  /** k of "max IPR among the first k factors". */
+  topK: number;
+  reconstructionError: ReconstructionErrorMode;
+  /** For "auto": largest P²D for the implicit ‖ΔT‖². */
+  implicitMaxFlops: number;
+}
+
+export interface CpAnalysis extends CpDecomposition {
+  P: number;
+  /** IPR of every (unit) factor, in the order of γ. */
+  ipr: Float64Array;
+  leadingIpr: number;
+  maxIprTopK: number;
+  /** Index (0-based) of the factor with the largest IPR among the first k. */
+  argmaxIprTopK: number;
+  /** ‖ΔT − T̂‖/‖ΔT‖ (null if not computed) and how it was obtained. */
+  relError: number | null;
+  relErrorMethod: "explicit" | "implicit" | "none";
+  cumulantNormSq: number | null;
+  seconds: number;
+}
+
+/** Sample P inputs of one class (P×D row-major). */
+export function sampleClass(geometry: Geometry, cls: ClassSpec, P: number, rng: Rng): Float64Array {
+  const s = makeClassSampler(geometry, cls);
+  const D = s.D;
+  const X = new Float64Array(P * D);
+  for (let n = 0; n < P; n++) s.sample(X.subarray(n * D, (n + 1) * D), rng);
+  return X;
+}
+
+/** Summaries of a decomposition: IPRs, leading and top-k maximum. */
+export function factorIprs(U: Float64Array, r: number, D: number, topK: number): { ipr: Float64Array; leading: number; maxTopK: number; argmax: number } {
+  const v = new Float64Array(r);
+  for (let a = 0; a < r; a++) v[a] = ipr(U, a * D, D);
+  let mx = -Infinity, arg = -1;
+  for (let a = 0; a < Math.min(r, topK); a++) if (v[a] > mx) { mx = v[a]; arg = a; }
+  return { ipr: v, leading: v[0], maxTopK: mx, argmax: arg };
+}
+
+/**
+ * Relative reconstruction error of (γ, U) against the sample cumulant of X.  "explicit" forms ΔT
+ * (D ≤ 40) and T̂ and compares entry by entry; "implicit" uses ‖ΔT − T̂‖² = L + ‖ΔT‖² with the
+ * implicit loss L and the O(P²D) norm.
+ */
+export function relativeReconstructionError(
+  X: Float64Array, P: number, D: number, gamma: Float64Array, U: Float64Array, r: number,
+  mode: ReconstructionErrorMode, implicitMaxFlops = 2e10,
+): { relError: number | null; method: "explicit" | "implicit" | "none"; normSq: number | null } {
+  let m: "explicit" | "implicit" | "none";
+  if (mode === "auto") m = D <= EXPLICIT_MAX_D ? "explicit" : sampleCumulantNormSqCost(P, D) <= implicitMaxFlops ? "implicit" : "none";
+  else m = mode;
+  if (m === "none") return { relError: null, method: "none", normSq: null };
+  if (m === "explicit") {
+    const T = sampleCumulantTensor(X, P, D);
+    const That = cpTensor(gamma, U, r, D);
+    let num = 0, den = 0;
+    for (let k = 0; k < T.length; k++) {
+      num += (T[k] - That[k]) ** 2;
+      den += T[k] * T[k];
+    }
+    return { relError: Math.sqrt(num / den), method: "explicit", normSq: den };
+  }
+  const L = new ImplicitCumulantLoss(X, P, D, r);
+  const th = new Float64Array(L.n);
+  th.set(gamma, 0);
+  th.set(U, r);
+  const loss = L.fg(th, new Float64Array(L.n));
+  const n2 = sampleCumulantNormSq(X, P, D, L.C);
+  return { relError: Math.sqrt(Math.max(0, 1 + loss / n2)), method: "implicit", normSq: n2 };
+}
+
+/** Draw the data with `dataRng`, decompose, summarise. */
+export function analyseCumulant(
+  spec: CpAnalysisSpec, dataRng: Rng, o: { signal?: AbortSignal; onProgress?: (f: number, info: string) => void } = {},
+): CpAnalysis {
+  const t0 = performance.now();
+  const D = geometrySize(spec.geometry);
+  const X = sampleClass(spec.geometry, spec.cls, spec.P, dataRng);
+  const obj = new ImplicitCumulantLoss(X, spec.P, D, spec.rank);
+  const dec = decompose(obj, { ...spec.decompose, signal: o.signal, onProgress: o.onProgress });
+  const f = factorIprs(dec.U, spec.rank, D, spec.topK);
+  const rec = dec.status === "done"
+    ? relativeReconstructionError(X, spec.P, D, dec.gamma, dec.U, spec.rank, spec.reconstructionError, spec.implicitMaxFlops)
+    : { relError: null, method: "none" as const, normSq: null };
+  return {
+    ...dec,
+    P: spec.P,
+    ipr: f.ipr,
+    leadingIpr: f.leading,
+    maxIprTopK: f.maxTopK,
+    argmaxIprTopK: f.argmax,
+    relError: rec.relError,
+    relErrorMethod: rec.method,
+    cumulantNormSq: rec.normSq,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

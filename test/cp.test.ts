@@ -1,0 +1,350 @@
+import { describe, expect, it } from "vitest";
+import {
+  ExplicitCumulantLoss, ImplicitCumulantLoss, cpTensor, normSq, sampleCumulantNormSq, sampleCumulantTensor, secondMoment,
+} from "../src/cp/loss.js";
+import { ReducedCpObjective, decompose, matchFactors, normaliseFactors, optimalGamma } from "../src/cp/decompose.js";
+import { checkGradient } from "../src/optim/gradcheck.js";
+import { Rng } from "../src/stats/rng.js";
+import { relativeReconstructionError, analyseCumulant } from "../src/cp/analyse.js";
+import { parseCpModel } from "../src/io/schema/cp.js";
+import { parseAttractorsModel } from "../src/io/schema/attractors.js";
+import { UserError } from "../src/io/errors.js";
+
+function gaussianish(P: number, D: number, seed: number): Float64Array {
+  // Non-Gaussian, correlated samples: x = A z with z uniform/Laplace mixtures.
+  const rng = new Rng(seed);
+  const X = new Float64Array(P * D);
+  const z = new Float64Array(D);
+  for (let n = 0; n < P; n++) {
+    for (let i = 0; i < D; i++) z[i] = i % 2 === 0 ? Math.sqrt(3) * (2 * rng.uniform() - 1) : rng.normal() * (rng.uniform() < 0.2 ? 2 : 0.5);
+    for (let i = 0; i < D; i++) X[n * D + i] = z[i] + 0.5 * z[(i + 1) % D] - 0.3 * z[(i + D - 1) % D];
+  }
+  return X;
+}
+
+function randomTheta(r: number, D: number, seed: number): Float64Array {
+  const rng = new Rng(seed);
+  const th = new Float64Array(r + r * D);
+  for (let a = 0; a < r; a++) th[a] = rng.normal();
+  for (let k = r; k < th.length; k++) th[k] = rng.normal() / Math.sqrt(D);
+  return th;
+}
+
+/** Brute-force M4 − Wick(C) entry by entry. */
+function bruteCumulant(X: Float64Array, P: number, D: number): Float64Array {
+  const C = new Float64Array(D * D);
+  for (let n = 0; n < P; n++) for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) C[i * D + j] += X[n * D + i] * X[n * D + j] / P;
+  const T = new Float64Array(D ** 4);
+  for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) for (let k = 0; k < D; k++) for (let l = 0; l < D; l++) {
+    let m = 0;
+    for (let n = 0; n < P; n++) m += X[n * D + i] * X[n * D + j] * X[n * D + k] * X[n * D + l];
+    T[((i * D + j) * D + k) * D + l] = m / P - (C[i * D + j] * C[k * D + l] + C[i * D + k] * C[j * D + l] + C[i * D + l] * C[j * D + k]);
+  }
+  return T;
+}
+
+describe("cumulant tensors", () => {
+  it("sampleCumulantTensor equals the brute-force M4 − Wick(C)", () => {
+    const P = 50, D = 5;
+    const X = gaussianish(P, D, 1);
+    const T = sampleCumulantTensor(X, P, D);
+    const B = bruteCumulant(X, P, D);
+    let err = 0, mx = 0;
+    for (let k = 0; k < T.length; k++) { err = Math.max(err, Math.abs(T[k] - B[k])); mx = Math.max(mx, Math.abs(B[k])); }
+    expect(mx).toBeGreaterThan(0.1);
+    expect(err).toBeLessThan(1e-12 * mx);
+  });
+
+  it("implicit ‖ΔT‖² formula equals the explicit norm", () => {
+    const P = 300, D = 7;
+    const X = gaussianish(P, D, 2);
+    const T = sampleCumulantTensor(X, P, D);
+    const exact = normSq(T);
+    const implicit = sampleCumulantNormSq(X, P, D);
+    expect(exact).toBeGreaterThan(1);
+    expect(Math.abs(implicit - exact) / exact).toBeLessThan(1e-10);
+  });
+
+  it("cpTensor is Σ γ u⊗4", () => {
+    const D = 4;
+    const U = Float64Array.from([1, 2, 0, -1, 0.5, 0, 1, 1]);
+    const T = cpTensor([2, -0.5], U, 2, D);
+    const idx = ((1 * D + 3) * D + 0) * D + 2; // (1,3,0,2)
+    expect(T[idx]).toBeCloseTo(2 * 2 * -1 * 1 * 0 + -0.5 * 0 * 1 * 0.5 * 1, 14);
+    const idx2 = ((3 * D + 3) * D + 2) * D + 0;
+    expect(T[idx2]).toBeCloseTo(2 * 1 * 1 * 0 * 1 + -0.5 * 1 * 1 * 1 * 0.5, 14);
+  });
+});
+
+describe("CP loss and gradients", () => {
+  it("implicit gradient matches finite differences (with and without stored C; r not a multiple of 4, odd P)", () => {
+    const P = 101, D = 6;
+    const X = gaussianish(P, D, 3);
+    for (const r of [1, 3, 5]) {
+      for (const useCovariance of [true, false]) {
+        const L = new ImplicitCumulantLoss(X, P, D, r, { useCovariance });
+        const err = checkGradient((x, g) => L.fg(x, g), randomTheta(r, D, 10 + r));
+        expect(err).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  it("explicit gradient matches finite differences", () => {
+    const P = 80, D = 5, r = 3;
+    const T = sampleCumulantTensor(gaussianish(P, D, 4), P, D);
+    const L = new ExplicitCumulantLoss(T, D, r, true);
+    expect(checkGradient((x, g) => L.fg(x, g), randomTheta(r, D, 5))).toBeLessThan(1e-6);
+  });
+
+  it("implicit and explicit paths agree: loss up to ‖ΔT‖², identical gradients, = ‖ΔT − T̂‖²", () => {
+    const P = 400, D = 8, r = 4;
+    const X = gaussianish(P, D, 6);
+    const T = sampleCumulantTensor(X, P, D);
+    const imp = new ImplicitCumulantLoss(X, P, D, r);
+    const exp = new ExplicitCumulantLoss(T, D, r, true);
+    for (let s = 0; s < 3; s++) {
+      const th = randomTheta(r, D, 20 + s);
+      const gi = new Float64Array(imp.n), ge = new Float64Array(exp.n);
+      const li = imp.fg(th, gi), le = exp.fg(th, ge);
+      // Direct ‖ΔT − T̂‖² from the explicit tensors.
+      const { gamma, U } = { gamma: th.subarray(0, r), U: th.subarray(r) };
+      const That = cpTensor(gamma, U, r, D);
+      let direct = 0;
+      for (let k = 0; k < T.length; k++) direct += (T[k] - That[k]) ** 2;
+      expect(Math.abs(le - direct) / direct).toBeLessThan(1e-11);
+      expect(Math.abs(li + normSq(T) - le) / le).toBeLessThan(1e-11);
+      let gmax = 0, dmax = 0;
+      for (let k = 0; k < gi.length; k++) { gmax = Math.max(gmax, Math.abs(ge[k])); dmax = Math.max(dmax, Math.abs(gi[k] - ge[k])); }
+      expect(dmax / gmax).toBeLessThan(1e-11);
+    }
+  });
+
+  it("reduced (γ-eliminated, normalised) objective: gradient matches finite differences, value = min over γ", () => {
+    const P = 150, D = 6, r = 3;
+    const X = gaussianish(P, D, 11);
+    const L = new ImplicitCumulantLoss(X, P, D, r);
+    const red = new ReducedCpObjective(L);
+    red.scale = 7.5;
+    const V = randomTheta(r, D, 12).slice(r);
+    for (let k = 0; k < V.length; k++) V[k] *= 1 + 0.3 * (k % 3); // non-unit norms
+    expect(checkGradient((x, g) => red.fg(x, g), V)).toBeLessThan(1e-6);
+    // Value = L(γ*, U/|U|) with γ* the optimal weights.
+    const f = red.fg(V, new Float64Array(V.length)) * red.scale;
+    const U = V.slice();
+    for (let a = 0; a < r; a++) {
+      let s = 0;
+      for (let i = 0; i < D; i++) s += U[a * D + i] ** 2;
+      for (let i = 0; i < D; i++) U[a * D + i] /= Math.sqrt(s);
+    }
+    const th = new Float64Array(L.n);
+    th.set(optimalGamma(L, U), 0);
+    th.set(U, r);
+    const g = new Float64Array(L.n);
+    expect(Math.abs(L.fg(th, g) - f)).toBeLessThan(1e-10 * Math.abs(f));
+  });
+
+  it("optimalGamma minimises the loss over γ (gradient in γ vanishes)", () => {
+    const P = 200, D = 6, r = 3;
+    const X = gaussianish(P, D, 7);
+    const L = new ImplicitCumulantLoss(X, P, D, r);
+    const th = randomTheta(r, D, 8);
+    th.set(optimalGamma(L, th.slice(r)), 0);
+    const g = new Float64Array(L.n);
+    L.fg(th, g);
+    for (let a = 0; a < r; a++) expect(Math.abs(g[a])).toBeLessThan(1e-10);
+  });
+});
+
+/** Orthonormal rows by Gram–Schmidt. */
+function orthonormal(U: Float64Array, r: number, D: number): Float64Array {
+  for (let a = 0; a < r; a++) {
+    for (let b = 0; b < a; b++) {
+      let s = 0;
+      for (let i = 0; i < D; i++) s += U[a * D + i] * U[b * D + i];
+      for (let i = 0; i < D; i++) U[a * D + i] -= s * U[b * D + i];
+    }
+    let s = 0;
+    for (let i = 0; i < D; i++) s += U[a * D + i] ** 2;
+    for (let i = 0; i < D; i++) U[a * D + i] /= Math.sqrt(s);
+  }
+  return U;
+}
+
+function unitRows(U: Float64Array, r: number, D: number): Float64Array {
+  for (let a = 0; a < r; a++) {
+    let s = 0;
+    for (let i = 0; i < D; i++) s += U[a * D + i] ** 2;
+    for (let i = 0; i < D; i++) U[a * D + i] /= Math.sqrt(s);
+  }
+  return U;
+}
+
+describe("planted recovery", () => {
+  const cases: { name: string; gamma: number[]; orth: boolean }[] = [
+    { name: "orthogonal r=3, mixed signs", gamma: [-2, 1.5, -0.7], orth: true },
+    { name: "generic (non-orthogonal) r=2", gamma: [1.8, -1.1], orth: false },
+    { name: "generic (non-orthogonal) r=3", gamma: [-2.5, 1.6, 0.9], orth: false },
+  ];
+  for (const c of cases) for (const method of ["reduced", "joint"] as const) {
+    it(`explicit path recovers ${c.name} to 1e-6 (${method})`, () => {
+      const D = 8, r = c.gamma.length;
+      const rng = new Rng(100 + r);
+      const U = new Float64Array(r * D);
+      for (let k = 0; k < U.length; k++) U[k] = rng.normal();
+      if (c.orth) orthonormal(U, r, D); else unitRows(U, r, D);
+      const T = cpTensor(c.gamma, U, r, D);
+      const L = new ExplicitCumulantLoss(T, D, r, true);
+      const res = decompose(L, { restarts: 4, seed: 7, gtol: 1e-13, ftol: 0, maxIter: 3000, method });
+      // The loss includes the constant ‖T‖², so it cannot resolve below rounding (≈ 1e-15‖T‖²).
+      expect(res.loss).toBeLessThan(1e-12 * normSq(T));
+      const m = matchFactors(U, r, res.U, r, D);
+      for (let a = 0; a < r; a++) {
+        expect(m.error[a]).toBeLessThan(1e-6);
+        expect(Math.abs(res.gamma[m.index[a]] - c.gamma[a])).toBeLessThan(1e-6 * Math.abs(c.gamma[a]));
+      }
+      // Normalised and sorted by |γ|.
+      for (let a = 0; a + 1 < r; a++) expect(Math.abs(res.gamma[a])).toBeGreaterThanOrEqual(Math.abs(res.gamma[a + 1]));
+      for (let a = 0; a < r; a++) {
+        let s = 0;
+        for (let i = 0; i < D; i++) s += res.U[a * D + i] ** 2;
+        expect(Math.abs(s - 1)).toBeLessThan(1e-14);
+      }
+    });
+  }
+
+  it("implicit path recovers sources' mixing vectors from samples (ΔT = Σ κ_a u_a⊗4 + O(P^-1/2))", () => {
+    // x = Σ_a s_a u_a + σ ε, s_1 Rademacher (κ = −2), s_2 uniform with unit variance (κ = −1.2),
+    // s_3 Laplace with unit variance (κ = +3); u_a orthonormal, Gaussian noise adds no cumulant.
+    const D = 12, r = 3, P = 60_000, sigma = 0.5;
+    const rng = new Rng(2024);
+    const U = new Float64Array(r * D);
+    for (let k = 0; k < U.length; k++) U[k] = rng.normal();
+    orthonormal(U, r, D);
+    const kappa = [-2, -1.2, 3];
+    const X = new Float64Array(P * D);
+    for (let n = 0; n < P; n++) {
+      const s = [
+        rng.uniform() < 0.5 ? -1 : 1,
+        Math.sqrt(3) * (2 * rng.uniform() - 1),
+        (rng.uniform() < 0.5 ? -1 : 1) * -Math.log(rng.uniformOpen()) / Math.SQRT2,
+      ];
+      for (let i = 0; i < D; i++) {
+        let v = sigma * rng.normal();
+        for (let a = 0; a < r; a++) v += s[a] * U[a * D + i];
+        X[n * D + i] = v;
+      }
+    }
+    const L = new ImplicitCumulantLoss(X, P, D, r);
+    const res = decompose(L, { restarts: 3, seed: 3, gtol: 1e-9 });
+    const m = matchFactors(U, r, res.U, r, D);
+    // Sampling noise of the cumulant entries is O(√(E x⁸ / P)); the factor error scales like
+    // √(D/P)·O(1)/|κ| ≈ 0.014/|κ|·O(1).  Tolerance 0.05 (measured errors ≈ 0.003–0.02); a wrong
+    // gradient or a missing Wick term (then u_a would not be recovered at all) fails by far.
+    for (let a = 0; a < r; a++) expect(m.error[a]).toBeLessThan(0.05);
+    // γ_a ≈ κ_a (the Laplace κ has the largest sampling error: E s⁸ = 8!/2⁴·… is large).
+    for (let a = 0; a < r; a++) expect(Math.abs(res.gamma[m.index[a]] - kappa[a])).toBeLessThan(0.15 * Math.abs(kappa[a]));
+    // Sorted by |γ|: Laplace (3), Rademacher (−2), uniform (−1.2).
+    expect(m.index).toEqual([1, 2, 0]);
+  });
+
+  it("decompositions are bit-reproducible for a seed", () => {
+    const P = 300, D = 6, r = 2;
+    const X = gaussianish(P, D, 9);
+    const a = decompose(new ImplicitCumulantLoss(X, P, D, r), { restarts: 2, seed: 5, maxIter: 200 });
+    const b = decompose(new ImplicitCumulantLoss(X, P, D, r), { restarts: 2, seed: 5, maxIter: 200 });
+    expect(Array.from(a.U)).toEqual(Array.from(b.U));
+    expect(Array.from(a.gamma)).toEqual(Array.from(b.gamma));
+  });
+
+  it("normaliseFactors keeps the tensor, fixes scale and sign, sorts by |γ|", () => {
+    const D = 4, r = 2;
+    const th = Float64Array.from([0.5, -3, /* u0 */ 0, -2, 0, 0, /* u1 */ 1, 1, 0, 0]);
+    const { gamma, U } = normaliseFactors(th, r, D);
+    expect(Array.from(gamma)).toEqual([-3 * 4, 0.5 * 16]);
+    const want = [Math.SQRT1_2, Math.SQRT1_2, 0, 0, 0, 1, 0, 0];
+    want.forEach((v, k) => expect(U[k]).toBeCloseTo(v, 15));
+    const T0 = cpTensor(th.subarray(0, r), th.subarray(r), r, D), T1 = cpTensor(gamma, U, r, D);
+    for (let k = 0; k < T0.length; k++) expect(T1[k]).toBeCloseTo(T0[k], 12);
+    void secondMoment;
+  });
+});
+
+
+describe("analysis helpers and model validation", () => {
+  it("relative reconstruction error: explicit tensor and implicit O(P²D) norm agree", () => {
+    const P = 500, D = 9, r = 3;
+    const X = gaussianish(P, D, 13);
+    const res = decompose(new ImplicitCumulantLoss(X, P, D, r), { restarts: 1, seed: 2, maxIter: 300 });
+    const e = relativeReconstructionError(X, P, D, res.gamma, res.U, r, "explicit");
+    const i = relativeReconstructionError(X, P, D, res.gamma, res.U, r, "implicit");
+    expect(e.method).toBe("explicit");
+    expect(i.method).toBe("implicit");
+    expect(e.relError!).toBeGreaterThan(0.05);
+    expect(e.relError!).toBeLessThan(1);
+    expect(Math.abs(e.relError! - i.relError!)).toBeLessThan(1e-9);
+    expect(Math.abs(e.normSq! - i.normSq!) / e.normSq!).toBeLessThan(1e-10);
+  });
+
+  it("an aborted signal stops the decomposition with status interrupted", () => {
+    const P = 300, D = 8, r = 3;
+    const X = gaussianish(P, D, 14);
+    const ac = new AbortController();
+    let calls = 0;
+    const res = decompose(new ImplicitCumulantLoss(X, P, D, r), {
+      restarts: 3, seed: 1, signal: ac.signal,
+      onProgress: () => { if (++calls === 5) ac.abort(); },
+    });
+    expect(res.status).toBe("interrupted");
+    expect(res.restarts.length).toBe(1);
+    expect(Number.isFinite(res.loss)).toBe(true);
+  });
+
+  it("analyseCumulant on NLGP data: unit factors sorted by |γ|, IPRs in [1/D, 1], reproducible", () => {
+    const spec = {
+      geometry: { dim: 1 as const, L: 16 }, cls: { kind: "nlgp" as const, xi: 2, gain: 3 }, P: 1600, rank: 4, topK: 3,
+      decompose: { restarts: 2, seed: 9, maxIter: 500 }, reconstructionError: "auto" as const, implicitMaxFlops: 1e9,
+    };
+    const a = analyseCumulant(spec, new Rng(5));
+    const b = analyseCumulant(spec, new Rng(5));
+    expect(Array.from(a.U)).toEqual(Array.from(b.U));
+    expect(a.relErrorMethod).toBe("explicit");
+    expect(a.relError!).toBeLessThan(1);
+    for (let k = 0; k < 4; k++) {
+      expect(a.ipr[k]).toBeGreaterThanOrEqual(1 / 16 - 1e-15);
+      expect(a.ipr[k]).toBeLessThanOrEqual(1);
+    }
+    expect(a.maxIprTopK).toBe(Math.max(a.ipr[0], a.ipr[1], a.ipr[2]));
+    // Strongly non-Gaussian NLGP (g = 3): negative excess kurtosis ⇒ the leading weights are negative.
+    expect(a.gamma[0]).toBeLessThan(0);
+  });
+
+  const base = { kind: "cp", data: { geometry: { dim: 1, L: 20 }, class: { kind: "nlgp", xi: 3, gain: 3 }, alpha: 10 } };
+  const bad: [string, unknown, RegExp][] = [
+    ["rank 0", { ...base, decomposition: { rank: 0 } }, /^model\.decomposition\.rank: must be ≥ 1 \(got 0\)$/],
+    ["negative alpha", { ...base, data: { ...base.data, alpha: -1 } }, /^model\.data\.alpha: must be > 0/],
+    ["both alpha and P", { ...base, data: { ...base.data, P: 100 } }, /^model\.data: give exactly one of/],
+    ["gain sweep on gp", { ...base, data: { ...base.data, class: { kind: "gp", xi: 3 } }, sweep: { gain: [1] } }, /^model\.sweep\.gain: class kind "gp" has no gain/],
+    ["explicit error at D > 40", { ...base, data: { ...base.data, geometry: { dim: 1, L: 50 } }, output: { reconstructionError: "explicit" } }, /^model\.output\.reconstructionError: "explicit" needs D ≤ 40/],
+    ["unknown field", { ...base, extra: 1 }, /^model: unknown field\(s\) "extra"$/],
+  ];
+  for (const [name, input, re] of bad) {
+    it(`cp model: ${name} → one-line UserError naming the field`, () => {
+      let err: unknown;
+      try { parseCpModel(input); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as Error).message).toMatch(re);
+      expect((err as Error).message).not.toContain("\n");
+    });
+  }
+
+  it("attractors model: starts beyond the rank and missing factors are rejected", () => {
+    const a = {
+      kind: "attractors", task: { geometry: { dim: 1, L: 20 }, classes: [{ kind: "nlgp", xi: 0, gain: 3 }, { kind: "nlgp", xi: 3, gain: 3 }] },
+      alpha: 10, cp: { classes: [null, { rank: 3 }] }, starts: { factors: [4] },
+    };
+    expect(() => parseAttractorsModel(a)).toThrow(/^model\.starts\.factors: factor 4 exceeds the rank 3/);
+    expect(() => parseAttractorsModel({ ...a, cp: { classes: [null, null] } })).toThrow(/^model\.cp\.classes: at least one class needs factors/);
+    expect(() => parseAttractorsModel({ ...a, starts: { factors: [1], sigma: -1 } })).toThrow(/^model\.starts\.sigma: must be ≥ 0/);
+    expect(parseAttractorsModel({ ...a, starts: { factors: [1] } }).track).toBe(1);
+  });
+});
