@@ -1,0 +1,72 @@
+/**
+ * ODE benchmarks (issue 5):
+ *   - Saad–Solla teacher–student ODEs, K = M = 4, η = 0.5, t = 0 … 1000 through a symmetric plateau
+ *     (initial order parameters of an N = 1000 SGD run with small weights), adaptive GBS at
+ *     rtol 1e-9: wall time and number of RHS evaluations;
+ *   - the per-Fourier-mode mixture ODE of IG22 Fig. 3 (K = 8, D = 400, NLGP covariances): time per
+ *     RHS evaluation (η² term included, K⁴ bivariate-normal CDFs per class).
+ *
+ * `bench()` returns rows {name, value, unit, target?}; `benchmarks` adapts them to bench/run.ts.
+ */
+import { integrateTeacherStudent } from "../src/theory/saad-solla.js";
+import { MixtureOde } from "../src/theory/mixture-ode.js";
+import { overlaps, teacherStudentInit } from "../src/sim/teacher-student.js";
+import { initNetwork } from "../src/sim/network.js";
+import { Rng } from "../src/stats/rng.js";
+import { makeClassSampler } from "../src/data/task.js";
+import { clipSpectrum, spectrumOfRow, type Geometry } from "../src/data/kernels.js";
+import type { Benchmark } from "./run.js";
+
+export interface BenchRow {
+  name: string;
+  value: number;
+  unit: string;
+  target?: number;
+  higherIsBetter?: boolean;
+}
+
+function saadSolla(): { wall: number; nRhs: number; nSteps: number; epsEnd: number } {
+  const K = 4, M = 4, N = 1000;
+  const { B, W } = teacherStudentInit({ N, K, M, initScale: 0.05, seed: 1 });
+  const times = Array.from({ length: 101 }, (_, j) => 10 * j);
+  const t0 = performance.now();
+  const run = integrateTeacherStudent(
+    { K, M, lr: 0.5, trainSecondLayer: false, noise: 0, weightDecay: 0, A: [1, 1, 1, 1], T: overlaps(B, M, B, M, N) },
+    { Q: overlaps(W, K, W, K, N), R: overlaps(W, K, B, M, N), v: Float64Array.from([1, 1, 1, 1]) },
+    { times, rtol: 1e-9, atol: 1e-12 },
+  );
+  return { wall: (performance.now() - t0) / 1000, nRhs: run.nRhs, nSteps: run.nSteps, epsEnd: run.eps[run.eps.length - 1] };
+}
+
+function mixtureRhs(): number {
+  const geom: Geometry = { dim: 1, L: 400 };
+  const K = 8;
+  const spectra = [8, 16].map((xi) => clipSpectrum(spectrumOfRow(geom, makeClassSampler(geom, { kind: "nlgp", xi, gain: 3 }).covarianceRow())));
+  const net = initNetwork({ K, activation: "erf", secondLayer: { mode: "fixed" }, bias: { mode: "trained", value: 1, pattern: "split" }, initScale: 0.1 }, 400, Rng.stream(1, 0));
+  const ode = new MixtureOde({ K, geometry: geom, spectra, labels: [-1, 1], lr: 0.8, weightDecay: 0, trainBias: true, trainSecondLayer: false }, net.b, net.v);
+  const y = ode.initialState(net);
+  const dy = new Float64Array(ode.dim);
+  for (let i = 0; i < 20; i++) ode.rhs(0, y, dy); // warm-up
+  const n = 200;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) ode.rhs(0, y, dy);
+  return (performance.now() - t0) / n;
+}
+
+export async function bench(): Promise<BenchRow[]> {
+  const s = saadSolla();
+  const ms = mixtureRhs();
+  return [
+    { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 (GBS rtol 1e-9) wall time", value: s.wall, unit: "s", target: 1, higherIsBetter: false },
+    { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 RHS evaluations", value: s.nRhs, unit: "RHS", target: 20_000, higherIsBetter: false },
+    { name: "ode: Saad–Solla K=M=4 accepted steps", value: s.nSteps, unit: "steps" },
+    { name: "ode: mixture ODE K=8, D=400 (IG22 Fig. 3) time per RHS", value: ms, unit: "ms", target: 10, higherIsBetter: false },
+  ];
+}
+
+/** Adapter for bench/run.ts (each benchmark re-runs its measurement). */
+export const benchmarks: Benchmark[] = [
+  { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 wall time", unit: "s", target: 1, higherIsBetter: false, run: () => saadSolla().wall },
+  { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 RHS evaluations", unit: "RHS", target: 20_000, higherIsBetter: false, run: () => saadSolla().nRhs },
+  { name: "ode: mixture ODE K=8, D=400 time per RHS", unit: "ms", target: 10, higherIsBetter: false, run: () => mixtureRhs() },
+];

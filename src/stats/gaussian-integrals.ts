@@ -1,0 +1,432 @@
+/**
+ * Gaussian expectations of g(x) = erf(x/√2) and its derivatives, as needed by the Saad–Solla
+ * order-parameter ODEs, the Gaussian-mixture ODEs and the Gaussian-equivalence test error.
+ *
+ * Unbiased closed forms (u zero-mean Gaussian with covariance C, 1-based indices as in REFERENCE):
+ *   I2 = E[g(u1) g(u2)]          = (2/π) asin(C12/√((1+C11)(1+C22)))
+ *   J2 = E[g'(u1) g'(u2)]        = (2/π) / √((1+C11)(1+C22) − C12²)
+ *   I3 = E[g'(u1) u2 g(u3)]      = (2/π)[C23(1+C11) − C12C13] / [(1+C11)√Λ3]
+ *   I4 = E[g'(u1) g'(u2) g(u3) g(u4)] = (4/π²) Λ4^{-1/2} asin(Λ0/√(Λ1Λ2))
+ *
+ * Biased / non-zero-mean expectations.  g'(x) = √(2/π) e^{−x²/2} is a Gaussian factor, so
+ * multiplying a Gaussian density by g'(u_k + b_k) gives another Gaussian ("tilting"):
+ *   E[e^{−a(u_k+b_k)²/2} F(u)] = Z · E'[F(u)],  Z = (1+a s)^{-1/2} exp(−a(m_k+b_k)²/(2(1+a s))),
+ *   m' = m − a c (m_k+b_k)/(1+a s),  C' = C − a c cᵀ/(1+a s),  s = C_kk, c = C e_k.
+ * After removing every g' factor this way, what remains is one of
+ *   E[g(u+c)]              = erf(c/√(2(1+s)))                         (closed form)
+ *   E[u_i g(u_j + c)]      = m_i E[g] + C_ij E[g'(u_j+c)]            (Stein, closed form)
+ *   E[g(u1+c1) g(u2+c2)]   = 4Φ2(h1, h2; r) − 2Φ(h1) − 2Φ(h2) + 1,
+ *                            h_i = c_i/√(1+C_ii), r = C12/√((1+C11)(1+C22))
+ * with Φ2 the bivariate normal CDF, computed from the one-dimensional integral
+ *   Φ2(h, k; r) = Φ(h)Φ(k) + (1/2π) ∫_0^{asin r} exp(−(h² + k² − 2hk sin θ)/(2 cos² θ)) dθ
+ * (6/12/20-point Gauss–Legendre for |r| ≤ 0.925 as in Genz's BVND; otherwise the complementary
+ * arc towards ±π/2 on a geometric mesh that resolves the front at cos θ ~ |h − k|; absolute accuracy
+ * ≲ 1e-13, see test/gaussian-integrals.test.ts).  So every expectation the ODEs need with biases is
+ * either closed form or a single 1-D integral of a smooth integrand.
+ *
+ * Conditioning: asin(r) has an infinite derivative at |r| = 1, so I2/I4 lose half the digits when two
+ * fields coincide (student = teacher): the Saad–Solla RHS is then only accurate to ~1e-8 absolute.
+ */
+import { gaussLegendre } from "./quadrature.js";
+import { erf, normCdf } from "./special.js";
+
+const TWO_OVER_PI = 2 / Math.PI;
+const SQRT_TWO_OVER_PI = Math.sqrt(2 / Math.PI);
+const FOUR_OVER_PI2 = 4 / (Math.PI * Math.PI);
+const INV_2PI = 1 / (2 * Math.PI);
+
+/** The activation g(x) = erf(x/√2) and its first two derivatives. */
+export function gErf(x: number): number {
+  return erf(x / Math.SQRT2);
+}
+export function gErfPrime(x: number): number {
+  return SQRT_TWO_OVER_PI * Math.exp(-0.5 * x * x);
+}
+export function gErfSecond(x: number): number {
+  return -x * SQRT_TWO_OVER_PI * Math.exp(-0.5 * x * x);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unbiased closed forms (Saad & Solla 1995)
+// ---------------------------------------------------------------------------------------------
+
+/** I2 = E[g(u1)g(u2)] for zero-mean (u1, u2) with variances c11, c22 and covariance c12. */
+export function I2(c11: number, c22: number, c12: number): number {
+  return TWO_OVER_PI * Math.asin(clampUnit(c12 / Math.sqrt((1 + c11) * (1 + c22))));
+}
+
+/** J2 = E[g'(u1)g'(u2)]. */
+export function J2(c11: number, c22: number, c12: number): number {
+  return TWO_OVER_PI / Math.sqrt((1 + c11) * (1 + c22) - c12 * c12);
+}
+
+/** I3 = E[g'(u1) u2 g(u3)]; arguments are the covariance entries C11, C12, C13, C23, C33. */
+export function I3(c11: number, c12: number, c13: number, c23: number, c33: number): number {
+  const l3 = (1 + c11) * (1 + c33) - c13 * c13;
+  return (TWO_OVER_PI * (c23 * (1 + c11) - c12 * c13)) / ((1 + c11) * Math.sqrt(l3));
+}
+
+/**
+ * I4 = E[g'(u1) g'(u2) g(u3) g(u4)] for the 4×4 covariance C (row-major, or any symmetric
+ * `get(a, b)` view via `I4At`).
+ */
+export function I4(
+  c11: number, c12: number, c13: number, c14: number,
+  c22: number, c23: number, c24: number,
+  c33: number, c34: number, c44: number,
+): number {
+  const l4 = (1 + c11) * (1 + c22) - c12 * c12;
+  const l0 = l4 * c34 - c23 * c24 * (1 + c11) - c13 * c14 * (1 + c22) + c12 * c13 * c24 + c12 * c14 * c23;
+  const l1 = l4 * (1 + c33) - c23 * c23 * (1 + c11) - c13 * c13 * (1 + c22) + 2 * c12 * c13 * c23;
+  const l2 = l4 * (1 + c44) - c24 * c24 * (1 + c11) - c14 * c14 * (1 + c22) + 2 * c12 * c14 * c24;
+  return (FOUR_OVER_PI2 / Math.sqrt(l4)) * Math.asin(clampUnit(l0 / Math.sqrt(l1 * l2)));
+}
+
+/** I3 with indices (1-based roles i, a, b) into an n×n row-major covariance. */
+export function I3At(C: Float64Array, n: number, i: number, a: number, b: number): number {
+  return I3(C[i * n + i], C[i * n + a], C[i * n + b], C[a * n + b], C[b * n + b]);
+}
+
+/** I4 with indices (i, k, a, b) into an n×n row-major covariance. */
+export function I4At(C: Float64Array, n: number, i: number, k: number, a: number, b: number): number {
+  return I4(
+    C[i * n + i], C[i * n + k], C[i * n + a], C[i * n + b],
+    C[k * n + k], C[k * n + a], C[k * n + b],
+    C[a * n + a], C[a * n + b], C[b * n + b],
+  );
+}
+
+/**
+ * Generalisation error ε = ½ E[(Σ_n A_n g(ν_n) − Σ_i v_i g(λ_i))²] of a K-unit erf student on an
+ * M-unit erf teacher with isotropic inputs:
+ *   ε = (1/π)[Σ v_i v_k asin(Q_ik/√((1+Q_ii)(1+Q_kk))) + Σ A_n A_m asin(T_nm/…) − 2Σ v_i A_n asin(R_in/…)].
+ * Q is K×K, R is K×M, T is M×M (row-major).
+ */
+export function erfGeneralisationError(
+  Q: ArrayLike<number>, R: ArrayLike<number>, T: ArrayLike<number>,
+  v: ArrayLike<number>, A: ArrayLike<number>, K: number, M: number,
+): number {
+  let s = 0;
+  for (let i = 0; i < K; i++) {
+    for (let k = 0; k < K; k++) {
+      s += v[i] * v[k] * Math.asin(clampUnit(Q[i * K + k] / Math.sqrt((1 + Q[i * K + i]) * (1 + Q[k * K + k]))));
+    }
+  }
+  for (let n = 0; n < M; n++) {
+    for (let m = 0; m < M; m++) {
+      s += A[n] * A[m] * Math.asin(clampUnit(T[n * M + m] / Math.sqrt((1 + T[n * M + n]) * (1 + T[m * M + m]))));
+    }
+  }
+  for (let i = 0; i < K; i++) {
+    for (let n = 0; n < M; n++) {
+      s -= 2 * v[i] * A[n] * Math.asin(clampUnit(R[i * M + n] / Math.sqrt((1 + Q[i * K + i]) * (1 + T[n * M + n]))));
+    }
+  }
+  return s / Math.PI;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bivariate normal CDF and biased expectations
+// ---------------------------------------------------------------------------------------------
+
+function clampUnit(x: number): number {
+  return x > 1 ? 1 : x < -1 ? -1 : x;
+}
+
+const GL20 = gaussLegendre(20);
+const GL12 = gaussLegendre(12);
+const GL6 = gaussLegendre(6);
+
+/**
+ * (1/2π) ∫_{θa}^{θb} exp(−(h² + k² − 2hk sin θ)/(2cos²θ)) dθ by fixed Gauss–Legendre with 6, 12 or
+ * 20 points for |sin θb| < 0.3, < 0.75, ≤ 0.925 (Genz's choice for double precision).
+ */
+function owenArcGL(h: number, k: number, ta: number, tb: number): number {
+  const half = 0.5 * (tb - ta), mid = 0.5 * (ta + tb);
+  const hh = h * h + k * k, hk2 = 2 * h * k;
+  const ar = Math.abs(Math.sin(tb));
+  const rule = ar < 0.3 ? GL6 : ar < 0.75 ? GL12 : GL20;
+  const x = rule.x, w = rule.w, n = x.length;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const th = mid + half * x[i];
+    const sn = Math.sin(th);
+    const c2 = 1 - sn * sn;
+    s += w[i] * Math.exp(-(hh - hk2 * sn) / (2 * c2));
+  }
+  return INV_2PI * half * s;
+}
+
+/**
+ * (1/2π) ∫_{asin r}^{π/2} exp(−(h² + k² − 2hk sin θ)/(2cos²θ)) dθ for r > 0, written with
+ * c = cos θ as (1/2π) ∫_0^a exp(−d²/(2c²) − hk/(1 + √(1−c²))) / √(1−c²) dc, a = √(1−r²), d = |h−k|.
+ * The only non-smooth feature is the front of exp(−d²/(2c²)) at c ~ d, resolved by 20-point
+ * Gauss–Legendre on a geometric mesh d/8, d/4, …, a (below d/8 the integrand is < e^{−32}).
+ */
+function upperArc(h: number, k: number, r: number): number {
+  const a = Math.sqrt((1 - r) * (1 + r));
+  const d = Math.abs(h - k), hk = h * k, d2 = 0.5 * d * d;
+  const x = GL20.x, w = GL20.w;
+  let total = 0;
+  let lo = 0;
+  let hi = d > 0 ? Math.min(a, d / 8) : a;
+  for (;;) {
+    const half = 0.5 * (hi - lo), mid = 0.5 * (hi + lo);
+    let s = 0;
+    for (let i = 0; i < 20; i++) {
+      const cc = mid + half * x[i];
+      const sn = Math.sqrt(1 - cc * cc);
+      s += (w[i] * Math.exp(-d2 / (cc * cc) - hk / (1 + sn))) / sn;
+    }
+    total += half * s;
+    if (hi >= a) break;
+    lo = hi;
+    hi = Math.min(a, 2 * hi);
+  }
+  return INV_2PI * total;
+}
+
+/**
+ * Bivariate standard normal CDF Φ2(h, k; r) = P(X ≤ h, Y ≤ k), corr(X, Y) = r ∈ [−1, 1].
+ * Absolute accuracy ≲ 1e-13 (tested against brute-force 2-D quadrature and known values).
+ */
+export function bvnCdf(h: number, k: number, r: number): number {
+  if (Number.isNaN(h) || Number.isNaN(k) || Number.isNaN(r)) return NaN;
+  if (r >= 1) return normCdf(Math.min(h, k));
+  if (r <= -1) return Math.max(0, normCdf(h) - normCdf(-k));
+  if (h === -Infinity || k === -Infinity) return 0;
+  if (h === Infinity) return normCdf(k);
+  if (k === Infinity) return normCdf(h);
+  if (Math.abs(r) <= 0.925) {
+    if (r === 0) return normCdf(h) * normCdf(k);
+    return normCdf(h) * normCdf(k) + owenArcGL(h, k, 0, Math.asin(r));
+  }
+  if (r > 0) return Math.max(0, normCdf(Math.min(h, k)) - upperArc(h, k, r));
+  // r < −0.925: Φ2(h, k; r) = Φ(h) − Φ2(h, −k; −r).
+  return Math.max(0, normCdf(h) - bvnCdf(h, -k, -r));
+}
+
+/** E[g(u + c)] for u ~ N(0, s). */
+export function eG(s: number, c: number): number {
+  return erf(c / Math.sqrt(2 * (1 + s)));
+}
+
+/** E[g'(u + c)] for u ~ N(0, s). */
+export function eGp(s: number, c: number): number {
+  return (SQRT_TWO_OVER_PI / Math.sqrt(1 + s)) * Math.exp((-0.5 * c * c) / (1 + s));
+}
+
+/** E[g''(u + c)] for u ~ N(0, s). */
+export function eGpp(s: number, c: number): number {
+  const a = 1 + s;
+  return (-SQRT_TWO_OVER_PI * c * Math.exp((-0.5 * c * c) / a)) / (a * Math.sqrt(a));
+}
+
+/**
+ * E[g(u1 + c1) g(u2 + c2)] for zero-mean (u1, u2) with variances s11, s22 and covariance s12
+ * (biases / means in c1, c2).  Closed form (I2) when c1 = c2 = 0, otherwise via Φ2.
+ */
+export function eGG(s11: number, s22: number, s12: number, c1: number, c2: number): number {
+  if (c1 === 0 && c2 === 0) return I2(s11, s22, s12);
+  const a1 = Math.sqrt(1 + s11), a2 = Math.sqrt(1 + s22);
+  const h1 = c1 / a1, h2 = c2 / a2;
+  const r = clampUnit(s12 / (a1 * a2));
+  return 4 * bvnCdf(h1, h2, r) - 2 * normCdf(h1) - 2 * normCdf(h2) + 1;
+}
+
+/**
+ * E[g'(u1 + c1) g'(u2 + c2)] for zero-mean (u1, u2) (closed form):
+ *   (2/π) det(I + S)^{-1/2} exp(−½ cᵀ (I + S)⁻¹ c).
+ */
+export function eGpGp(s11: number, s22: number, s12: number, c1: number, c2: number): number {
+  const a = 1 + s11, d = 1 + s22, det = a * d - s12 * s12;
+  const quad = (d * c1 * c1 - 2 * s12 * c1 * c2 + a * c2 * c2) / det;
+  return (TWO_OVER_PI / Math.sqrt(det)) * Math.exp(-0.5 * quad);
+}
+
+/**
+ * A K-dimensional Gaussian N(m, C) that can be "tilted" by Gaussian factors e^{−a(u_k+b_k)²/2}
+ * (the derivative g' of the erf activation) in place, accumulating the normalisation.
+ * Pre-allocated; reuse one instance in hot loops via `reset`.
+ */
+export class TiltedGaussian {
+  readonly mean: Float64Array;
+  readonly cov: Float64Array;
+  /** Accumulated prefactor (product of the Z's and of √(2/π) per g'). */
+  weight = 1;
+  private col: Float64Array;
+  constructor(readonly K: number) {
+    this.mean = new Float64Array(K);
+    this.cov = new Float64Array(K * K);
+    this.col = new Float64Array(K);
+  }
+
+  /** Start from N(mean, cov) (mean = 0 if omitted). */
+  reset(cov: ArrayLike<number>, mean?: ArrayLike<number>): this {
+    const K = this.K;
+    for (let i = 0; i < K * K; i++) this.cov[i] = cov[i];
+    for (let i = 0; i < K; i++) this.mean[i] = mean ? mean[i] : 0;
+    this.weight = 1;
+    return this;
+  }
+
+  /**
+   * Multiply the density by g'(u_k + b)^a = (√(2/π))^a e^{−a(u_k+b)²/2} (a = 1 for one g' factor,
+   * a = 2 for g'²); renormalise and multiply `weight` by (√(2/π))^a Z.
+   */
+  tiltGp(k: number, b: number, a = 1): this {
+    const K = this.K, C = this.cov, m = this.mean, col = this.col;
+    const s = C[k * K + k];
+    const den = 1 + a * s;
+    const mk = m[k] + b;
+    this.weight *= Math.pow(SQRT_TWO_OVER_PI, a) * Math.exp((-0.5 * a * mk * mk) / den) / Math.sqrt(den);
+    for (let i = 0; i < K; i++) col[i] = C[i * K + k];
+    const f = a / den;
+    for (let i = 0; i < K; i++) {
+      m[i] -= f * col[i] * mk;
+      const ci = f * col[i];
+      for (let j = 0; j < K; j++) C[i * K + j] -= ci * col[j];
+    }
+    return this;
+  }
+
+  /** E'[g(u_j + b)] under the current (tilted, normalised) Gaussian. */
+  eG(j: number, b: number): number {
+    return eG(this.cov[j * this.K + j], this.mean[j] + b);
+  }
+
+  /** E'[g'(u_j + b)]. */
+  eGp(j: number, b: number): number {
+    return eGp(this.cov[j * this.K + j], this.mean[j] + b);
+  }
+
+  /** E'[g(u_i + bi) g(u_j + bj)]. */
+  eGG(i: number, j: number, bi: number, bj: number): number {
+    const K = this.K, C = this.cov;
+    return eGG(C[i * K + i], C[j * K + j], C[i * K + j], this.mean[i] + bi, this.mean[j] + bj);
+  }
+
+  /** E'[(u_i + bi) g(u_j + bj)] (Stein). */
+  eXG(i: number, bi: number, j: number, bj: number): number {
+    const K = this.K;
+    return (this.mean[i] + bi) * this.eG(j, bj) + this.cov[i * K + j] * this.eGp(j, bj);
+  }
+}
+
+/**
+ * All the expectations the erf network ODEs need for one Gaussian class of pre-activations
+ * λ ~ N(0, Ω) (K×K) with biases b: filled into pre-allocated arrays by `compute`.
+ *
+ *   g[k]        = E[g(λ_k+b_k)]
+ *   gp[k]       = E[g'(λ_k+b_k)]
+ *   gpp[k]      = E[g''(λ_k+b_k)]
+ *   gg[k,l]     = E[g_k g_l]
+ *   gpgp[k,l]   = E[g'_k g'_l]
+ *   gpg[k,l]    = E[g'_k g_l]
+ *   gppg[k,l]   = E[g''_k g_l]
+ * and, when `second` is requested (η² terms), for the output error e = y − Σ_j v_j g_j:
+ *   ee[k,l]     = E[e² g'_k g'_l]
+ */
+export class ErfExpectations {
+  readonly g: Float64Array;
+  readonly gp: Float64Array;
+  readonly gpp: Float64Array;
+  readonly gg: Float64Array;
+  readonly gpgp: Float64Array;
+  readonly gpg: Float64Array;
+  readonly gppg: Float64Array;
+  readonly ee: Float64Array;
+  private t1: TiltedGaussian;
+  private t2: TiltedGaussian;
+  private eg: Float64Array;
+  constructor(readonly K: number) {
+    this.g = new Float64Array(K);
+    this.gp = new Float64Array(K);
+    this.gpp = new Float64Array(K);
+    this.gg = new Float64Array(K * K);
+    this.gpgp = new Float64Array(K * K);
+    this.gpg = new Float64Array(K * K);
+    this.gppg = new Float64Array(K * K);
+    this.ee = new Float64Array(K * K);
+    this.t1 = new TiltedGaussian(K);
+    this.t2 = new TiltedGaussian(K);
+    this.eg = new Float64Array(K);
+  }
+
+  /**
+   * Fill the first-order tables for covariance Ω (row-major K×K) and biases b.
+   * `needGG` controls the (Φ2-based) E[g g] table; `second` also fills `ee` for label y and
+   * second-layer weights v.
+   */
+  compute(Om: ArrayLike<number>, b: ArrayLike<number>, opts: { needGG?: boolean; second?: { y: number; v: ArrayLike<number> } } = {}): this {
+    return this.computeWith(Om, b, opts.needGG ?? false, opts.second !== undefined, opts.second?.y ?? 0, opts.second?.v ?? b);
+  }
+
+  /** Allocation-free form of `compute` for hot loops (`y`, `v` are used only when `second`). */
+  computeWith(Om: ArrayLike<number>, b: ArrayLike<number>, needGG: boolean, second: boolean, y: number, v: ArrayLike<number>): this {
+    const K = this.K;
+    for (let k = 0; k < K; k++) {
+      const s = Om[k * K + k];
+      this.g[k] = eG(s, b[k]);
+      this.gp[k] = eGp(s, b[k]);
+      this.gpp[k] = eGpp(s, b[k]);
+    }
+    for (let k = 0; k < K; k++) {
+      for (let l = k; l < K; l++) {
+        const v = k === l
+          ? (TWO_OVER_PI / Math.sqrt(1 + 2 * Om[k * K + k])) * Math.exp((-b[k] * b[k]) / (1 + 2 * Om[k * K + k]))
+          : eGpGp(Om[k * K + k], Om[l * K + l], Om[k * K + l], b[k], b[l]);
+        this.gpgp[k * K + l] = this.gpgp[l * K + k] = v;
+      }
+    }
+    if (needGG) {
+      for (let k = 0; k < K; k++) {
+        for (let l = k; l < K; l++) {
+          const v = eGG(Om[k * K + k], Om[l * K + l], Om[k * K + l], b[k], b[l]);
+          this.gg[k * K + l] = this.gg[l * K + k] = v;
+        }
+      }
+    }
+    const t1 = this.t1;
+    for (let k = 0; k < K; k++) {
+      t1.reset(Om).tiltGp(k, b[k]);
+      const w = t1.weight;
+      for (let l = 0; l < K; l++) {
+        this.gpg[k * K + l] = w * t1.eG(l, b[l]);
+        // g''(x) = −x g'(x): E[g''_k g_l] = −w E'[(u_k + b_k) g(u_l + b_l)].
+        this.gppg[k * K + l] = -w * t1.eXG(k, b[k], l, b[l]);
+      }
+    }
+    if (second) this.computeSecond(Om, b, y, v);
+    return this;
+  }
+
+  /** ee[k,l] = E[(y − Σ_j v_j g_j)² g'_k g'_l] (two tilts, then closed forms and Φ2). */
+  private computeSecond(Om: ArrayLike<number>, b: ArrayLike<number>, y: number, v: ArrayLike<number>): void {
+    const K = this.K, t2 = this.t2, eg = this.eg;
+    for (let k = 0; k < K; k++) {
+      for (let l = k; l < K; l++) {
+        t2.reset(Om);
+        if (k === l) t2.tiltGp(k, b[k], 2);
+        else t2.tiltGp(k, b[k]).tiltGp(l, b[l]);
+        const w = t2.weight;
+        let s1 = 0;
+        for (let j = 0; j < K; j++) {
+          eg[j] = t2.eG(j, b[j]);
+          s1 += v[j] * eg[j];
+        }
+        let s2 = 0;
+        for (let j = 0; j < K; j++) {
+          if (v[j] === 0) continue;
+          s2 += v[j] * v[j] * t2.eGG(j, j, b[j], b[j]);
+          for (let m = j + 1; m < K; m++) {
+            if (v[m] === 0) continue;
+            s2 += 2 * v[j] * v[m] * t2.eGG(j, m, b[j], b[m]);
+          }
+        }
+        const val = w * (y * y - 2 * y * s1 + s2);
+        this.ee[k * K + l] = this.ee[l * K + k] = val;
+      }
+    }
+  }
+}

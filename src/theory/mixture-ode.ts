@@ -1,0 +1,352 @@
+/**
+ * Order-parameter ODEs for online SGD of a two-layer erf network on a mixture of Gaussian classes
+ * with translation-invariant (circulant / block-circulant) covariances C^μ — the IG22 Fig. 3 setting
+ * with GP inputs (Refinetti et al. 2021 style, per Fourier mode).
+ *
+ * Network and SGD exactly as src/sim (lrScaling s = 1): λ_k = w_k·x + b_k, φ = Σ_k v_k g(λ_k),
+ * g(h) = erf(h/√2), loss ½(y − φ)², per step
+ *   W ← (1 − ηℓ2/D) W + (η/D) f xᵀ,   f_k = v_k e g'(λ_k), e = y − φ;
+ *   b ← b + (η_b/D) f;   v ← v + (η_v/D) e g(λ)          (when trained),   t = steps/D.
+ *
+ * Per class μ (probability p_μ, label y_μ) the pre-activations w·x are Gaussian with covariance
+ * Ω^μ = W C^μ Wᵀ.  Stein's lemma, E[x F(Wx)] = C^μ Wᵀ E[∇_λ F], gives for the Fourier modes ŵ_τ
+ * (K-vectors) of the rows of W
+ *   dŵ_τ/dt = M_τ ŵ_τ,   M_τ = η Σ_μ p_μ ρ^μ_τ G^μ − ηℓ2 I,   G^μ_kl = E_μ[∂f_k/∂λ_l]
+ *           = −v_k v_l E[g'_k g'_l] + δ_kl v_k (y_μ E[g''_k] − Σ_j v_j E[g''_k g_j]),
+ * so the mode densities q_τ = Re(ŵ_τ ŵ_τ^H) obey
+ *   dq_τ/dt = M_τ q_τ + q_τ M_τᵀ + η² Σ_μ p_μ ρ^μ_τ E_μ[f fᵀ]               (η² term: second order)
+ * and Ω^μ = (1/D) Σ_τ ρ^μ_τ q_τ closes the system.  Modes with identical spectra (ρ^0_τ, ρ^1_τ, …)
+ * obey the same linear equation, so they are summed into one group (exact): D/2 + 1 groups on a
+ * ring, fewer in 2D.  All expectations are closed form (erf: Gaussian tilting) except E[g_j g_m]
+ * with biases, a bivariate normal CDF (1-D integral, ≲ 1e-13); see stats/gaussian-integrals.ts.
+ *   db_k/dt = η_b Σ_μ p_μ v_k (y_μ E[g'_k] − Σ_j v_j E[g'_k g_j]),
+ *   dv_k/dt = η_v Σ_μ p_μ (y_μ E[g_k] − Σ_j v_j E[g_k g_j]).
+ * The η² corrections of b and v are O(1/D) and dropped.
+ */
+import { solve, type Solution } from "../integrate/index.js";
+import { ErfExpectations } from "../stats/gaussian-integrals.js";
+import { geometrySize, type Geometry } from "../data/kernels.js";
+import { fourierRows, getPmseFromOmegas } from "./get.js";
+
+export interface MixtureOdeParams {
+  K: number;
+  geometry: Geometry;
+  /** Per class: spectrum ρ^μ (eigenvalues of C^μ, length D, DFT order), label and probability. */
+  spectra: readonly ArrayLike<number>[];
+  labels: readonly number[];
+  probs?: readonly number[];
+  lr: number;
+  lrBias?: number;
+  lrSecondLayer?: number;
+  weightDecay: number;
+  trainBias: boolean;
+  trainSecondLayer: boolean;
+  /** Include the η² term (default true). */
+  secondOrder?: boolean;
+}
+
+export interface MixtureState {
+  /** Ω^μ = W C^μ Wᵀ per class (K×K). */
+  omegas: Float64Array[];
+  b: Float64Array;
+  v: Float64Array;
+  /** |w_k|² (from the mode densities). */
+  norms2: Float64Array;
+}
+
+export interface MixtureInit {
+  /** Initial first-layer weights K×D (row-major), as in the SGD run. */
+  W: ArrayLike<number>;
+  b: ArrayLike<number>;
+  v: ArrayLike<number>;
+}
+
+/** Group modes with equal spectra (relative tolerance 1e-10 of the largest eigenvalue). */
+function groupModes(spectra: readonly ArrayLike<number>[], D: number): { groupOf: Int32Array; rho: Float64Array[]; size: Float64Array } {
+  const nc = spectra.length;
+  const scale = spectra.map((s) => { let m = 0; for (let t = 0; t < D; t++) m = Math.max(m, Math.abs(s[t])); return m || 1; });
+  const idx = Array.from({ length: D }, (_, t) => t);
+  const key = (t: number, c: number) => spectra[c][t] / scale[c];
+  idx.sort((a, b) => {
+    for (let c = 0; c < nc; c++) { const d = key(a, c) - key(b, c); if (d !== 0) return d; }
+    return a - b;
+  });
+  const groupOf = new Int32Array(D);
+  const reps: number[] = [];
+  const sizes: number[] = [];
+  for (const t of idx) {
+    const g = reps.length - 1;
+    let same = g >= 0;
+    if (same) for (let c = 0; c < nc; c++) if (Math.abs(key(t, c) - key(reps[g], c)) > 1e-10) { same = false; break; }
+    if (same) { groupOf[t] = g; sizes[g]++; }
+    else { reps.push(t); sizes.push(1); groupOf[t] = reps.length - 1; }
+  }
+  // Each group's spectrum: the mean over its members (they agree to 1e-10).
+  const G = reps.length;
+  const rho = spectra.map(() => new Float64Array(G));
+  for (let t = 0; t < D; t++) for (let c = 0; c < nc; c++) rho[c][groupOf[t]] += spectra[c][t];
+  for (let c = 0; c < nc; c++) for (let g = 0; g < G; g++) rho[c][g] /= sizes[g];
+  return { groupOf, rho, size: Float64Array.from(sizes) };
+}
+
+/**
+ * The ODE system.  State: for each mode group the upper triangle of Σ_{τ∈group} q_τ
+ * (K(K+1)/2 entries), then b (K) if trained, then v (K) if trained.
+ */
+export class MixtureOde {
+  readonly K: number;
+  readonly D: number;
+  readonly G: number;
+  readonly dim: number;
+  readonly groupOf: Int32Array;
+  readonly rho: Float64Array[];
+  readonly groupSize: Float64Array;
+  private readonly nt: number;
+  private readonly probs: Float64Array;
+  private readonly labels: Float64Array;
+  private readonly exps: ErfExpectations[];
+  private readonly Qg: Float64Array;
+  private readonly omegas: Float64Array[];
+  private readonly Gm: Float64Array[];
+  private readonly Mt: Float64Array;
+  private readonly noise: Float64Array[];
+  private readonly MQ: Float64Array;
+  private readonly b: Float64Array;
+  private readonly v: Float64Array;
+  private readonly b0: Float64Array;
+  private readonly v0: Float64Array;
+  private readonly second: boolean;
+
+  constructor(readonly params: MixtureOdeParams, b0: ArrayLike<number>, v0: ArrayLike<number>) {
+    const K = params.K;
+    const D = geometrySize(params.geometry);
+    const nc = params.spectra.length;
+    if (nc < 1) throw new RangeError("at least one class is required");
+    if (params.labels.length !== nc) throw new RangeError("one label per class is required");
+    for (const s of params.spectra) if (s.length !== D) throw new RangeError(`each spectrum must have length D = ${D}`);
+    if (b0.length !== K || v0.length !== K) throw new RangeError(`b and v must have length K = ${K}`);
+    this.K = K;
+    this.D = D;
+    const grp = groupModes(params.spectra, D);
+    this.groupOf = grp.groupOf;
+    this.rho = grp.rho;
+    this.groupSize = grp.size;
+    this.G = grp.size.length;
+    this.nt = (K * (K + 1)) / 2;
+    this.dim = this.G * this.nt + (params.trainBias ? K : 0) + (params.trainSecondLayer ? K : 0);
+    const p = params.probs ?? params.spectra.map(() => 1 / nc);
+    const tot = p.reduce((a, c) => a + c, 0);
+    this.probs = Float64Array.from(p, (x) => x / tot);
+    this.labels = Float64Array.from(params.labels);
+    this.exps = params.spectra.map(() => new ErfExpectations(K));
+    this.Qg = new Float64Array(this.G * K * K);
+    this.omegas = params.spectra.map(() => new Float64Array(K * K));
+    this.Gm = params.spectra.map(() => new Float64Array(K * K));
+    this.noise = params.spectra.map(() => new Float64Array(K * K));
+    this.Mt = new Float64Array(K * K);
+    this.MQ = new Float64Array(K * K);
+    this.b = new Float64Array(K);
+    this.v = new Float64Array(K);
+    this.b0 = Float64Array.from(b0);
+    this.v0 = Float64Array.from(v0);
+    this.second = params.secondOrder ?? true;
+  }
+
+  /** Initial state vector from the SGD run's initial weights (mode densities by FFT). */
+  initialState(init: MixtureInit): Float64Array {
+    const { K, D, G, nt } = this;
+    const { re, im } = fourierRows(init.W, K, this.params.geometry);
+    const y = new Float64Array(this.dim);
+    for (let t = 0; t < D; t++) {
+      const o = this.groupOf[t] * nt;
+      let j = 0;
+      for (let k = 0; k < K; k++) {
+        for (let l = k; l < K; l++) y[o + j++] += re[k * D + t] * re[l * D + t] + im[k * D + t] * im[l * D + t];
+      }
+    }
+    let o = G * nt;
+    if (this.params.trainBias) for (let k = 0; k < K; k++) y[o++] = init.b[k];
+    if (this.params.trainSecondLayer) for (let k = 0; k < K; k++) y[o++] = init.v[k];
+    return y;
+  }
+
+  /** Unpack Q groups, Ω^μ, b and v from a state vector into the internal buffers. */
+  private load(y: ArrayLike<number>): void {
+    const { K, G, nt, Qg, D } = this;
+    for (let g = 0; g < G; g++) {
+      let j = g * nt;
+      const o = g * K * K;
+      for (let k = 0; k < K; k++) for (let l = k; l < K; l++) { Qg[o + k * K + l] = Qg[o + l * K + k] = y[j++]; }
+    }
+    for (let mu = 0; mu < this.omegas.length; mu++) {
+      const Om = this.omegas[mu];
+      Om.fill(0);
+      const rho = this.rho[mu];
+      for (let g = 0; g < G; g++) {
+        const r = rho[g];
+        if (r === 0) continue;
+        const o = g * K * K;
+        for (let i = 0; i < K * K; i++) Om[i] += r * Qg[o + i];
+      }
+      for (let i = 0; i < K * K; i++) Om[i] /= D;
+    }
+    let o = G * nt;
+    if (this.params.trainBias) for (let k = 0; k < K; k++) this.b[k] = y[o++];
+    else this.b.set(this.b0);
+    if (this.params.trainSecondLayer) for (let k = 0; k < K; k++) this.v[k] = y[o++];
+    else this.v.set(this.v0);
+  }
+
+  /** dy/dt. */
+  readonly rhs = (_t: number, y: Float64Array, dy: Float64Array): void => {
+    const { K, G, nt, Qg, Mt, MQ, b, v } = this;
+    const eta = this.params.lr, l2 = this.params.weightDecay;
+    this.load(y);
+    const nc = this.omegas.length;
+    const trainV = this.params.trainSecondLayer;
+    for (let mu = 0; mu < nc; mu++) {
+      const E = this.exps[mu];
+      const yl = this.labels[mu];
+      E.computeWith(this.omegas[mu], b, trainV, this.second, yl, v);
+      const Gm = this.Gm[mu];
+      for (let k = 0; k < K; k++) {
+        for (let l = 0; l < K; l++) Gm[k * K + l] = -v[k] * v[l] * E.gpgp[k * K + l];
+        let s = yl * E.gpp[k];
+        for (let j = 0; j < K; j++) s -= v[j] * E.gppg[k * K + j];
+        Gm[k * K + k] += v[k] * s;
+      }
+      if (this.second) {
+        const N = this.noise[mu];
+        for (let k = 0; k < K; k++) for (let l = 0; l < K; l++) N[k * K + l] = eta * eta * v[k] * v[l] * E.ee[k * K + l];
+      }
+    }
+    for (let g = 0; g < G; g++) {
+      Mt.fill(0);
+      for (let mu = 0; mu < nc; mu++) {
+        const c = eta * this.probs[mu] * this.rho[mu][g];
+        if (c === 0) continue;
+        const Gm = this.Gm[mu];
+        for (let i = 0; i < K * K; i++) Mt[i] += c * Gm[i];
+      }
+      for (let k = 0; k < K; k++) Mt[k * K + k] -= eta * l2;
+      const o = g * K * K;
+      // MQ = M_τ Q_g
+      for (let i = 0; i < K; i++) {
+        for (let j = 0; j < K; j++) {
+          let s = 0;
+          for (let m = 0; m < K; m++) s += Mt[i * K + m] * Qg[o + m * K + j];
+          MQ[i * K + j] = s;
+        }
+      }
+      let jj = g * nt;
+      for (let k = 0; k < K; k++) {
+        for (let l = k; l < K; l++) {
+          let d = MQ[k * K + l] + MQ[l * K + k];
+          if (this.second) {
+            for (let mu = 0; mu < nc; mu++) {
+              const c = this.probs[mu] * this.rho[mu][g] * this.groupSize[g];
+              if (c !== 0) d += c * this.noise[mu][k * K + l];
+            }
+          }
+          dy[jj++] = d;
+        }
+      }
+    }
+    let o = G * nt;
+    if (this.params.trainBias) {
+      const etaB = this.params.lrBias ?? eta;
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        for (let mu = 0; mu < nc; mu++) {
+          const E = this.exps[mu];
+          let e = this.labels[mu] * E.gp[k];
+          for (let j = 0; j < K; j++) e -= v[j] * E.gpg[k * K + j];
+          s += this.probs[mu] * v[k] * e;
+        }
+        dy[o++] = etaB * s;
+      }
+    }
+    if (trainV) {
+      const etaV = this.params.lrSecondLayer ?? eta;
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        for (let mu = 0; mu < nc; mu++) {
+          const E = this.exps[mu];
+          let e = this.labels[mu] * E.g[k];
+          for (let j = 0; j < K; j++) e -= v[j] * E.gg[k * K + j];
+          s += this.probs[mu] * e;
+        }
+        dy[o++] = etaV * s;
+      }
+    }
+  };
+
+  /** Order parameters of a state vector (copies). */
+  state(y: ArrayLike<number>): MixtureState {
+    this.load(y);
+    const { K, G, Qg, D } = this;
+    const norms2 = new Float64Array(K);
+    for (let g = 0; g < G; g++) for (let k = 0; k < K; k++) norms2[k] += Qg[g * K * K + k * K + k];
+    for (let k = 0; k < K; k++) norms2[k] /= D;
+    return { omegas: this.omegas.map((o) => o.slice()), b: this.b.slice(), v: this.v.slice(), norms2 };
+  }
+
+  /** Test error pmse = Σ_μ p_μ E_μ[(y_μ − φ)²] (exact for Gaussian classes) of a state vector. */
+  pmse(y: ArrayLike<number>): { pmse: number; perClass: number[] } {
+    const s = this.state(y);
+    return getPmseFromOmegas(s.omegas, s.b, s.v, this.params.labels, Array.from(this.probs), this.K);
+  }
+}
+
+export interface MixtureRunOptions {
+  times: readonly number[];
+  rtol?: number;
+  atol?: number;
+  hMax?: number;
+  maxSteps?: number;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, info: { t: number }) => void;
+}
+
+export interface MixtureRun {
+  status: "done" | "interrupted";
+  t: number[];
+  pmse: number[];
+  pmsePerClass: number[][];
+  states: MixtureState[];
+  nRhs: number;
+  nSteps: number;
+  groups: number;
+}
+
+/** Integrate the mixture ODEs from the initial weights of an SGD run (adaptive GBS). */
+export function integrateMixture(params: MixtureOdeParams, init: MixtureInit, opts: MixtureRunOptions): MixtureRun {
+  const ode = new MixtureOde(params, init.b, init.v);
+  const y0 = ode.initialState(init);
+  const times = opts.times;
+  const t0 = times[0], t1 = times[times.length - 1];
+  let aborted = false;
+  const sol: Solution = solve(ode.rhs, y0, {
+    t0,
+    t1,
+    times,
+    method: "gbs",
+    rtol: opts.rtol ?? 1e-8,
+    atol: opts.atol ?? 1e-10,
+    hMax: opts.hMax ?? 0,
+    maxSteps: opts.maxSteps ?? 1_000_000,
+    stopWhen: opts.signal ? () => (opts.signal!.aborted ? ((aborted = true), "interrupted") : false) : undefined,
+    onStep: opts.onProgress ? (t) => opts.onProgress!(t1 > t0 ? (t - t0) / (t1 - t0) : 1, { t }) : undefined,
+  });
+  const errs = sol.y.map((y) => ode.pmse(y));
+  return {
+    status: aborted ? "interrupted" : "done",
+    t: sol.t,
+    pmse: errs.map((e) => e.pmse),
+    pmsePerClass: errs.map((e) => e.perClass),
+    states: sol.y.map((y) => ode.state(y)),
+    nRhs: sol.nRhs,
+    nSteps: sol.nSteps,
+    groups: ode.G,
+  };
+}
