@@ -63,7 +63,9 @@ export function formatIssue(issue: z.core.$ZodIssue, root = "model"): string {
     case "invalid_union": {
       const note = i.note as string | undefined;
       const disc = i.discriminator as string | undefined;
-      reason = disc ? `has an invalid "${disc}"` : note ?? "does not match any allowed form";
+      const options = i.options as unknown[] | undefined;
+      if (disc && options && options.length > 0) reason = `must be one of ${options.map((v) => JSON.stringify(v)).join(", ")}`;
+      else reason = disc ? `has an invalid "${disc}"` : note ?? "does not match any allowed form";
       break;
     }
     default:
@@ -88,6 +90,9 @@ export function parseWith<T extends z.ZodType>(schema: T, input: unknown, root =
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const got = valueAt(input, issue.path);
+  if (issue.code === "invalid_type" && got === undefined) {
+    throw new UserError(`${formatIssue(issue, root).replace(/: must be /, ": required, must be ")}`);
+  }
   const gotStr = got === undefined ? "" : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
   throw new UserError(`${formatIssue(issue, root)}${issue.code === "unrecognized_keys" ? "" : gotStr}`);
 }
