@@ -1,0 +1,452 @@
+/**
+ * Single-neuron gradient flow of IG22 (eqs. 3, 5, 16): right-hand sides for `solve`.
+ *
+ * Neuron φ(x) = v σ(w·x + b) with fixed v and b, loss ½(y − φ)², M classes with weights π_μ
+ * (Σ π_μ = 1; IG22's 1/M for balanced classes, or the empirical fractions n_μ/P of a finite data
+ * set, which makes the flow the exact full-batch gradient of the empirical loss).  Time is the
+ * gradient-descent "learning time": Euler with dt = η is full-batch gradient descent with rate η.
+ *
+ * Variants (all evaluate dw/dt = Σ_μ π_μ · (class-μ drift)):
+ *
+ *   gaussian  (c2^μ + 3 c4 q^μ) C^μ w,                     q^μ = wᵀ C^μ w            (ΔT = 0)
+ *   full      (c2^μ + 3 c4 q^μ) C^μ w + c4 ΔT̂^μ w⊗3,      ΔT̂ from the class's n_μ samples,
+ *             (ΔT̂ w⊗3)_i = (1/n) Σ_ν λ_ν³ x_νi − 3 q̂ (Ĉ w)_i,  λ_ν = x_ν·w,  Ĉ w = (1/n) Σ λ_ν x_ν,
+ *             q̂ = (1/n) Σ λ_ν²   — contracted implicitly in O(n D), never a D⁴ tensor.
+ *             With C^μ = Ĉ^μ (covariance "sample") the two terms collapse to one fused pass:
+ *             (1/n) Σ_ν (c2 λ_ν + c4 λ_ν³) x_ν.
+ *   cp        (c2^μ + 3 c4 q^μ) C^μ w + c4 Σ_a γ_a (u_a·w)³ u_a   (ΔT^μ ≈ Σ_a γ_a u_a⊗4, given factors)
+ *   exact     (1/n) Σ_ν v (y^μ − v σ(λ_ν + b)) σ'(λ_ν + b) x_ν   (σ = erf(h/√2) or the cubic σ̃; no
+ *             Taylor truncation — Euler with dt = η is full-batch GD on the same samples, exactly).
+ *
+ * C^μ is either the exact (translation-invariant) covariance of the class — applied densely for
+ * D ≤ 1024 and by FFT above — or the sample second moment Ĉ^μ = (1/n) Σ x xᵀ of the class's samples
+ * (uncentred: the data have zero mean by construction, and the cumulant split T = ΔT + 3 sym(C⊗C)
+ * assumes it).  c2^μ, c4 come from `deriveFlowCoefficients` (symbolic, src/theory/coefficients.ts).
+ *
+ * All RHS closures are allocation-free: scratch buffers are allocated once per flow.
+ */
+import type { Rhs } from "../integrate/index.js";
+import { fftPlan } from "../stats/fft.js";
+import { erf } from "../stats/special.js";
+import { denseFromRow, geometrySize, spectrumOfRow, type Geometry } from "../data/kernels.js";
+import { deriveFlowCoefficients, type FlowCoefficients } from "./coefficients.js";
+
+export type FlowVariant = "gaussian" | "full" | "cp" | "exact";
+export const FLOW_VARIANTS: readonly FlowVariant[] = ["gaussian", "full", "cp", "exact"];
+export type ExactActivation = "erf" | "cubic";
+
+/** A symmetric linear operator w ↦ C w (allocation-free `apply`). */
+export interface CovOperator {
+  readonly D: number;
+  apply(w: Float64Array, out: Float64Array): void;
+  readonly description: string;
+}
+
+/** Scalar factor applied to each row's projection λ in `fusedRowPass`. */
+export const RowFn = {
+  /** f = a·λ  (Ĉ w) */
+  Linear: 0,
+  /** f = a·λ + c·λ³  (c2 Ĉw + c4 T̂w⊗3) */
+  Cubic: 1,
+  /** f = a (y − v erf(h/√2)) √(2/π) e^{−h²/2}, h = λ + b  (exact erf neuron) */
+  Erf: 2,
+  /** f = a (y − v σ̃(h)) σ̃'(h), h = λ + b  (exact cubic neuron; c = α1, d = α3) */
+  CubicNeuron: 3,
+} as const;
+export type RowFn = (typeof RowFn)[keyof typeof RowFn];
+
+const SQRT_2_PI = Math.sqrt(2 / Math.PI);
+
+function rowFn(kind: RowFn, lam: number, a: number, c: number, d: number, y: number, v: number, b: number): number {
+  switch (kind) {
+    case RowFn.Linear:
+      return a * lam;
+    case RowFn.Cubic:
+      return lam * (a + c * lam * lam);
+    case RowFn.Erf: {
+      const h = lam + b;
+      return a * (y - v * erf(h / Math.SQRT2)) * SQRT_2_PI * Math.exp(-0.5 * h * h);
+    }
+    default: {
+      const h = lam + b, h2 = h * h;
+      return a * (y - v * (c * h - (d / 3) * h2 * h)) * (c - d * h2);
+    }
+  }
+}
+
+/**
+ * The hot loop of every sample-based RHS: out += Σ_ν f(λ_ν) x_ν with λ_ν = x_ν·w, rows processed in
+ * blocks of eight (w and out are streamed once per block; eight independent dot-product chains).
+ * Returns Σ_ν λ_ν².  The summation order is fixed, so results are bit-reproducible.
+ */
+export function fusedRowPass(
+  X: Float64Array, n: number, D: number, w: Float64Array, out: Float64Array,
+  kind: RowFn, a: number, c = 0, d = 0, y = 0, v = 0, b = 0,
+): number {
+  let ss = 0;
+  let nu = 0;
+  for (; nu + 7 < n; nu += 8) {
+    const o0 = nu * D, o1 = o0 + D, o2 = o1 + D, o3 = o2 + D, o4 = o3 + D, o5 = o4 + D, o6 = o5 + D, o7 = o6 + D;
+    let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+    for (let i = 0; i < D; i++) {
+      const wi = w[i];
+      l0 += X[o0 + i] * wi;
+      l1 += X[o1 + i] * wi;
+      l2 += X[o2 + i] * wi;
+      l3 += X[o3 + i] * wi;
+      l4 += X[o4 + i] * wi;
+      l5 += X[o5 + i] * wi;
+      l6 += X[o6 + i] * wi;
+      l7 += X[o7 + i] * wi;
+    }
+    ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3 + l4 * l4 + l5 * l5 + l6 * l6 + l7 * l7;
+    const f0 = rowFn(kind, l0, a, c, d, y, v, b), f1 = rowFn(kind, l1, a, c, d, y, v, b);
+    const f2 = rowFn(kind, l2, a, c, d, y, v, b), f3 = rowFn(kind, l3, a, c, d, y, v, b);
+    const f4 = rowFn(kind, l4, a, c, d, y, v, b), f5 = rowFn(kind, l5, a, c, d, y, v, b);
+    const f6 = rowFn(kind, l6, a, c, d, y, v, b), f7 = rowFn(kind, l7, a, c, d, y, v, b);
+    for (let i = 0; i < D; i++) {
+      out[i] += f0 * X[o0 + i] + f1 * X[o1 + i] + f2 * X[o2 + i] + f3 * X[o3 + i] + f4 * X[o4 + i] + f5 * X[o5 + i] + f6 * X[o6 + i] + f7 * X[o7 + i];
+    }
+  }
+  for (; nu < n; nu++) {
+    const o = nu * D;
+    let l = 0;
+    for (let i = 0; i < D; i++) l += X[o + i] * w[i];
+    ss += l * l;
+    const f = rowFn(kind, l, a, c, d, y, v, b);
+    for (let i = 0; i < D; i++) out[i] += f * X[o + i];
+  }
+  return ss;
+}
+
+/** Dense D×D row-major covariance. */
+export function denseCovariance(C: Float64Array, D: number, description = "dense covariance"): CovOperator {
+  if (C.length !== D * D) throw new RangeError(`denseCovariance: need D² = ${D * D} entries (got ${C.length})`);
+  return {
+    D,
+    description,
+    apply(w, out) {
+      for (let i = 0; i < D; i++) {
+        let s = 0;
+        const o = i * D;
+        for (let j = 0; j < D; j++) s += C[o + j] * w[j];
+        out[i] = s;
+      }
+    },
+  };
+}
+
+/**
+ * Translation-invariant covariance from its first row (1D ring or 2D torus): dense matvec for
+ * D ≤ `denseMax`, FFT (O(D log D), preallocated buffers) above.
+ */
+export function translationInvariantCovariance(geom: Geometry, row: Float64Array, denseMax = 1024, description = "exact covariance"): CovOperator {
+  const D = geometrySize(geom);
+  if (row.length !== D) throw new RangeError(`translationInvariantCovariance: row has ${row.length} entries, need D = ${D}`);
+  if (D <= denseMax) return denseCovariance(denseFromRow(geom, row), D, description);
+  const lambda = spectrumOfRow(geom, row);
+  const re = new Float64Array(D), im = new Float64Array(D);
+  if (geom.dim === 1) {
+    const plan = fftPlan(D);
+    return {
+      D,
+      description,
+      apply(w, out) {
+        re.set(w);
+        im.fill(0);
+        plan.forward(re, im);
+        for (let k = 0; k < D; k++) { re[k] *= lambda[k]; im[k] *= lambda[k]; }
+        plan.inverse(re, im);
+        out.set(re);
+      },
+    };
+  }
+  // 2D: row and column transforms with preallocated line buffers (no allocation per call).
+  const L = geom.L, plan = fftPlan(L), lr = new Float64Array(L), li = new Float64Array(L);
+  const pass = (inverse: boolean) => {
+    for (let a = 0; a < L; a++) {
+      lr.set(re.subarray(a * L, (a + 1) * L)); li.set(im.subarray(a * L, (a + 1) * L));
+      if (inverse) plan.inverse(lr, li); else plan.forward(lr, li);
+      re.set(lr, a * L); im.set(li, a * L);
+    }
+    for (let b = 0; b < L; b++) {
+      for (let a = 0; a < L; a++) { lr[a] = re[a * L + b]; li[a] = im[a * L + b]; }
+      if (inverse) plan.inverse(lr, li); else plan.forward(lr, li);
+      for (let a = 0; a < L; a++) { re[a * L + b] = lr[a]; im[a * L + b] = li[a]; }
+    }
+  };
+  return {
+    D,
+    description,
+    apply(w, out) {
+      re.set(w);
+      im.fill(0);
+      pass(false);
+      for (let k = 0; k < D; k++) { re[k] *= lambda[k]; im[k] *= lambda[k]; }
+      pass(true);
+      out.set(re);
+    },
+  };
+}
+
+/** Sample second moment Ĉ = (1/n) Σ_ν x_ν x_νᵀ applied implicitly in O(nD). */
+export function sampleCovariance(X: Float64Array, n: number, D: number): CovOperator {
+  checkSamples(X, n, D);
+  return {
+    D,
+    description: `sample second moment (n = ${n})`,
+    apply(w, out) {
+      out.fill(0);
+      fusedRowPass(X, n, D, w, out, RowFn.Linear, 1 / n);
+    },
+  };
+}
+
+/** Symmetric CP factors ΔT ≈ Σ_a γ_a u_a⊗4: U is r×D row-major (row a = u_a). */
+export interface CpFactors {
+  r: number;
+  D: number;
+  U: Float64Array;
+  gamma: Float64Array;
+  /** U is the identity (r = D, u_a = e_a): contractions take the O(D) path. */
+  diagonal?: boolean;
+}
+
+/** Validate and wrap CP factors. */
+export function cpFactors(U: ArrayLike<number>, gamma: ArrayLike<number>, D: number): CpFactors {
+  const r = gamma.length;
+  if (r < 1) throw new RangeError("cpFactors: need at least one factor");
+  if (U.length !== r * D) throw new RangeError(`cpFactors: U must be r×D = ${r}×${D} (got ${U.length} entries)`);
+  const Uf = Float64Array.from(U), g = Float64Array.from(gamma);
+  for (let k = 0; k < Uf.length; k++) if (!Number.isFinite(Uf[k])) throw new RangeError(`cpFactors: U has a non-finite entry at ${k}`);
+  for (let k = 0; k < r; k++) if (!Number.isFinite(g[k])) throw new RangeError(`cpFactors: gamma[${k}] is not finite`);
+  return { r, D, U: Uf, gamma: g };
+}
+
+/**
+ * Exact CP form of the cumulant of a class with independent coordinates of excess kurtosis κ−3
+ * (e.g. an NLGP with ξ = 0): ΔT = (κ−3) Σ_i e_i⊗4, rank D.
+ */
+export function diagonalCumulantFactors(D: number, excessKurtosis: number): CpFactors {
+  const U = new Float64Array(D * D);
+  for (let i = 0; i < D; i++) U[i * D + i] = 1;
+  return { r: D, D, U, gamma: new Float64Array(D).fill(excessKurtosis), diagonal: true };
+}
+
+/** out += scale · Σ_a γ_a (u_a·w)³ u_a  (O(rD); O(D) for diagonal factors). */
+export function addCpContraction(f: CpFactors, w: Float64Array, scale: number, out: Float64Array): void {
+  const { r, D, U, gamma } = f;
+  if (f.diagonal) {
+    for (let i = 0; i < D; i++) out[i] += scale * gamma[i] * w[i] * w[i] * w[i];
+    return;
+  }
+  for (let a = 0; a < r; a++) {
+    const o = a * D;
+    let m = 0;
+    for (let i = 0; i < D; i++) m += U[o + i] * w[i];
+    const s = scale * gamma[a] * m * m * m;
+    if (s === 0) continue;
+    for (let i = 0; i < D; i++) out[i] += s * U[o + i];
+  }
+}
+
+/**
+ * Implicit contraction of the sample fourth cumulant, (ΔT̂ w⊗3)_i = (1/n) Σ_ν λ_ν³ x_νi − 3 q̂ (Ĉ w)_i,
+ * in O(nD).  Writes into `out`; `cw` (length D) receives Ĉ w.  Returns q̂ = wᵀĈw.
+ */
+export function sampleCumulantContract(X: Float64Array, n: number, D: number, w: Float64Array, out: Float64Array, cw: Float64Array): number {
+  out.fill(0);
+  cw.fill(0);
+  const q = fusedRowPass(X, n, D, w, cw, RowFn.Linear, 1 / n) / n;
+  fusedRowPass(X, n, D, w, out, RowFn.Cubic, 0, 1 / n);
+  for (let i = 0; i < D; i++) out[i] -= 3 * q * cw[i];
+  return q;
+}
+
+function checkSamples(X: Float64Array, n: number, D: number): void {
+  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`need at least one sample per class (got n = ${n})`);
+  if (X.length < n * D) throw new RangeError(`samples: X has ${X.length} entries, need n·D = ${n * D}`);
+}
+
+/** One class of the flow. */
+export interface FlowClass {
+  /** Label y^μ. */
+  label: number;
+  /** Class weight π_μ (weights are used as given; they should sum to 1). */
+  weight: number;
+  /** The class's samples (n×D row-major): required by full, exact, and covariance "sample". */
+  X?: Float64Array;
+  n?: number;
+  /**
+   * Covariance for the Gaussian part (gaussian, cp, full): an operator, or "sample" for Ĉ^μ of X.
+   * Ignored by `exact`.
+   */
+  cov?: CovOperator | "sample";
+  /** CP factors of ΔT^μ (cp variant); null/undefined = no cumulant for this class. */
+  cp?: CpFactors | null;
+}
+
+export interface SingleNeuronFlowOptions {
+  variant: FlowVariant;
+  D: number;
+  v: number;
+  b: number;
+  classes: FlowClass[];
+  /** Activation of the `exact` variant (default "erf"); the other variants use the cubic σ̃. */
+  activation?: ExactActivation;
+  /** Cubic coefficients (default: the Taylor coefficients of erf(h/√2)). */
+  alpha1?: number;
+  alpha3?: number;
+  /** Precomputed coefficients (else derived symbolically). */
+  coefficients?: FlowCoefficients;
+}
+
+/** A ready-to-integrate single-neuron flow. */
+export interface SingleNeuronFlow {
+  readonly variant: FlowVariant;
+  readonly D: number;
+  readonly coefficients: FlowCoefficients;
+  /** dw/dt (allocation-free). */
+  readonly rhs: Rhs;
+  /** Self-overlaps q^μ = wᵀ C^μ w with the flow's covariances (sample ones for `exact`). */
+  overlaps(w: Float64Array, out?: Float64Array): Float64Array;
+}
+
+interface Prepared {
+  label: number;
+  weight: number;
+  c2: number;
+  X?: Float64Array;
+  n: number;
+  cov?: CovOperator;
+  sampleCov: boolean;
+  cp?: CpFactors | null;
+}
+
+/** Build a flow, deriving c2^μ and c4 symbolically unless `coefficients` is given. */
+export async function makeSingleNeuronFlow(opts: SingleNeuronFlowOptions): Promise<SingleNeuronFlow> {
+  const coefficients = opts.coefficients ?? (await deriveFlowCoefficients({ v: opts.v, b: opts.b, labels: opts.classes.map((c) => c.label), alpha1: opts.alpha1, alpha3: opts.alpha3 }));
+  return buildSingleNeuronFlow(opts, coefficients);
+}
+
+/** Build a flow from given coefficients (synchronous). */
+export function buildSingleNeuronFlow(opts: SingleNeuronFlowOptions, coefficients: FlowCoefficients): SingleNeuronFlow {
+  const { variant, D, v, b } = opts;
+  if (!FLOW_VARIANTS.includes(variant)) throw new RangeError(`variant must be one of ${FLOW_VARIANTS.join(", ")} (got ${String(variant)})`);
+  if (!(Number.isInteger(D) && D >= 1)) throw new RangeError(`D must be a positive integer (got ${D})`);
+  if (coefficients.c2.length !== opts.classes.length) throw new RangeError(`coefficients: need one c2 per class (${opts.classes.length}), got ${coefficients.c2.length}`);
+  if (coefficients.v !== v || coefficients.b !== b) throw new RangeError(`coefficients were derived for v = ${coefficients.v}, b = ${coefficients.b}, not v = ${v}, b = ${b}`);
+  const activation = opts.activation ?? "erf";
+  const c4 = coefficients.c4;
+  const cls: Prepared[] = opts.classes.map((c, mu) => {
+    if (coefficients.labels[mu] !== c.label) throw new RangeError(`coefficients: class ${mu} label ${c.label} differs from ${coefficients.labels[mu]}`);
+    if (!(c.weight >= 0 && Number.isFinite(c.weight))) throw new RangeError(`class ${mu}: weight must be ≥ 0 (got ${c.weight})`);
+    const needX = variant === "full" || variant === "exact" || c.cov === "sample";
+    let n = 0;
+    if (needX) {
+      if (!c.X || c.n === undefined) throw new RangeError(`class ${mu}: variant "${variant}" needs the class samples X and n`);
+      checkSamples(c.X, c.n, D);
+      n = c.n;
+    }
+    let cov: CovOperator | undefined;
+    if (variant !== "exact") {
+      if (c.cov === undefined) throw new RangeError(`class ${mu}: variant "${variant}" needs a covariance (operator or "sample")`);
+      if (c.cov !== "sample") {
+        if (c.cov.D !== D) throw new RangeError(`class ${mu}: covariance has D = ${c.cov.D}, need ${D}`);
+        cov = c.cov;
+      }
+    }
+    if (variant === "cp" && c.cp && c.cp.D !== D) throw new RangeError(`class ${mu}: CP factors have D = ${c.cp.D}, need ${D}`);
+    return { label: c.label, weight: c.weight, c2: coefficients.c2[mu], X: c.X, n, cov, sampleCov: c.cov === "sample", cp: c.cp };
+  });
+
+  const g = new Float64Array(D), h = new Float64Array(D);
+  const a1 = coefficients.alpha1, a3 = coefficients.alpha3;
+
+  /** out += π_μ (c2^μ + 3 c4 q^μ) C^μ w. */
+  const gaussianTerm = (c: Prepared, w: Float64Array, out: Float64Array): void => {
+    let q: number;
+    if (c.cov) {
+      c.cov.apply(w, g);
+      q = 0;
+      for (let i = 0; i < D; i++) q += w[i] * g[i];
+    } else {
+      q = sampleCumulantContractCw(c.X!, c.n, D, w, g);
+    }
+    const s = c.weight * (c.c2 + 3 * c4 * q);
+    for (let i = 0; i < D; i++) out[i] += s * g[i];
+  };
+
+  let rhs: Rhs;
+  switch (variant) {
+    case "gaussian":
+      rhs = (_t, w, dw) => {
+        dw.fill(0);
+        for (const c of cls) gaussianTerm(c, w, dw);
+      };
+      break;
+    case "cp":
+      rhs = (_t, w, dw) => {
+        dw.fill(0);
+        for (const c of cls) {
+          gaussianTerm(c, w, dw);
+          if (c.cp) addCpContraction(c.cp, w, c.weight * c4, dw);
+        }
+      };
+      break;
+    case "full":
+      rhs = (_t, w, dw) => {
+        dw.fill(0);
+        for (const c of cls) {
+          const X = c.X!, n = c.n;
+          if (c.sampleCov) {
+            // (c2 + 3c4 q̂) Ĉw + c4 (T̂w³ − 3q̂Ĉw) = (1/n) Σ (c2 λ + c4 λ³) x.
+            const sc = c.weight / n;
+            fusedRowPass(X, n, D, w, dw, RowFn.Cubic, sc * c.c2, sc * c4);
+          } else {
+            gaussianTerm(c, w, dw);
+            sampleCumulantContract(X, n, D, w, h, g);
+            const s = c.weight * c4;
+            for (let i = 0; i < D; i++) dw[i] += s * h[i];
+          }
+        }
+      };
+      break;
+    case "exact":
+      rhs = (_t, w, dw) => {
+        dw.fill(0);
+        for (const c of cls) {
+          const sc = (c.weight * v) / c.n;
+          if (activation === "erf") fusedRowPass(c.X!, c.n, D, w, dw, RowFn.Erf, sc, 0, 0, c.label, v, b);
+          else fusedRowPass(c.X!, c.n, D, w, dw, RowFn.CubicNeuron, sc, a1, a3, c.label, v, b);
+        }
+      };
+      break;
+  }
+
+  return {
+    variant,
+    D,
+    coefficients,
+    rhs,
+    overlaps(w, out = new Float64Array(cls.length)) {
+      for (let mu = 0; mu < cls.length; mu++) {
+        const c = cls[mu];
+        if (c.cov) {
+          c.cov.apply(w, g);
+          let q = 0;
+          for (let i = 0; i < D; i++) q += w[i] * g[i];
+          out[mu] = q;
+        } else if (c.X) out[mu] = sampleCumulantContractCw(c.X, c.n, D, w, g);
+        else out[mu] = NaN;
+      }
+      return out;
+    },
+  };
+}
+
+/** Ĉw = (1/n) Σ λ x into `cw`; returns q̂ = (1/n) Σ λ². */
+function sampleCumulantContractCw(X: Float64Array, n: number, D: number, w: Float64Array, cw: Float64Array): number {
+  cw.fill(0);
+  return fusedRowPass(X, n, D, w, cw, RowFn.Linear, 1 / n) / n;
+}
