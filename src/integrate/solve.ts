@@ -1,10 +1,11 @@
 /**
  * `solve`: the single entry point for ODE integration in rfdyn.  Validates options, dispatches on
- * `method` to the odex GBS adapter or a fixed-step scheme, collects the state on the output grid
+ * `method` to the odex GBS adapter, the RKC stepper or a fixed-step scheme, collects the state on the output grid
  * and stops early on steady state or a user event.
  */
 import { FixedStepper } from "./fixed.js";
 import { GbsStepper } from "./odex.js";
+import { RkcStepper } from "./rkc.js";
 import type { Method, Rhs, Solution, SolveOptions } from "./types.js";
 
 /** Defaults for options that are not given. */
@@ -12,13 +13,13 @@ export const SOLVE_DEFAULTS = {
   method: "gbs" as Method,
   rtol: 1e-8,
   atol: 1e-10,
-  /** Adaptive (gbs) step budget; fixed-step methods are unlimited unless maxSteps is given. */
+  /** Adaptive (gbs, rkc) step budget; fixed-step methods are unlimited unless maxSteps is given. */
   maxSteps: 100_000,
   h0: 1e-4,
   hMax: 0,
 };
 
-const METHODS: readonly Method[] = ["gbs", "rk4", "euler"];
+const METHODS: readonly Method[] = ["gbs", "rkc", "rk4", "euler"];
 
 /** What the method-specific steppers provide to the driver below. */
 interface Stepper {
@@ -74,12 +75,14 @@ export function solve(rhs: Rhs, y0: Float64Array | readonly number[], opts: Solv
   const h0 = positive("h0", opts.h0 ?? SOLVE_DEFAULTS.h0);
   const hMax = opts.hMax ?? SOLVE_DEFAULTS.hMax;
   if (!(hMax >= 0 && hMax < Infinity)) throw new RangeError(`solve: hMax must be ≥ 0 and finite, 0 = unlimited (got ${hMax})`);
-  const maxSteps = opts.maxSteps ?? (method === "gbs" ? SOLVE_DEFAULTS.maxSteps : Infinity);
+  const adaptive = method === "gbs" || method === "rkc";
+  const maxSteps = opts.maxSteps ?? (adaptive ? SOLVE_DEFAULTS.maxSteps : Infinity);
   if (!(maxSteps >= 1 && (Number.isInteger(maxSteps) || maxSteps === Infinity))) {
     throw new RangeError(`solve: maxSteps must be a positive integer (got ${maxSteps})`);
   }
   const steadyTol = opts.steadyTol === undefined ? undefined : positive("steadyTol", opts.steadyTol);
-  const { stopWhen, onStep } = opts;
+  const { stopWhen, onStep, spectralRadius } = opts;
+  if (spectralRadius !== undefined && typeof spectralRadius !== "function") throw new TypeError("solve: spectralRadius must be a function");
   if (stopWhen !== undefined && typeof stopWhen !== "function") throw new TypeError("solve: stopWhen must be a function");
   if (onStep !== undefined && typeof onStep !== "function") throw new TypeError("solve: onStep must be a function");
 
@@ -87,6 +90,11 @@ export function solve(rhs: Rhs, y0: Float64Array | readonly number[], opts: Solv
   let stepper: Stepper;
   if (method === "gbs") {
     stepper = new GbsStepper(rhs, y, t0, { rtol, atol, maxSteps, h0, hMax });
+  } else if (method === "rkc") {
+    stepper = new RkcStepper(rhs, y, t0, {
+      rtol, atol, maxSteps, hMax, span: t1 - t0, spectralRadius, carry: opts.carry,
+      h0: opts.h0 === undefined ? undefined : h0,
+    });
   } else {
     if (opts.dt === undefined) throw new RangeError(`solve: dt is required for method "${method}"`);
     const dt = positive("dt", opts.dt);
@@ -133,6 +141,7 @@ export function solve(rhs: Rhs, y0: Float64Array | readonly number[], opts: Solv
     ys.push(stepper.y.slice());
   }
 
+  if (opts.carry && stepper instanceof RkcStepper) stepper.saveCarry(opts.carry);
   const sol: Solution = { t: ts, y: ys, status, tEnd: stepper.t, nRhs: stepper.nRhs, nSteps: stepper.nSteps };
   if (reason !== undefined) sol.reason = reason;
   return sol;
