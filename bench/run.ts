@@ -20,6 +20,9 @@ export interface Benchmark {
 /** One line per benchmark module. */
 const MODULES: (() => Promise<{ benchmarks: Benchmark[] }>)[] = [
   () => import("./sgd.js"),
+  () => import("./flow.js"),
+  () => import("./cp.js"),
+  () => import("./ode.js"),
 ];
 
 function fmt(x: number): string {

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { IntegrationError, solve, type Method, type Solution } from "../integrate/index.js";
+import { IntegrationError, solve, type Method, type Solution, type SolverCarry } from "../integrate/index.js";
 import { Rng } from "../stats/rng.js";
 import { makeClassSampler, Task, type ClassSpec } from "../data/task.js";
 import { geometrySize } from "../data/kernels.js";
@@ -141,7 +141,7 @@ export function integrateFlow(flow: SingleNeuronFlow, w0: Float64Array, o: Integ
 export async function integrateFlowAsync(flow: SingleNeuronFlow, w0: Float64Array, o: IntegrateFlowOptions & { segments?: number }): Promise<FlowTrajectory> {
   const times = o.times ?? logTimes(o.T, o.count ?? 60, o.tMin);
   const method = o.method ?? "gbs";
-  const fixed = method !== "gbs";
+  const fixed = method === "rk4" || method === "euler";
   const dt = o.dt ?? 0.01;
   let chunk = o.T / (o.segments ?? 200);
   if (fixed) chunk = dt * Math.max(1, Math.round(chunk / dt));
@@ -162,6 +162,8 @@ export async function integrateFlowAsync(flow: SingleNeuronFlow, w0: Float64Arra
   const ts: number[] = [0];
   const ys: Float64Array[] = [Float64Array.from(w0)];
   let nRhs = 0, nSteps = 0, hLast = 0, tPrev = 0;
+  // rkc keeps its step size and spectral-radius estimate across segments through `carry`.
+  const carry: SolverCarry = {};
   let status: FlowTrajectory["status"] = "done";
   let reason: string | undefined;
   let tEnd = 0;
@@ -174,7 +176,8 @@ export async function integrateFlowAsync(flow: SingleNeuronFlow, w0: Float64Arra
       sol = solve(flow.rhs, y, {
         t0: a, t1: b, times: [b], method, rtol: o.rtol, atol: o.atol, dt: o.dt, steadyTol: o.steadyTol,
         maxSteps: o.maxSteps === undefined ? undefined : Math.max(1, o.maxSteps - nSteps),
-        h0: !fixed && hLast > 0 ? Math.min(hLast, b - a) : undefined,
+        h0: method === "gbs" && hLast > 0 ? Math.min(hLast, b - a) : undefined,
+        carry: method === "rkc" ? carry : undefined,
         stopWhen: (_t, yy) => {
           if (o.signal?.aborted) return "interrupted";
           if (thr !== undefined && ipr(yy) >= thr) return `IPR ≥ ${thr}`;
@@ -390,7 +393,7 @@ export async function runFlowExperiment(model: FlowModel, hooks: FlowExperimentH
   if (P * D > 2e8) throw new UserError(`model.P: data set of P·D = ${P * D} doubles exceeds the 2e8 limit (P = ${P}, D = ${D})`);
   const it = model.integration;
   let times = logTimes(it.T, it.times, it.tMin ?? Math.min(it.T / 1e4, 0.01));
-  if (it.method !== "gbs") {
+  if (it.method === "rk4" || it.method === "euler") {
     // Fixed-step methods: output times on multiples of dt, so that Euler with dt = η is exactly
     // full-batch gradient descent at every recorded time (no shortened steps).
     const snapped = times.map((t) => (t === 0 ? 0 : Math.min(it.T, Math.max(1, Math.round(t / it.dt)) * it.dt)));

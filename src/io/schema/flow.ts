@@ -52,7 +52,7 @@ export type CpSource = z.infer<typeof cpSourceSchema>;
 
 export const flowIntegrationSchema = z
   .object({
-    method: z.enum(["gbs", "rk4", "euler"]).default("gbs"),
+    method: z.enum(["gbs", "rkc", "rk4", "euler"]).default("gbs"),
     rtol: z.number().gt(0).lt(1).default(1e-7),
     atol: z.number().gt(0).max(1).default(1e-10),
     dt: z.number().gt(0).max(1e6).default(0.01),
@@ -117,7 +117,7 @@ export const flowSchema = z
     if (m.gains && !m.task.classes.some((c) => c.kind !== "gp")) ctx.addIssue({ code: "custom", path: ["gains"], message: "a gain sweep needs at least one nlgp or gp-clone class" });
     const it = m.integration;
     if (it.tMin !== undefined && !(it.tMin < it.T)) ctx.addIssue({ code: "custom", path: ["integration", "tMin"], message: `must be < integration.T = ${it.T}` });
-    if (it.method !== "gbs" && it.dt > it.T) ctx.addIssue({ code: "custom", path: ["integration", "dt"], message: `must be ≤ integration.T = ${it.T}` });
+    if ((it.method === "rk4" || it.method === "euler") && it.dt > it.T) ctx.addIssue({ code: "custom", path: ["integration", "dt"], message: `must be ≤ integration.T = ${it.T}` });
   });
 
 export type FlowModel = z.infer<typeof flowSchema>;
