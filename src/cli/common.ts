@@ -34,8 +34,14 @@ export function defaultOutDir(modelPath: string): string {
 export function makeContext(argv: { out?: string; quiet?: boolean; threads?: number }, modelPath: string): RunContext {
   const ac = new AbortController();
   let hits = 0;
+  let first = 0;
   const onSig = () => {
+    // Wrapper processes (npx, tsx) may relay the terminal's Ctrl-C, so one key press can arrive
+    // twice within a few milliseconds: only a second signal more than 1 s later quits at once.
+    const now = Date.now();
+    if (hits > 0 && now - first < 1000) return;
     hits++;
+    if (hits === 1) first = now;
     if (hits > 1) {
       cleanupPendingWrites();
       process.exit(130);
