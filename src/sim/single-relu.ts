@@ -1,0 +1,71 @@
+/**
+ * Online SGD of a single ReLU neuron ŷ = max(0, w·x), no bias, labels {0, 1} (LSG24):
+ *   w ← w + η (y − ŷ) 1[w·x > 0] x,   loss ½(y − ŷ)²,  one fresh sample per step.
+ * With p = ½ per class its mean update is E[Δw] = η·¼[2E₁(x 1[h>0]) − (Σ0 + Σ1)w], which equals
+ * (η/2)·(RHS of the LSG24 effective ODE) when the pre-activation is Gaussian given each coordinate
+ * (exactly so for Gaussian inputs; tested), so one step advances ODE time by η/2
+ * (see src/theory/lsg24.ts).  Hot loop: no allocation per step.
+ */
+import type { Rng } from "../stats/rng.js";
+import type { Task } from "../data/task.js";
+import { ipr } from "../analysis/ipr.js";
+
+export interface SingleReluOptions {
+  lr: number;
+  steps: number;
+  /** Step indices (ascending) at which to record w (0 = before the first step). */
+  record?: readonly number[];
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, info: string) => void;
+}
+
+export interface SingleReluResult {
+  w: Float64Array;
+  /** Recorded step indices and weights. */
+  steps: number[];
+  ws: Float64Array[];
+  stepsDone: number;
+  status: "done" | "interrupted";
+}
+
+/** Train in place from w (copied); the task supplies classes with labels {0, 1}. */
+export function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o: SingleReluOptions): SingleReluResult {
+  const D = task.D;
+  if (w0.length !== D) throw new RangeError(`w0 has length ${w0.length}, expected D = ${D}`);
+  if (!(o.lr > 0)) throw new RangeError(`lr must be > 0 (got ${o.lr})`);
+  if (!(Number.isInteger(o.steps) && o.steps >= 0)) throw new RangeError(`steps must be a non-negative integer (got ${o.steps})`);
+  const w = Float64Array.from(w0);
+  const x = new Float64Array(D);
+  const rec = o.record ?? [o.steps];
+  let ri = 0;
+  const steps: number[] = [], ws: Float64Array[] = [];
+  const take = (n: number) => {
+    while (ri < rec.length && rec[ri] <= n) {
+      if (rec[ri] === n) { steps.push(n); ws.push(w.slice()); }
+      ri++;
+    }
+  };
+  take(0);
+  const labels = task.labels, eta = o.lr;
+  const chunk = 4096;
+  let n = 0;
+  let status: SingleReluResult["status"] = "done";
+  while (n < o.steps) {
+    if (o.signal?.aborted) { status = "interrupted"; break; }
+    const end = Math.min(o.steps, n + chunk, ri < rec.length ? Math.max(rec[ri], n + 1) : Infinity);
+    for (; n < end; ) {
+      const mu = task.sample(x, rng);
+      let h = 0;
+      for (let i = 0; i < D; i++) h += w[i] * x[i];
+      if (h > 0) {
+        const g = eta * (labels[mu] - h);
+        for (let i = 0; i < D; i++) w[i] += g * x[i];
+      }
+      n++;
+    }
+    take(n);
+    o.onProgress?.(n / o.steps, `step ${n} IPR ${ipr(w).toFixed(4)}`);
+  }
+  if (status === "interrupted" && steps[steps.length - 1] !== n) { steps.push(n); ws.push(w.slice()); }
+  return { w, steps, ws, stepsDone: n, status };
+}

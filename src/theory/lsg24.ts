@@ -1,0 +1,276 @@
+/**
+ * LSG24 effective single-neuron dynamics (Lufkin, Saxe & Grant, NeurIPS 2024).
+ *
+ * Neuron ReLU(w·x), no bias, labels {0, 1} (class 0 → 0, class 1 → 1, p = ½ each), loss ½(y − ŷ)².
+ * Treating the pre-activation as Gaussian given one coordinate x_i (correlation a_i with x_i) gives
+ *   dw/dt = ½ [ φ(a) − (Σ0 + Σ1) w ],   a = Σ1 w / √(wᵀ Σ1 w),
+ *   φ(a)_i = E_x[ x erf( a_i x / √(2(1 − a_i²)) ) ]   over the standardised marginal x of class 1,
+ * with Σ_μ the exact covariance of class μ's inputs (for NORTA/NLGP fields: NOT the kernel).
+ * Since Σ_ii = 1, Cauchy–Schwarz gives |a_i| ≤ 1.
+ *
+ * Time units.  The mean online-SGD update with learning rate η is η·¼[φ(a) − (Σ0+Σ1)w] (the class
+ * probabilities ½ included), so one SGD step advances the ODE time above by η/2 (t = η·steps/2).
+ *
+ * Closed forms: Gaussian φ = √(2/π) a (no localisation), ±1 φ = erf(a/√(2(1−a²))).
+ * Small a: φ ≈ √(2/π)[a + ((3 − κ)/6) a³]: κ < 3 (negative excess kurtosis) makes the cubic
+ * term positive and drives localisation.
+ *
+ * Check values (φ(0.5)): ±1 0.43630, Gaussian 0.39894, NLGP with g = 3 → 0.43253 in LSG24's gain
+ * convention x ∝ erf(g z) (= IG22 gain 3√2); IG22's erf(3 z/√2) gives 0.43081 instead.
+ */
+import { solve, type Method, type Solution } from "../integrate/index.js";
+import type { Marginal } from "../data/marginals.js";
+import type { Rng } from "../stats/rng.js";
+import { erf } from "../stats/special.js";
+import { ipr } from "../analysis/ipr.js";
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** φ(a) by direct quadrature (or closed form) for one marginal; odd in a, |a| ≤ 1. */
+export function phiDirect(m: Marginal, a: number): number {
+  if (!(a >= -1 && a <= 1)) throw new RangeError(`a must be in [−1, 1] (got ${a})`);
+  if (a === 0) return 0;
+  const aa = Math.abs(a);
+  const c = aa === 1 ? Infinity : aa / Math.sqrt(2 * (1 - aa * aa));
+  const v = m.xErfMoment(c);
+  return a < 0 ? -v : v;
+}
+
+/** The small-a cubic expansion √(2/π)[a + ((3 − κ)/6) a³]. */
+export function phiCubic(kappa: number, a: number): number {
+  return SQRT_2_OVER_PI * (a + ((3 - kappa) / 6) * a * a * a);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Piecewise-Chebyshev table of φ in θ = asin|a| ∈ [0, π/2]
+
+const DEG = 24;
+
+/** Chebyshev coefficients of f on [lo, hi] from values at the DEG+1 first-kind nodes. */
+function chebFit(f: (x: number) => number, lo: number, hi: number): Float64Array {
+  const n = DEG + 1;
+  const vals = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const t = Math.cos((Math.PI * (j + 0.5)) / n);
+    vals[j] = f(0.5 * (lo + hi) + 0.5 * (hi - lo) * t);
+  }
+  const c = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += vals[j] * Math.cos((Math.PI * k * (j + 0.5)) / n);
+    c[k] = (2 / n) * s;
+  }
+  c[0] *= 0.5;
+  return c;
+}
+
+export interface PhiTableOptions {
+  /** Target absolute accuracy (default 1e-12); the tail coefficients of each panel must be below it. */
+  tol?: number;
+  /** Smallest panel width in θ before giving up refining (default 1e-7). */
+  minWidth?: number;
+}
+
+/**
+ * Fast φ(a) for a marginal whose φ needs quadrature: adaptive panels in θ = asin|a| with a
+ * degree-24 Chebyshev fit on each (bisected until the last three coefficients are < tol).
+ * `eval` allocates nothing.
+ */
+export class PhiTable {
+  readonly edges: Float64Array;
+  readonly coefs: Float64Array;
+  readonly panels: number;
+  /** Largest tail-coefficient estimate over panels (a-posteriori error indicator). */
+  readonly errorEstimate: number;
+
+  constructor(f: (a: number) => number, opts: PhiTableOptions = {}) {
+    const tol = opts.tol ?? 1e-12, minWidth = opts.minWidth ?? 1e-7;
+    const g = (th: number) => f(Math.sin(th));
+    const out: { lo: number; hi: number; c: Float64Array; err: number }[] = [];
+    const rec = (lo: number, hi: number) => {
+      const c = chebFit(g, lo, hi);
+      const err = Math.abs(c[DEG]) + Math.abs(c[DEG - 1]) + Math.abs(c[DEG - 2]);
+      if (err > tol && hi - lo > minWidth) {
+        const mid = 0.5 * (lo + hi);
+        rec(lo, mid);
+        rec(mid, hi);
+      } else out.push({ lo, hi, c, err });
+    };
+    // Start from 4 panels so no feature hides between the first nodes.
+    const H = Math.PI / 2;
+    for (let p = 0; p < 4; p++) rec((p * H) / 4, ((p + 1) * H) / 4);
+    this.panels = out.length;
+    this.edges = new Float64Array(out.length + 1);
+    this.coefs = new Float64Array(out.length * (DEG + 1));
+    let emax = 0;
+    out.forEach((p, i) => {
+      this.edges[i] = p.lo;
+      this.coefs.set(p.c, i * (DEG + 1));
+      emax = Math.max(emax, p.err);
+    });
+    this.edges[out.length] = H;
+    this.errorEstimate = emax;
+  }
+
+  eval(a: number): number {
+    const aa = a < 0 ? -a : a;
+    const th = aa >= 1 ? Math.PI / 2 : Math.asin(aa);
+    const e = this.edges;
+    let lo = 0, hi = this.panels - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (e[mid] <= th) lo = mid; else hi = mid - 1;
+    }
+    const a0 = e[lo], a1 = e[lo + 1];
+    const t = (2 * th - a0 - a1) / (a1 - a0);
+    const off = lo * (DEG + 1), c = this.coefs;
+    // Clenshaw.
+    let b1 = 0, b2 = 0;
+    const t2 = 2 * t;
+    for (let k = DEG; k >= 1; k--) {
+      const b0 = t2 * b1 - b2 + c[off + k];
+      b2 = b1;
+      b1 = b0;
+    }
+    const v = t * b1 - b2 + c[off];
+    return a < 0 ? -v : v;
+  }
+}
+
+/** A fast φ for a marginal: closed forms for gaussian/sign/ising, a PhiTable otherwise. */
+export function makePhi(m: Marginal, opts: PhiTableOptions = {}): { phi: (a: number) => number; table?: PhiTable } {
+  switch (m.spec.kind) {
+    case "gaussian":
+      return { phi: (a) => SQRT_2_OVER_PI * a };
+    case "sign":
+    case "ising":
+      return { phi: phiSign };
+    default: {
+      const table = new PhiTable((a) => phiDirect(m, a), opts);
+      return { phi: (a) => table.eval(a), table };
+    }
+  }
+}
+
+/** φ for the ±1 marginal: erf(a/√(2(1−a²))) (±1 at a = ±1). */
+export function phiSign(a: number): number {
+  if (a >= 1) return 1;
+  if (a <= -1) return -1;
+  return erf(a / Math.sqrt(2 * (1 - a * a)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ODE
+
+export interface LsgSystem {
+  D: number;
+  /** Dense Σ1 and S = Σ0 + Σ1 (D×D row-major). */
+  sigma1: Float64Array;
+  sum: Float64Array;
+  phi: (a: number) => number;
+}
+
+/** Dense D×D matrix from a translation-invariant first row on a 1D ring or 2D torus. */
+export function denseCirculant(L: number, dim: 1 | 2, row: Float64Array): Float64Array {
+  const D = dim === 1 ? L : L * L;
+  const C = new Float64Array(D * D);
+  for (let i = 0; i < D; i++) {
+    const ia = dim === 1 ? 0 : Math.floor(i / L), ib = dim === 1 ? i : i % L;
+    for (let j = 0; j < D; j++) {
+      const ja = dim === 1 ? 0 : Math.floor(j / L), jb = dim === 1 ? j : j % L;
+      C[i * D + j] = row[((ja - ia + L) % L) * (dim === 1 ? 0 : L) + ((jb - ib + L) % L)];
+    }
+  }
+  return C;
+}
+
+/** Right-hand side dw/dt = ½[φ(a) − (Σ0 + Σ1) w] (allocation-free after construction). */
+export function lsgRhs(sys: LsgSystem): (t: number, w: Float64Array, dw: Float64Array) => void {
+  const { D, sigma1, sum, phi } = sys;
+  const u = new Float64Array(D);
+  return (_t, w, dw) => {
+    let q = 0;
+    for (let i = 0; i < D; i++) {
+      let s = 0, r = 0;
+      const o = i * D;
+      for (let j = 0; j < D; j++) {
+        s += sigma1[o + j] * w[j];
+        r += sum[o + j] * w[j];
+      }
+      u[i] = s;
+      dw[i] = r;
+      q += w[i] * s;
+    }
+    const inv = q > 0 ? 1 / Math.sqrt(q) : 0;
+    for (let i = 0; i < D; i++) {
+      let a = u[i] * inv;
+      if (a > 1) a = 1; else if (a < -1) a = -1; // round-off only
+      dw[i] = 0.5 * (phi(a) - dw[i]);
+    }
+  };
+}
+
+export interface LsgRunOptions {
+  t1: number;
+  method?: Method;
+  rtol?: number;
+  atol?: number;
+  dt?: number;
+  steadyTol?: number;
+  /** Number of output times (log-spaced from t1·1e-4 to t1, plus 0). */
+  samples?: number;
+  maxSteps?: number;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, info: string) => void;
+}
+
+export interface LsgRunResult {
+  sol: Solution;
+  w: Float64Array;
+  ipr: number;
+  status: "done" | "steady" | "event" | "interrupted";
+}
+
+/** Output grid: 0 and `n` log-spaced times up to t1. */
+export function logTimes(t1: number, n: number): number[] {
+  const ts = [0];
+  const t0 = t1 * 1e-4;
+  for (let k = 0; k < n; k++) ts.push(t0 * Math.pow(t1 / t0, n === 1 ? 1 : k / (n - 1)));
+  return ts;
+}
+
+/** Initial weights w_i ~ N(0, scale²/D). */
+export function initWeights(D: number, scale: number, rng: Rng): Float64Array {
+  const w = new Float64Array(D);
+  rng.fillNormal(w, scale / Math.sqrt(D));
+  return w;
+}
+
+/** Integrate the effective dynamics from w0. */
+export function runLsg(sys: LsgSystem, w0: Float64Array, o: LsgRunOptions): LsgRunResult {
+  const rhs = lsgRhs(sys);
+  let interrupted = false;
+  const sol = solve(rhs, w0, {
+    t0: 0,
+    t1: o.t1,
+    times: logTimes(o.t1, o.samples ?? 60),
+    method: o.method ?? "gbs",
+    rtol: o.rtol ?? 1e-9,
+    atol: o.atol ?? 1e-12,
+    dt: o.dt,
+    maxSteps: o.maxSteps,
+    steadyTol: o.steadyTol,
+    stopWhen: o.signal
+      ? () => {
+        if (o.signal!.aborted) {
+          interrupted = true;
+          return "interrupted";
+        }
+        return false;
+      }
+      : undefined,
+    onStep: o.onProgress ? (t) => o.onProgress!(t / o.t1, `t=${t.toPrecision(4)}`) : undefined,
+  });
+  const w = sol.y[sol.y.length - 1].slice();
+  return { sol, w, ipr: ipr(w), status: interrupted ? "interrupted" : sol.status };
+}

@@ -1,0 +1,171 @@
+import { describe, expect, it } from "vitest";
+import { makeField, makeMarginal, type MarginalSpec } from "../src/data/marginals.js";
+import { Rng } from "../src/stats/rng.js";
+import { Task } from "../src/data/task.js";
+import { kernelRow } from "../src/data/kernels.js";
+import { denseCirculant, lsgRhs, makePhi, phiCubic, phiDirect, phiSign } from "../src/theory/lsg24.js";
+import { trainSingleRelu } from "../src/sim/single-relu.js";
+import { computeLsg } from "../src/cli/commands/lsg.js";
+import { SgdStepper } from "../src/sim/sgd.js";
+import type { Network } from "../src/sim/network.js";
+
+const S2P = Math.sqrt(2 / Math.PI);
+
+describe("φ(a): closed forms and check values", () => {
+  it("φ(0.5) = 0.43630 (±1), 0.39894 (Gaussian), 0.43253 (NLGP g = 3, LSG24 convention erf(g z))", () => {
+    expect(Math.abs(phiSign(0.5) - 0.43630)).toBeLessThan(5e-6);
+    expect(Math.abs(phiDirect(makeMarginal({ kind: "sign" }), 0.5) - 0.43630)).toBeLessThan(5e-6);
+    expect(Math.abs(phiDirect(makeMarginal({ kind: "gaussian" }), 0.5) - 0.39894)).toBeLessThan(5e-6);
+    // The check value 0.43253 is reproduced by LSG24's convention x ∝ erf(g z) with g = 3 (IG22 gain 3√2) …
+    const lsg = phiDirect(makeMarginal({ kind: "nlgp", gain: 3, convention: "lsg24" }), 0.5);
+    expect(Math.abs(lsg - 0.43253)).toBeLessThan(5e-6);
+    const ig = phiDirect(makeMarginal({ kind: "nlgp", gain: 3 * Math.SQRT2, convention: "ig22" }), 0.5);
+    expect(Math.abs(ig - lsg)).toBeLessThan(1e-12);
+    // … and NOT by IG22's erf(g z/√2) with g = 3 (0.43081).
+    const ig3 = phiDirect(makeMarginal({ kind: "nlgp", gain: 3 }), 0.5);
+    expect(Math.abs(ig3 - 0.43081)).toBeLessThan(5e-6);
+    expect(Math.abs(ig3 - 0.43253)).toBeGreaterThan(1e-3);
+  });
+
+  it("quadrature φ reproduces the Gaussian and ±1 limits of the NLGP", () => {
+    const small = makeMarginal({ kind: "nlgp", gain: 1e-3 });
+    const big = makeMarginal({ kind: "nlgp", gain: 1e5 });
+    for (const a of [-0.9, -0.3, 0.1, 0.5, 0.8, 0.99]) {
+      expect(Math.abs(phiDirect(small, a) - S2P * a)).toBeLessThan(1e-6);
+      expect(Math.abs(phiDirect(big, a) - phiSign(a))).toBeLessThan(1e-4);
+    }
+    expect(phiDirect(small, 1)).toBeCloseTo(S2P, 6); // E|x| of a Gaussian
+    expect(phiSign(1)).toBe(1);
+  });
+
+  it("small-a cubic expansion √(2/π)[a + (3−κ)a³/6], residual shrinking as a² (wrong κ would fail)", () => {
+    const specs: MarginalSpec[] = [
+      { kind: "nlgp", gain: 1 }, { kind: "nlgp", gain: 3, convention: "lsg24" }, { kind: "kur", k: 7 }, { kind: "kur", k: 20 },
+      { kind: "elliptical", radius: { kind: "lognormal", s: 0.2 } }, { kind: "sign" },
+    ];
+    for (const s of specs) {
+      const m = makeMarginal(s), k = m.kurtosis();
+      const res = (a: number) => (phiDirect(m, a) - phiCubic(k, a)) / a ** 3;
+      const r1 = res(0.01), r2 = res(0.02);
+      expect(Math.abs(r1)).toBeLessThan(3e-5); // the cubic coefficient itself is 0.07–0.27 here
+      expect(r2 / r1).toBeGreaterThan(3.6); // O(a²) remainder: ratio 4
+      expect(r2 / r1).toBeLessThan(4.4);
+    }
+  });
+});
+
+describe("PhiTable (piecewise Chebyshev in θ = asin a)", () => {
+  it("matches direct quadrature to 1e-9 on [−1, 1]", () => {
+    const specs: MarginalSpec[] = [
+      { kind: "nlgp", gain: 1 }, { kind: "nlgp", gain: 3, convention: "lsg24" }, { kind: "nlgp", gain: 100 },
+      { kind: "kur", k: 4.5 }, { kind: "kur", k: 50 }, { kind: "elliptical", radius: { kind: "student", nu: 6 } },
+    ];
+    const rng = new Rng(7);
+    for (const s of specs) {
+      const m = makeMarginal(s);
+      const { phi, table } = makePhi(m);
+      expect(table).toBeDefined();
+      const pts = [-1, -0.999999, -0.5, 0, 1e-6, 0.3, 0.9999, 1];
+      for (let i = 0; i < 40; i++) pts.push(2 * rng.uniform() - 1);
+      for (const a of pts) expect(Math.abs(phi(a) - phiDirect(m, a))).toBeLessThan(1e-9);
+    }
+  });
+});
+
+describe("effective ODE", () => {
+  it("Gaussian inputs: a single Fourier mode of amplitude √(2/π)√λ1/(λ0+λ1) is a fixed point", () => {
+    const L = 16, D = L, k = 2;
+    const r0 = kernelRow({ dim: 1, L }, 0.8), r1 = kernelRow({ dim: 1, L }, 1.6);
+    const S0 = denseCirculant(L, 1, r0), S1 = denseCirculant(L, 1, r1);
+    const sum = S0.map((v, i) => v + S1[i]);
+    const lam = (r: Float64Array) => r.reduce((s, v, j) => s + v * Math.cos((2 * Math.PI * k * j) / L), 0);
+    const l0 = lam(r0), l1 = lam(r1);
+    const v = Float64Array.from({ length: D }, (_, i) => Math.cos((2 * Math.PI * k * i) / L + 0.3));
+    const nv = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    const A = (S2P * Math.sqrt(l1)) / (l0 + l1);
+    const w = v.map((x) => (A * x) / nv);
+    const dw = new Float64Array(D);
+    lsgRhs({ D, sigma1: S1, sum, phi: (a) => S2P * a })(0, w, dw);
+    for (let i = 0; i < D; i++) expect(Math.abs(dw[i])).toBeLessThan(1e-13);
+    // A 10 % larger amplitude is not a fixed point.
+    lsgRhs({ D, sigma1: S1, sum, phi: (a) => S2P * a })(0, w.map((x) => 1.1 * x), dw);
+    expect(Math.max(...dw.map(Math.abs))).toBeGreaterThan(1e-3);
+  });
+
+  it("mean SGD update of a ReLU neuron on Gaussian inputs = ½·RHS (exact there); trainSingleRelu agrees", () => {
+    const L = 8, D = L, geom = { dim: 1 as const, L };
+    const f0 = makeField(geom, { xi: 0.6, marginal: { kind: "gaussian" } }), f1 = makeField(geom, { xi: 1.5, marginal: { kind: "gaussian" } });
+    const task = new Task([f0.sampler, f1.sampler], [0, 1]);
+    const S0 = denseCirculant(L, 1, f0.sampler.covarianceRow()), S1 = denseCirculant(L, 1, f1.sampler.covarianceRow());
+    const sum = S0.map((v, i) => v + S1[i]);
+    const w = Float64Array.from([0.5, -0.2, 0.3, 0.1, -0.4, 0.25, 0.05, -0.1]);
+    const rhs = new Float64Array(D);
+    lsgRhs({ D, sigma1: S1, sum, phi: (a) => S2P * a })(0, w, rhs);
+    const N = 300000, x = new Float64Array(D), rng = new Rng(99);
+    const m = new Float64Array(D), m2 = new Float64Array(D);
+    for (let n = 0; n < N; n++) {
+      const mu = task.sample(x, rng);
+      let h = 0;
+      for (let i = 0; i < D; i++) h += w[i] * x[i];
+      const g = h > 0 ? task.labels[mu] - h : 0;
+      for (let i = 0; i < D; i++) { const u = g * x[i]; m[i] += u; m2[i] += u * u; }
+    }
+    for (let i = 0; i < D; i++) {
+      const mean = m[i] / N, se = Math.sqrt((m2[i] / N - mean * mean) / N);
+      expect(Math.abs(mean - 0.5 * rhs[i])).toBeLessThan(5 * se);
+    }
+    // The simulator with a tiny learning rate walks along the same mean (same sample stream).
+    const lr = 1e-10;
+    const r = trainSingleRelu(new Task([f0.sampler, f1.sampler], [0, 1]), w, new Rng(99), { lr, steps: N });
+    for (let i = 0; i < D; i++) expect(Math.abs((r.w[i] - w[i]) / (lr * N) - m[i] / N)).toBeLessThan(2e-6);
+  });
+
+  it("trainSingleRelu follows the general simulator (K = 1, ReLU, v = 1, no bias, lr/D⁰) step for step", () => {
+    const L = 20, geom = { dim: 1 as const, L };
+    const mk = () => new Task([makeField(geom, { xi: 0.3, marginal: { kind: "kur", k: 8 } }).sampler, makeField(geom, { xi: 0.7, marginal: { kind: "kur", k: 8 } }).sampler], [0, 1]);
+    const w0 = Float64Array.from({ length: L }, (_, i) => 0.3 * Math.sin(i + 1));
+    const lr = 0.01, steps = 3000;
+    const mine = trainSingleRelu(mk(), w0, new Rng(4), { lr, steps });
+    const net: Network = { K: 1, D: L, activation: "relu", W: w0.slice(), b: new Float64Array(1), v: Float64Array.of(1) };
+    const st = new SgdStepper(net, { lr, lrScaling: 0, weightDecay: 0, trainSecondLayer: false, trainBias: false });
+    const task = mk(), rng = new Rng(4), x = new Float64Array(L);
+    for (let n = 0; n < steps; n++) {
+      const mu = task.sample(x, rng);
+      st.stepSample(x, 0, task.labels[mu]);
+    }
+    let d = 0;
+    for (let i = 0; i < L; i++) d = Math.max(d, Math.abs(net.W[i] - mine.w[i]));
+    expect(d).toBeLessThan(1e-12);
+    expect(Math.max(...mine.w.map((v, i) => Math.abs(v - w0[i])))).toBeGreaterThan(1e-2); // it did move
+  });
+
+  it("kurtosis sweep (L = 40, ξ = (0.3, 0.7), 3 seeds): localised iff κ < 3", () => {
+    // Thresholds (D = 40): "delocalised" = mean final IPR < 0.06 = 2.4/D (an extended Fourier mode
+    // has IPR between 1/D and 3/(2D) = 0.0375); "localised" = mean IPR > 0.2 = 8/D (participation
+    // ratio below 5 sites).  The Gaussian marginal is the delocalised baseline.
+    const base = (marginal: MarginalSpec, seed: number) => ({
+      kind: "lsg", seed, dynamics: "ode",
+      data: { geometry: { dim: 1, L: 40 }, marginal, classes: [{ xi: 0.3 }, { xi: 0.7 }] },
+      ode: { t1: 1000 },
+    });
+    const meanIpr = (m: MarginalSpec) => {
+      let s = 0;
+      for (const seed of [1, 2, 3]) s += computeLsg(base(m, seed)).summary.ipr;
+      return s / 3;
+    };
+    const gauss = meanIpr({ kind: "gaussian" });
+    expect(gauss).toBeLessThan(0.06);
+    const cases: [MarginalSpec, number][] = [
+      [{ kind: "kur", k: 4.5 }, 7.054], [{ kind: "kur", k: 5 }, 4.285], [{ kind: "elliptical", radius: { kind: "student", nu: 6 } }, 6],
+      [{ kind: "kur", k: 8 }, 2.270], [{ kind: "kur", k: 50 }, 1.809], [{ kind: "nlgp", gain: 1 }, 1.8], [{ kind: "nlgp", gain: 10 }, 1.066],
+    ];
+    const got: string[] = [];
+    for (const [m, kappa] of cases) {
+      expect(makeMarginal(m).kurtosis()).toBeCloseTo(kappa, 2);
+      const I = meanIpr(m);
+      got.push(`${JSON.stringify(m)} κ=${kappa} IPR=${I.toFixed(4)}`);
+      if (kappa > 3) expect(I, got.join("; ")).toBeLessThan(0.06);
+      else expect(I, got.join("; ")).toBeGreaterThan(0.2);
+    }
+  });
+});

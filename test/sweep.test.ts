@@ -1,0 +1,196 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  aggregate, axisList, canonicalJson, enumerateGrid, getPath, modelHash, parseShard, pointModel, runSeed, setPath, shardPoints,
+  type RunRecord,
+} from "../src/io/sweep.js";
+import { sweepSchema } from "../src/io/schema/sweep.js";
+import { runSweep, resolveSweepModel } from "../src/cli/commands/sweep.js";
+import { mergeShards, runMerge } from "../src/cli/commands/merge.js";
+import { computers, executeTask } from "../src/cli/worker.js";
+import { UserError } from "../src/io/errors.js";
+import type { RunContext } from "../src/cli/common.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "rfdyn-sweep-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const ctx = (out: string, threads = 1, signal = new AbortController().signal): RunContext => ({ out, signal, progress: false, threads, log: () => {} });
+
+const baseLsg = {
+  kind: "lsg", seed: 1, dynamics: "ode",
+  data: { geometry: { dim: 1, L: 12 }, marginal: { kind: "sign" }, classes: [{ xi: 0.3 }, { xi: 0.7 }] },
+  ode: { t1: 60, samples: 4 },
+};
+const sweepModel = {
+  kind: "sweep", name: "t",
+  base: baseLsg,
+  grid: [
+    { name: "nlgp", set: { "data.marginal": { kind: "nlgp", convention: "ig22" } }, axes: { "data.marginal.gain": { logspace: [-1, 1, 3] }, "data.classes[1].xi": [0.7, 1.2] } },
+    { name: "kur", set: { "data.marginal": { kind: "kur" } }, axes: { "data.marginal.k": [6, 20] } },
+  ],
+  seeds: { from: 5, count: 2 },
+  metrics: ["ipr", "kurtosis"],
+  plot: { x: "kurtosis", y: "ipr" },
+};
+
+describe("grid logic", () => {
+  it("axes, enumeration order, dotted paths", () => {
+    expect(axisList({ linspace: [0, 1, 5] })).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(axisList({ logspace: [-2, 2, 3] })).toEqual([0.01, 1, 100]);
+    expect(axisList({ from: 3, count: 3, step: 2 })).toEqual([3, 5, 7]);
+    const m = resolveSweepModel(sweepModel, join(tmp, "x.json"));
+    const pts = enumerateGrid(m);
+    expect(pts.length).toBe(3 * 2 + 2);
+    // Last axis fastest.
+    expect(pts.slice(0, 3).map((p) => p.values)).toEqual([
+      { "data.marginal.gain": 0.1, "data.classes[1].xi": 0.7 }, { "data.marginal.gain": 0.1, "data.classes[1].xi": 1.2 }, { "data.marginal.gain": 1, "data.classes[1].xi": 0.7 },
+    ]);
+    const pm = pointModel(m, m.base, pts[1], 42);
+    expect(getPath(pm, "data.marginal")).toEqual({ kind: "nlgp", convention: "ig22", gain: 0.1 });
+    expect(getPath(pm, "data.classes.1.xi")).toBe(1.2);
+    expect(getPath(pm, "seed")).toBe(42);
+    expect(getPath(m.base, "data.marginal")).toEqual({ kind: "sign" }); // base untouched
+    const o: Record<string, unknown> = { a: [1, 2] };
+    setPath(o, "b.c", 3);
+    expect(o).toEqual({ a: [1, 2], b: { c: 3 } });
+    expect(() => setPath(o, "a[5]", 1)).toThrow(UserError);
+    expect(() => setPath(o, "b.c.d", 1)).toThrow(/not an object/);
+  });
+
+  it("seeds: deterministic, distinct per point and replicate; common mode uses the replicate seed", () => {
+    const m = resolveSweepModel(sweepModel, join(tmp, "x.json"));
+    const seen = new Set<number>();
+    for (let p = 0; p < 8; p++) for (let r = 0; r < 2; r++) {
+      const s = runSeed(m, p, r);
+      expect(s).toBe(runSeed(m, p, r));
+      expect(Number.isSafeInteger(s) && s >= 0).toBe(true);
+      seen.add(s);
+    }
+    expect(seen.size).toBe(16);
+    expect(runSeed({ ...m, seedMode: "common" }, 3, 1)).toBe(6);
+  });
+
+  it("shards partition the points; --shard parsing", () => {
+    for (const n of [1, 3, 7]) {
+      const all = Array.from({ length: n }, (_, i) => shardPoints(20, { index: i, count: n })).flat().sort((a, b) => a - b);
+      expect(all).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    }
+    expect(parseShard("2/5")).toEqual({ index: 2, count: 5 });
+    expect(() => parseShard("5/5")).toThrow(/--shard/);
+    expect(() => parseShard("a/b")).toThrow(/--shard/);
+  });
+
+  it("hash ignores key order and formatting but not content", () => {
+    expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe('{"a":[1,{"c":3,"d":2}],"b":1}');
+    expect(modelHash({ b: 1, a: 2 })).toBe(modelHash({ a: 2, b: 1 }));
+    expect(modelHash({ a: 2 })).not.toBe(modelHash({ a: 3 }));
+  });
+
+  it("aggregate: mean and sample sd per point in replicate order, failed runs excluded", () => {
+    const m = resolveSweepModel(sweepModel, join(tmp, "x.json"));
+    const pts = enumerateGrid(m).slice(0, 2);
+    const runs: RunRecord[] = [
+      { point: 0, replicate: 1, seed: 0, status: "done", summary: { ipr: 3 } },
+      { point: 0, replicate: 0, seed: 0, status: "done", summary: { ipr: 1 } },
+      { point: 0, replicate: 2, seed: 0, status: "done", summary: { ipr: 5 } },
+      { point: 1, replicate: 0, seed: 0, status: "error", summary: {} },
+      { point: 1, replicate: 1, seed: 0, status: "steady", summary: { ipr: 2 } },
+    ];
+    const a = aggregate(pts, runs, ["ipr"]);
+    expect(a[0].mean.ipr).toBe(3);
+    expect(a[0].sd.ipr).toBe(2);
+    expect(a[0].n).toBe(3);
+    expect(a[1].n).toBe(1);
+    expect(a[1].sd.ipr).toBeNaN();
+  });
+
+  it("schema errors are one-line messages naming the field", () => {
+    expect(sweepSchema.safeParse({ ...sweepModel, seeds: { count: 0 } }).success).toBe(false);
+    expect(() => resolveSweepModel({ ...sweepModel, grid: { axes: { "1bad": [1] } } }, "x.json")).toThrow(/model\.grid/);
+    expect(() => resolveSweepModel({ ...sweepModel, base: { kind: "sweep" } }, "x.json")).toThrow(/cannot sweep another sweep/);
+  });
+});
+
+describe("shipped LSG24 model files", () => {
+  it("are valid sweeps whose every grid point is a valid lsg model", async () => {
+    const { validators } = await import("../src/cli/worker.js");
+    const validate = await validators.lsg();
+    for (const f of ["models/lsg24-kurtosis-ode.json", "models/lsg24-kurtosis-sgd.json"]) {
+      const m = resolveSweepModel(JSON.parse(readFileSync(f, "utf8")), f);
+      const pts = enumerateGrid(m);
+      expect(pts.length).toBe(10 + 12 + 1);
+      expect(m.seeds.count).toBe(30);
+      for (const p of pts) validate(pointModel(m, m.base, p, runSeed(m, p.index, 0)));
+    }
+    const single = JSON.parse(readFileSync("models/lsg24-single-ode.json", "utf8"));
+    validate(single);
+  });
+});
+
+describe("running sweeps", () => {
+  it("sharded (3 shards, 1 thread) + merge is byte-identical to unsharded on 2 worker threads", async () => {
+    const full = join(tmp, "full");
+    const sf = await runSweep(sweepModel, ctx(full, 2), join(tmp, "m.json"));
+    expect(sf.complete).toBe(true);
+    expect(sf.runs.length).toBe(16);
+    const dirs = [0, 1, 2].map((i) => join(tmp, `s${i}`));
+    for (let i = 0; i < 3; i++) await runSweep(sweepModel, ctx(dirs[i], 1), join(tmp, "m.json"), `${i}/3`);
+    const merged = join(tmp, "merged");
+    await runMerge([dirs[2], dirs[0], dirs[1]], { out: merged, log: () => {} });
+    for (const f of ["summary.csv", "runs.csv"]) expect(readFileSync(join(merged, f), "utf8")).toBe(readFileSync(join(full, f), "utf8"));
+    // The summary is real: NLGP gains and Kur(k) marginals (κ < 3) give distinct, finite IPRs.
+    const rows = readFileSync(join(full, "summary.csv"), "utf8").trim().split("\n");
+    expect(rows.length).toBe(1 + 8);
+    expect(readFileSync(join(full, "sweep.svg"), "utf8")).toContain("<svg");
+    // A run through the sweep equals the same run alone.
+    const { computeLsg } = await import("../src/cli/commands/lsg.js");
+    const m = resolveSweepModel(sweepModel, join(tmp, "m.json"));
+    const pm = pointModel(m, m.base, enumerateGrid(m)[4], runSeed(m, 4, 1));
+    const rec = sf.runs.find((r) => r.point === 4 && r.replicate === 1)!;
+    expect(rec.summary.ipr).toBe(computeLsg(pm).summary.ipr);
+
+    // Merge refuses: missing shard, duplicate shard, other model, incomplete shard.
+    expect(() => mergeShards([dirs[0], dirs[1]])).toThrow(/missing shard\(s\) 2\/3/);
+    expect(() => mergeShards([dirs[0], dirs[0], dirs[1]])).toThrow(/given twice/);
+    const other = join(tmp, "other");
+    await runSweep({ ...sweepModel, seeds: { from: 6, count: 2 } }, ctx(other, 1), join(tmp, "m.json"), "2/3");
+    expect(() => mergeShards([dirs[0], dirs[1], other])).toThrow(/different sweep model/);
+    const ac = new AbortController();
+    ac.abort();
+    const aborted = join(tmp, "aborted");
+    const sfa = await runSweep(sweepModel, ctx(aborted, 1, ac.signal), join(tmp, "m.json"), "2/3");
+    expect(sfa.complete).toBe(false);
+    expect(() => mergeShards([dirs[0], dirs[1], aborted])).toThrow(/incomplete/);
+    // Tampering with a stored model is detected.
+    const tampered = join(tmp, "tampered");
+    await runMerge([dirs[0], dirs[1], dirs[2]], { out: tampered, log: () => {} });
+    const j = JSON.parse(readFileSync(join(tampered, "shard.json"), "utf8"));
+    j.model.seeds.count = 3;
+    writeFileSync(join(tampered, "shard.json"), JSON.stringify(j));
+    expect(() => mergeShards([tampered])).toThrow(/does not match its hash/);
+    // A merged output is itself a complete 0/1 shard.
+    expect(mergeShards([merged]).runs.length).toBe(16);
+  });
+
+  it("bad grid points fail up front with the point named", async () => {
+    const bad = { ...sweepModel, grid: { axes: { "data.marginal.k": [3] }, set: { "data.marginal": { kind: "kur" } } } };
+    await expect(runSweep(bad, ctx(join(tmp, "bad")), join(tmp, "m.json"))).rejects.toThrow(/sweep point 0 \(data\.marginal\.k=3\): model\.data\.marginal\.k/);
+  });
+
+  it("kinds without an in-memory compute run through their file-writing runner", async () => {
+    const saved = computers.lsg;
+    delete (computers as Record<string, unknown>).lsg;
+    try {
+      const dir = join(tmp, "generic");
+      const r = await executeTask({ id: 0, kind: "lsg", model: { ...baseLsg, seed: 9 }, modelPath: "m.json", runDir: dir }, new AbortController().signal);
+      expect(r.status).not.toBe("error");
+      const { computeLsg } = await import("../src/cli/commands/lsg.js");
+      expect(r.summary.ipr).toBe(computeLsg({ ...baseLsg, seed: 9 }).summary.ipr);
+      expect(JSON.parse(readFileSync(join(dir, "result.json"), "utf8")).summary.ipr).toBe(r.summary.ipr);
+    } finally {
+      computers.lsg = saved;
+    }
+  });
+});
