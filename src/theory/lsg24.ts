@@ -23,6 +23,7 @@ import type { Marginal } from "../data/marginals.js";
 import type { Rng } from "../stats/rng.js";
 import { erf } from "../stats/special.js";
 import { ipr } from "../analysis/ipr.js";
+import { logTimes } from "../integrate/grid.js";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -231,13 +232,6 @@ export interface LsgRunResult {
   status: "done" | "steady" | "event" | "interrupted";
 }
 
-/** Output grid: 0 and `n` log-spaced times up to t1. */
-export function logTimes(t1: number, n: number): number[] {
-  const ts = [0];
-  const t0 = t1 * 1e-4;
-  for (let k = 0; k < n; k++) ts.push(t0 * Math.pow(t1 / t0, n === 1 ? 1 : k / (n - 1)));
-  return ts;
-}
 
 /** Initial weights w_i ~ N(0, scale²/D). */
 export function initWeights(D: number, scale: number, rng: Rng): Float64Array {
@@ -253,7 +247,7 @@ export function runLsg(sys: LsgSystem, w0: Float64Array, o: LsgRunOptions): LsgR
   const sol = solve(rhs, w0, {
     t0: 0,
     t1: o.t1,
-    times: logTimes(o.t1, o.samples ?? 60),
+    times: logTimes(o.t1, (o.samples ?? 60) + 1), // t = 0 and `samples` log-spaced times from 1e-4·t1
     method: o.method ?? "gbs",
     rtol: o.rtol ?? 1e-9,
     atol: o.atol ?? 1e-12,

@@ -31,7 +31,7 @@ import type { CpFlowSystem } from "../../analysis/stability.js";
 import { ImplicitCumulantLoss, secondMoment } from "../../cp/loss.js";
 import { decompose } from "../../cp/decompose.js";
 import { runAttractors, type AttractorResult } from "../../cp/attractors.js";
-import { rfdynVersion } from "./cp.js";
+import { rfdynVersion } from "../../io/version.js";
 
 function loadFactors(src: Exclude<AttractorCpSource, null>, mu: number, D: number, spec: ClassSpec, X: Float64Array | undefined, n: number,
   seed: number, baseDir: string, ctx: RunContext): { f: CpFactors; info: Record<string, unknown> } {

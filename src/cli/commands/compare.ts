@@ -28,8 +28,9 @@ import { simulate, type SimulationConfig, type SimulationResult } from "../../si
 import { getTestError } from "../../theory/get.js";
 import type { ClassSpec } from "../../data/task.js";
 import { geometrySize, type Geometry } from "../../data/kernels.js";
-import { classSpectra, labelPair, mixtureAccuracy, mixtureNetwork, packageVersion, runMixtureOde, runTeacherStudentOde, teacherStudentSetup } from "./ode.js";
+import { classSpectra, labelPair, mixtureAccuracy, mixtureNetwork, runMixtureOde, runTeacherStudentOde, teacherStudentSetup } from "./ode.js";
 import type { MixtureRun } from "../../theory/mixture-ode.js";
+import { rfdynVersion } from "../../io/version.js";
 
 /** Mean, standard error of the mean and count of the finite values. */
 export function meanSe(xs: readonly number[]): { mean: number; se: number; n: number } {
@@ -144,7 +145,7 @@ async function compareTeacherStudent(m: TsCompare, ctx: Parameters<Runner>[1]): 
   ], { title: `ε: ODE vs SGD (N = ${N})`, xLabel: "t = steps/N", yLabel: "ε", logY: true, logX }));
   await writePlot(join(ctx.out, "zscore"), lineChart(obs.map((o) => ({ name: `z_paired ${o}`, x: times.slice(1), y: col(`zpaired_${o}`).slice(1) })), { title: "paired deviation (SGD − ODE) in SE units", xLabel: "t", yLabel: "z", logX }));
   writeJsonAtomic(join(ctx.out, "result.json"), {
-    kind: "compare", mode: m.mode, version: packageVersion(), status, seed: m.seed, seeds: nDone, model: m,
+    kind: "compare", mode: m.mode, version: rfdynVersion(), status, seed: m.seed, seeds: nDone, model: m,
     wallTime: (performance.now() - t0) / 1000, odeRhsEvaluations: nRhs,
     summary: Object.fromEntries(obs.map((o) => [o, { z: zSummary(col(`z_${o}`)), zPaired: zSummary(col(`zpaired_${o}`)) }])),
     conventions: {
@@ -227,7 +228,7 @@ async function compareMixture(m: MixCompare, ctx: Parameters<Runner>[1]): Promis
   }
   const nSeeds = odeRuns.length;
   if (nSeeds === 0 || logT === null) {
-    writeJsonAtomic(join(ctx.out, "result.json"), { kind: "compare", mode: m.mode, version: packageVersion(), status, seeds: 0, model: m });
+    writeJsonAtomic(join(ctx.out, "result.json"), { kind: "compare", mode: m.mode, version: rfdynVersion(), status, seeds: 0, model: m });
     ctx.log("rfdyn compare: interrupted before the first seed finished");
     return;
   }
@@ -324,7 +325,7 @@ async function compareMixture(m: MixCompare, ctx: Parameters<Runner>[1]): Promis
 
   const last = rows[rows.length - 1];
   writeJsonAtomic(join(ctx.out, "result.json"), {
-    kind: "compare", mode: m.mode, version: packageVersion(), status, seed: m.seed, seeds: nSeeds, model: m, D, K,
+    kind: "compare", mode: m.mode, version: rfdynVersion(), status, seed: m.seed, seeds: nSeeds, model: m, D, K,
     wallTime: (performance.now() - t0) / 1000, sgdWallTime: sgdWall, odeWallTime: odeWall, odeRhsEvaluations: nRhs, modeGroups: odeRuns[0].groups,
     summary: Object.fromEntries(datasets.map((ds) => [ds.name, {
       pmse: { z: zSummary(col(`z_${ds.name}_pmse`)), zPaired: zSummary(col(`zpaired_${ds.name}_pmse`)) },

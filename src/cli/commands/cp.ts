@@ -13,9 +13,7 @@
  * the first swept axis (one series per value of the others), and per grid point runs/<tag>/
  * factors.npy, gamma.npy, factors.svg for sample 0 (all samples with output.allRuns).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { RunContext } from "../common.js";
 import { progressBar } from "../common.js";
 import { parseCpModel, type CpModel } from "../../io/schema/cp.js";
@@ -27,22 +25,8 @@ import type { Geometry } from "../../data/kernels.js";
 import type { ClassSpec } from "../../data/task.js";
 import { Rng } from "../../stats/rng.js";
 import { analyseCumulant, type CpAnalysis, type CpAnalysisSpec } from "../../cp/analyse.js";
+import { rfdynVersion } from "../../io/version.js";
 
-/** rfdyn's version from the nearest package.json (works from src/ and dist/src/). */
-export function rfdynVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = resolve(dir, "package.json");
-    if (existsSync(p)) {
-      try {
-        const j = JSON.parse(readFileSync(p, "utf8")) as { name?: string; version?: string };
-        if (j.name === "rfdyn" && j.version) return j.version;
-      } catch { /* keep looking */ }
-    }
-    dir = dirname(dir);
-  }
-  return "unknown";
-}
 
 export interface GridPoint {
   gain: number | null;

@@ -28,7 +28,7 @@ import { writeNpy } from "../../io/npy.js";
 import { lineChart, writePlot, type LineSeries } from "../../plot/render.js";
 import { ipr } from "../../analysis/ipr.js";
 import { quartiles, runFlowExperiment, type FlowExperimentResult, type FlowRunRecord } from "../../theory/flow-experiment.js";
-import { rfdynVersion } from "./cp.js";
+import { rfdynVersion } from "../../io/version.js";
 
 const CLASS_NAMES = ["minus", "plus"];
 

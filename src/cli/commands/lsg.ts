@@ -6,9 +6,6 @@
  * (weights at the recorded times), rf.svg (final receptive field) and ipr.svg (IPR vs time).
  */
 import { join } from "node:path";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { RunContext } from "../common.js";
 import { progressBar } from "../common.js";
 import { parseLsgModel, type LsgModel } from "../../io/schema/lsg.js";
@@ -26,22 +23,8 @@ import type { ClassSampler } from "../../data/task.js";
 import { ipr } from "../../analysis/ipr.js";
 import { trainSingleRelu } from "../../sim/single-relu.js";
 import { UserError } from "../../io/errors.js";
+import { rfdynVersion } from "../../io/version.js";
 
-/** rfdyn's version from the nearest package.json (works from src/ and from dist/src/). */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = resolve(dir, "package.json");
-    if (existsSync(p)) {
-      try {
-        const j = JSON.parse(readFileSync(p, "utf8")) as { name?: string; version?: string };
-        if (j.name === "rfdyn" && j.version) return j.version;
-      } catch { /* keep looking */ }
-    }
-    dir = dirname(dir);
-  }
-  return "unknown";
-}
 
 export interface LsgComputeOptions {
   signal?: AbortSignal;
@@ -165,7 +148,7 @@ export async function runLsgCommand(raw: Record<string, unknown>, ctx: RunContex
   await writePlot(join(out, "rf"), lineChart([{ name: "w", x: sites, y: res.w }], { title: `final weights (${model.dynamics}), IPR ${res.summary.ipr.toFixed(3)}`, xLabel: "site", yLabel: "w_i", points: true }));
   await writePlot(join(out, "ipr"), lineChart([{ name: "IPR", x: t.slice(1), y: iprs.slice(1) }], { title: "inverse participation ratio", xLabel: "t (ODE time; SGD: lr·steps/2)", yLabel: "IPR", logX: true }));
   writeJsonAtomic(join(out, "result.json"), {
-    kind: "lsg", version: packageVersion(), modelFile: modelPath, model, seed: model.seed, status: res.status,
+    kind: "lsg", version: rfdynVersion(), modelFile: modelPath, model, seed: model.seed, status: res.status,
     marginals: { class0: res.marginals[0], class1: res.marginals[1] },
     timings: { started: started.toISOString(), seconds: (Date.now() - started.getTime()) / 1000 },
     summary: res.summary,

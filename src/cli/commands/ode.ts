@@ -11,9 +11,7 @@
  * and result.json (validated model, version, status, timings, RHS evaluations, final figures).
  * The initial state comes from the initial weights of the SGD run with the same seed.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { Runner } from "../runners.js";
 import { progressBar, type RunContext } from "../common.js";
 import { writeJsonAtomic } from "../../io/atomic.js";
@@ -29,21 +27,8 @@ import { makeClassSampler, type ClassSpec } from "../../data/task.js";
 import { clipSpectrum, geometrySize, spectrumOfRow, type Geometry } from "../../data/kernels.js";
 import { Rng } from "../../stats/rng.js";
 import { IntegrationError } from "../../integrate/index.js";
+import { rfdynVersion } from "../../io/version.js";
 
-export function packageVersion(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, "package.json");
-    if (existsSync(p)) {
-      try {
-        const j = JSON.parse(readFileSync(p, "utf8")) as { name?: string; version?: string };
-        if (j.name === "rfdyn") return j.version;
-      } catch { /* keep looking */ }
-    }
-    dir = dirname(dir);
-  }
-  return undefined;
-}
 
 type TsModel = Extract<OdeModel | CompareModel, { mode: "teacher-student" }>;
 type MixModel = Extract<OdeModel | CompareModel, { mode: "mixture" }>;
@@ -173,7 +158,7 @@ export const runOde: Runner = async (raw, ctx) => {
     ]));
     const last = run.t.length - 1;
     writeJsonAtomic(join(ctx.out, "result.json"), {
-      kind: "ode", mode: m.mode, version: packageVersion(), status: run.status, seed: m.seed, model: m,
+      kind: "ode", mode: m.mode, version: rfdynVersion(), status: run.status, seed: m.seed, model: m,
       wallTime: wall, nRhs: run.nRhs, nSteps: run.nSteps, tConverged: run.tConverged,
       final: { t: run.t[last], eps: run.eps[last], Q: run.states[last].Q, R: run.states[last].R, v: run.states[last].v },
       conventions: {
@@ -215,7 +200,7 @@ export const runOde: Runner = async (raw, ctx) => {
   await writePlot(join(ctx.out, "omega"), lineChart(om, { title: "pre-activation variances Ω^μ_kk = w_k C^μ w_k", xLabel: "t = steps/D", yLabel: "Ω_kk", logX }));
   const last = run.t.length - 1;
   writeJsonAtomic(join(ctx.out, "result.json"), {
-    kind: "ode", mode: m.mode, version: packageVersion(), status: run.status, seed: m.seed, model: m,
+    kind: "ode", mode: m.mode, version: rfdynVersion(), status: run.status, seed: m.seed, model: m,
     wallTime: wall, nRhs: run.nRhs, nSteps: run.nSteps, modeGroups: run.groups,
     final: { t: run.t[last], pmse: run.pmse[last], accuracy: acc[last].accuracy, b: run.states[last].b, v: run.states[last].v, omegas: run.states[last].omegas },
     conventions: {

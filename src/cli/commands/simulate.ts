@@ -12,9 +12,7 @@
  *   W.npy [K, D], b.npy [K], v.npy [K], W_snapshots.npy [n, K, D], snapshot_t.npy [n]
  *   pmse_accuracy.svg, ipr.svg, receptive_fields.svg (+ .vl.json specs)
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { Runner } from "../runners.js";
 import { progressBar } from "../common.js";
 import { UserError } from "../../io/errors.js";
@@ -28,22 +26,8 @@ import { heatmap, hconcat, lineChart, writePlot, type VlSpec } from "../../plot/
 import { receptiveFields } from "../../analysis/receptive.js";
 import { clusterReceptiveFields } from "../../analysis/overlaps.js";
 import type { Geometry } from "../../data/kernels.js";
+import { rfdynVersion } from "../../io/version.js";
 
-/** Package version (read from the nearest package.json above this file). */
-function packageVersion(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, "package.json");
-    if (existsSync(p)) {
-      try {
-        const j = JSON.parse(readFileSync(p, "utf8")) as { name?: string; version?: string };
-        if (j.name === "rfdyn") return j.version;
-      } catch { /* keep looking */ }
-    }
-    dir = dirname(dir);
-  }
-  return undefined;
-}
 
 /** Simulation configuration from a validated model file. */
 export function simulationConfig(m: SimulateModel): SimulationConfig {
@@ -188,7 +172,7 @@ export async function writeSimulationOutputs(out: string, model: SimulateModel, 
 
   writeJsonAtomic(join(out, "result.json"), {
     kind: "simulate",
-    version: packageVersion(),
+    version: rfdynVersion(),
     status: res.status,
     seed: model.seed,
     model,

@@ -24,6 +24,7 @@ import {
 } from "../../io/sweep.js";
 import { writeJsonAtomic } from "../../io/atomic.js";
 import { writeCsv } from "../../io/csv.js";
+import { rfdynVersion } from "../../io/version.js";
 
 export const SHARD_FILE = "shard.json";
 
@@ -138,9 +139,8 @@ export async function runSweep(raw: Record<string, unknown>, ctx: RunContext, mo
     runs.push(rec);
   }
   const complete = runs.length === tasks.length && runs.every((r) => r.status !== "error" && r.status !== "interrupted");
-  const { packageVersion } = await import("./lsg.js");
   const sf: ShardFile = {
-    format: "rfdyn-sweep-shard/1", version: packageVersion(), modelHash: hash, model, modelFile: modelPath, shard,
+    format: "rfdyn-sweep-shard/1", version: rfdynVersion(), modelHash: hash, model, modelFile: modelPath, shard,
     nPoints: points.length, replicates: R, points: mine, complete, runs,
   };
   writeShardFiles(ctx.out, sf);
