@@ -61,6 +61,17 @@ describe("Gaussian process sampler", () => {
     }
     for (let j = 0; j < 16; j++) expect(Math.abs(cross[j] / N)).toBeLessThan(4.5 * Math.sqrt(1 / N));
   });
+  it("a sample stream depends only on its own Rng: the cached second sample is never handed to another Rng", () => {
+    const geom: Geometry = { dim: 1, L: 16 };
+    const shared = new CirculantGaussian(geom, seKernelRow(16, 2));
+    const draw = (gp: CirculantGaussian, rng: Rng, n: number) => Array.from({ length: n }, () => Array.from(gp.sample(new Float64Array(16), rng)));
+    draw(shared, new Rng(7), 3); // leaves a cached sample behind (odd count)
+    const afterOther = draw(shared, new Rng(8), 4);
+    const fresh = draw(new CirculantGaussian(geom, seKernelRow(16, 2)), new Rng(8), 4);
+    expect(afterOther).toEqual(fresh);
+    // Within one Rng the pair is still used (two samples per transform): samples 0 and 1 differ.
+    expect(fresh[0]).not.toEqual(fresh[1]);
+  });
   it("2D: sample covariance equals Σ⊗Σ within 4.5 SE (L = 6, ξ = 1.5, N = 10 000)", () => {
     const geom: Geometry = { dim: 2, L: 6 };
     const r1 = seKernelRow(6, 1.5);

@@ -2,6 +2,10 @@
  * Gaussian process with a translation-invariant (circulant / block-circulant) covariance, sampled by
  * FFT in O(D log D): z = Re/Im of F(√λ ⊙ ζ)/√D with ζ complex standard normal, which gives two
  * independent N(0, C) samples per transform (the second is cached).
+ *
+ * The cached sample belongs to the Rng that paid for it: a call with another Rng draws afresh, so a
+ * stream of samples depends only on its own Rng (e.g. replicate r's data set is the same whether or
+ * not replicate r − 1 was drawn from this sampler before, on this thread or another).
  */
 import { Rng } from "../stats/rng.js";
 import { fftPlan, type FftPlan } from "../stats/fft.js";
@@ -17,7 +21,8 @@ export class CirculantGaussian {
   private plan: FftPlan;
   private tr: Float64Array;
   private ti: Float64Array;
-  private hasSpare = false;
+  /** Rng whose draws produced the cached second sample (null: none cached). */
+  private spareOwner: Rng | null = null;
   private scale: number;
 
   /** `row` is the first row of C (covariance of site 0 with all sites). */
@@ -37,8 +42,8 @@ export class CirculantGaussian {
   /** Draw one sample into `out`. Consumes randomness for two samples every other call. */
   sample(out: Float64Array, rng: Rng): Float64Array {
     const D = this.D, re = this.re, im = this.im;
-    if (this.hasSpare) {
-      this.hasSpare = false;
+    if (this.spareOwner === rng) {
+      this.spareOwner = null;
       for (let i = 0; i < D; i++) out[i] = im[i];
       return out;
     }
@@ -65,12 +70,12 @@ export class CirculantGaussian {
     }
     const s = this.scale;
     for (let i = 0; i < D; i++) { re[i] *= s; im[i] *= s; out[i] = re[i]; }
-    this.hasSpare = true;
+    this.spareOwner = rng;
     return out;
   }
 
   /** Forget a cached second sample (e.g. after reseeding, so streams restart cleanly). */
   reset(): void {
-    this.hasSpare = false;
+    this.spareOwner = null;
   }
 }
