@@ -9,6 +9,11 @@ import { relativeReconstructionError, analyseCumulant } from "../src/cp/analyse.
 import { parseCpModel } from "../src/io/schema/cp.js";
 import { parseAttractorsModel } from "../src/io/schema/attractors.js";
 import { UserError } from "../src/io/errors.js";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCp } from "../src/cli/commands/cp.js";
+import type { RunContext } from "../src/cli/common.js";
 
 function gaussianish(P: number, D: number, seed: number): Float64Array {
   // Non-Gaussian, correlated samples: x = A z with z uniform/Laplace mixtures.
@@ -347,4 +352,36 @@ describe("analysis helpers and model validation", () => {
     expect(() => parseAttractorsModel({ ...a, starts: { factors: [1], sigma: -1 } })).toThrow(/^model\.starts\.sigma: must be ≥ 0/);
     expect(parseAttractorsModel({ ...a, starts: { factors: [1] } }).track).toBe(1);
   });
+
+  it("a cp sweep on 2 worker threads writes the same factors and summary as on 1 thread", async () => {
+    const model = {
+      kind: "cp", seed: 3,
+      data: { geometry: { dim: 1, L: 12 }, class: { kind: "nlgp", xi: 2, gain: 3 }, alpha: 40 },
+      decomposition: { rank: 3, restarts: 2, maxIter: 300 },
+      sweep: { gain: [1, 3], samples: 2 },
+      output: { allRuns: true },
+    };
+    const root = mkdtempSync(join(tmpdir(), "rfdyn-cp-j-"));
+    try {
+      const ctx = (out: string, threads: number): RunContext => ({ out, signal: new AbortController().signal, progress: false, threads, log: () => {} });
+      await runCp(model, ctx(join(root, "j1"), 1), "m.json");
+      await runCp(model, ctx(join(root, "j2"), 2), "m.json");
+      const runs = readdirSync(join(root, "j1", "runs")).sort();
+      expect(runs.length).toBe(4);
+      expect(readdirSync(join(root, "j2", "runs")).sort()).toEqual(runs);
+      for (const r of runs) {
+        for (const f of ["factors.npy", "gamma.npy", "factors.csv"]) {
+          expect(readFileSync(join(root, "j2", "runs", r, f)).equals(readFileSync(join(root, "j1", "runs", r, f)))).toBe(true);
+        }
+      }
+      expect(readFileSync(join(root, "j2", "summary.csv"), "utf8")).toBe(readFileSync(join(root, "j1", "summary.csv"), "utf8"));
+      const dropSeconds = (csv: string) => csv.trim().split("\n").map((l) => l.split(",").slice(0, -1).join(","));
+      expect(dropSeconds(readFileSync(join(root, "j2", "runs.csv"), "utf8"))).toEqual(dropSeconds(readFileSync(join(root, "j1", "runs.csv"), "utf8")));
+      const res = JSON.parse(readFileSync(join(root, "j2", "result.json"), "utf8"));
+      expect(res.status).toBe("done");
+      expect(res.summary.runs).toBe(4);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

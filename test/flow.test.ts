@@ -22,7 +22,7 @@
  *     is large for the full and CP flows and stays at the flat-vector value 1/D for the Gaussian flow.
  *  H. Model-file validation, reproducibility and the CLI runner's outputs.
  */
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -525,6 +525,23 @@ describe("H: model files, reproducibility, CLI outputs", () => {
     expect(res2.status).toBe("interrupted");
     expect(res2.summary.runs.length).toBeLessThan(3);
   });
+
+  it("runFlow on 2 worker threads writes the same runs as on 1 thread (computed CP factors, gains × replicates)", async () => {
+    const { runFlow } = await import("../src/cli/commands/flow.js");
+    const root = mkdtempSync(join(tmpdir(), "rfdyn-flow-j-"));
+    const model = { ...base, variant: "cp", P: 480, gains: [1, 4], replicates: 2, cp: { factors: [null, { compute: { rank: 2, restarts: 1, maxIter: 200 } }] } };
+    const ctx = (out: string, threads: number) => ({ out, signal: new AbortController().signal, progress: false, threads, log: () => {} });
+    await runFlow(model, ctx(join(root, "j1"), 1), join(root, "m.json"));
+    await runFlow(model, ctx(join(root, "j2"), 2), join(root, "m.json"));
+    for (const f of ["w_final.npy", "trajectory.csv", "sweep.csv"]) {
+      expect(readFileSync(join(root, "j2", f)).equals(readFileSync(join(root, "j1", f))), f).toBe(true);
+    }
+    const r1 = JSON.parse(readFileSync(join(root, "j1", "result.json"), "utf8")), r2 = JSON.parse(readFileSync(join(root, "j2", "result.json"), "utf8"));
+    expect(r2.status).toBe("done");
+    expect(r2.summary.runs.length).toBe(4);
+    expect(r2.summary.coefficients).toEqual(r1.summary.coefficients);
+    rmSync(root, { recursive: true, force: true });
+  }, 60_000);
 });
 
 describe("H2: factor and initial-weight files", () => {

@@ -21,6 +21,7 @@ interface CommonArgs {
 }
 
 async function runModel(argv: CommonArgs, expectKind?: string): Promise<void> {
+  if (argv.threads !== undefined && !(Number.isInteger(argv.threads) && argv.threads >= 1 && argv.threads <= 1024)) throw new UserError(`--threads: must be an integer in [1, 1024] (got ${argv.threads})`);
   const model = readModelFile(argv.model);
   const kind = typeof model.kind === "string" ? model.kind : undefined;
   const known = Object.keys(runners);
@@ -42,7 +43,7 @@ const modelCommand = (name: string, describe: string, kind?: string) => ({
       .positional("model", { type: "string", describe: "model file (JSON)", demandOption: true })
       .option("out", { alias: "o", type: "string", describe: "output directory (default results/<model name>)" })
       .option("quiet", { alias: "q", type: "boolean", describe: "no progress bar or status lines" })
-      .option("threads", { alias: "j", type: "number", describe: "worker threads for sweeps" }),
+      .option("threads", { alias: "j", type: "number", describe: "worker threads: sweep models, and the grid points / runs of cp and flow models (default 1)" }),
   handler: (argv: CommonArgs) => runCli(() => runModel(argv, kind)),
 });
 

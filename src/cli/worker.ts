@@ -27,12 +27,14 @@ export interface SweepTaskResult {
   id: number;
   status: string;
   summary: Record<string, number>;
+  /** Structured-clonable result of an in-memory compute function (e.g. a CP analysis), if any. */
+  payload?: unknown;
   error?: string;
   /** True when the error is bad input (UserError) rather than a numerical/internal failure. */
   userError?: boolean;
 }
 
-type Compute = (model: Record<string, unknown>, signal: AbortSignal) => Promise<{ status: string; summary: Record<string, number> }>;
+type Compute = (model: Record<string, unknown>, signal: AbortSignal) => Promise<{ status: string; summary: Record<string, number>; payload?: unknown }>;
 
 /** In-memory compute functions per kind (no per-run files). */
 export const computers: Record<string, () => Promise<Compute>> = {
@@ -41,6 +43,24 @@ export const computers: Record<string, () => Promise<Compute>> = {
     return async (model, signal) => {
       const r = computeLsg(model, { signal });
       return { status: r.status, summary: r.summary };
+    };
+  },
+  // One run of a flow model: task.model = { model, run, baseDir } (see commands/flow.ts).
+  "flow-point": async () => {
+    const { computeFlowPoint } = await import("./commands/flow.js");
+    return async (task, signal) => {
+      const r = await computeFlowPoint(task as never, signal);
+      const last = r.runs[0]?.trajectory;
+      const summary: Record<string, number> = last ? { ipr: last.ipr[last.ipr.length - 1] } : {};
+      return { status: r.status, summary, payload: r };
+    };
+  },
+  // One (grid point, sample) of a cp model: task.model = { model, grid, sample } (see commands/cp.ts).
+  "cp-point": async () => {
+    const { computeCpPoint } = await import("./commands/cp.js");
+    return async (task, signal) => {
+      const a = computeCpPoint(task as never, signal);
+      return { status: a.status, summary: { leadingIpr: a.leadingIpr, maxIprTopK: a.maxIprTopK }, payload: a };
     };
   },
 };
@@ -64,7 +84,7 @@ export async function executeTask(task: SweepTask, signal: AbortSignal): Promise
     const comp = computers[task.kind];
     if (comp) {
       const r = await (await comp())(task.model, signal);
-      return { id: task.id, status: r.status, summary: numericSummary(r.summary) };
+      return { id: task.id, status: r.status, summary: numericSummary(r.summary), payload: r.payload };
     }
     const { runners } = await import("./runners.js");
     const load = runners[task.kind];

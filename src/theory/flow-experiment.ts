@@ -263,6 +263,12 @@ export interface FlowExperimentHooks {
   /** Directory against which relative paths in the model are resolved (default cwd). */
   baseDir?: string;
   log?: (msg: string) => void;
+  /**
+   * Run only these run indices (gain index × replicates + replicate); the others are skipped.
+   * Every run's data, CP factors and initial weights depend only on its own (gain, replicate), so
+   * a subset gives exactly the runs of the full experiment (used to spread runs over threads).
+   */
+  only?: readonly number[];
 }
 
 /** Class specs with every gain replaced by g (gp classes unchanged). */
@@ -392,7 +398,8 @@ export async function runFlowExperiment(model: FlowModel, hooks: FlowExperimentH
   }
   const gains: (number | null)[] = model.gains ?? [null];
   const R = model.replicates;
-  const total = gains.length * R;
+  const only = hooks.only ? new Set(hooks.only) : null;
+  const total = only ? only.size : gains.length * R;
   const w0File = model.init.kind === "file" ? loadInitialWeights(model.init.path, D, hooks.baseDir) : null;
   const runs: FlowRunRecord[] = [];
   let status: "done" | "interrupted" = "done";
@@ -410,7 +417,8 @@ export async function runFlowExperiment(model: FlowModel, hooks: FlowExperimentH
         status = "interrupted";
         break outer;
       }
-      const runIdx = gi * R + r;
+      if (only && !only.has(gi * R + r)) continue;
+      const runIdx = only ? runs.length : gi * R + r;
       const data = P > 0 ? classDatasets(task, P, Rng.stream(model.seed, 2 * r), model.symmetrise) : null;
       const nTot = data ? data.reduce((a, d) => a + d.n, 0) : 0;
       const weights = data && model.classWeights === "empirical" ? data.map((d) => d.n / nTot) : Array.from(task.probs);

@@ -26,6 +26,7 @@ import type { ClassSpec } from "../../data/task.js";
 import { Rng } from "../../stats/rng.js";
 import { analyseCumulant, type CpAnalysis, type CpAnalysisSpec } from "../../cp/analyse.js";
 import { rfdynVersion } from "../../io/version.js";
+import { UserError } from "../../io/errors.js";
 
 
 export interface GridPoint {
@@ -111,6 +112,26 @@ function stats(v: number[]): { median: number; q25: number; q75: number; mean: n
   return { median: quantile(s, 0.5), q25: quantile(s, 0.25), q75: quantile(s, 0.75), mean, stderr: Math.sqrt(varr / n) };
 }
 
+/** One unit of work of a cp model: grid point `grid` (index into cpGrid) and sample `sample`. */
+export interface CpPointTask {
+  model: Record<string, unknown>;
+  grid: number;
+  sample: number;
+}
+
+/**
+ * Decompose the cumulant of one (grid point, sample).  Seeds depend only on the sample, so the
+ * result is the same whichever thread runs it and in whatever order.
+ */
+export function computeCpPoint(t: CpPointTask, signal?: AbortSignal, onProgress?: (f: number, info: string) => void): CpAnalysis {
+  const m = parseCpModel(t.model);
+  const g = cpGrid(m)[t.grid];
+  const spec = specFor(m, g);
+  const seeds = sampleSeeds(m.seed, t.sample);
+  spec.decompose.seed = seeds.decompose;
+  return analyseCumulant(spec, seeds.data, { signal, onProgress });
+}
+
 export async function runCp(raw: Record<string, unknown>, ctx: RunContext, modelPath: string): Promise<void> {
   const started = new Date();
   const m = parseCpModel(raw);
@@ -121,29 +142,57 @@ export async function runCp(raw: Record<string, unknown>, ctx: RunContext, model
   const bar = progressBar(ctx, "cp");
   const results: { g: GridPoint; s: number; a: CpAnalysis }[] = [];
   let status: "done" | "interrupted" = "done";
+  const report = (g: GridPoint, s: number, a: CpAnalysis) =>
+    ctx.log(`cp: ${g.tag} sample ${s}: leading IPR ${a.leadingIpr.toFixed(4)}, max IPR(top ${m.output.topK}) ${a.maxIprTopK.toFixed(4)}, rel. error ${a.relError === null ? "n/a" : a.relError.toFixed(4)}, ${a.seconds.toFixed(1)} s`);
   try {
-    outer: for (let s = 0; s < samples; s++) {
-      for (let gi = 0; gi < grid.length; gi++) {
-        if (ctx.signal.aborted) { status = "interrupted"; break outer; }
-        const g = grid[gi];
-        const spec = specFor(m, g);
-        const seeds = sampleSeeds(m.seed, s);
-        spec.decompose.seed = seeds.decompose;
-        const done = results.length;
-        const a = analyseCumulant(spec, seeds.data, {
-          signal: ctx.signal,
-          onProgress: (f, info) => bar.update((done + f) / total, `${g.tag} s${s} ${info}`),
-        });
-        if (a.status === "interrupted") { status = "interrupted"; break outer; }
-        results.push({ g, s, a });
-        if (m.sweep && (s === 0 || m.output.allRuns)) {
-          await writeFactors(join(out, "runs", `${g.tag}_s${s}`), a, g.D, m.output.plotFactors, `${g.tag}, sample ${s}`, m.data.geometry.dim);
+    if (ctx.threads > 1 && total > 1) {
+      // (grid point, sample) pairs on worker threads; results are put back in serial order.
+      const { runTasks } = await import("../pool.js");
+      const tasks = [];
+      for (let s = 0; s < samples; s++) {
+        for (let gi = 0; gi < grid.length; gi++) {
+          const task: CpPointTask = { model: raw, grid: gi, sample: s };
+          tasks.push({ id: s * grid.length + gi, kind: "cp-point", model: task as unknown as Record<string, unknown>, modelPath, runDir: "" });
         }
-        ctx.log(`cp: ${g.tag} sample ${s}: leading IPR ${a.leadingIpr.toFixed(4)}, max IPR(top ${m.output.topK}) ${a.maxIprTopK.toFixed(4)}, rel. error ${a.relError === null ? "n/a" : a.relError.toFixed(4)}, ${a.seconds.toFixed(1)} s`);
+      }
+      const rs = await runTasks(tasks, {
+        threads: ctx.threads, signal: ctx.signal,
+        onResult: (r, done) => {
+          bar.update(done / total, `${done}/${total} decompositions`);
+          const a = r.payload as CpAnalysis | undefined;
+          if (r.status === "done" && a) report(grid[r.id % grid.length], Math.floor(r.id / grid.length), a);
+        },
+      });
+      rs.sort((x, y) => x.id - y.id);
+      for (const r of rs) {
+        if (r.status === "error") {
+          if (r.userError) throw new UserError(r.error ?? "cp: bad input");
+          throw new Error(`cp: decomposition ${r.id} failed: ${r.error}`);
+        }
+        if (r.status !== "done") { status = "interrupted"; continue; }
+        results.push({ g: grid[r.id % grid.length], s: Math.floor(r.id / grid.length), a: r.payload as CpAnalysis });
+      }
+      if (ctx.signal.aborted || results.length < total) status = "interrupted";
+    } else {
+      outer: for (let s = 0; s < samples; s++) {
+        for (let gi = 0; gi < grid.length; gi++) {
+          if (ctx.signal.aborted) { status = "interrupted"; break outer; }
+          const g = grid[gi];
+          const done = results.length;
+          const a = computeCpPoint({ model: raw, grid: gi, sample: s }, ctx.signal, (f, info) => bar.update((done + f) / total, `${g.tag} s${s} ${info}`));
+          if (a.status === "interrupted") { status = "interrupted"; break outer; }
+          results.push({ g, s, a });
+          report(g, s, a);
+        }
       }
     }
   } finally {
     bar.stop();
+  }
+  if (m.sweep) {
+    for (const { g, s, a } of results) {
+      if (s === 0 || m.output.allRuns) await writeFactors(join(out, "runs", `${g.tag}_s${s}`), a, g.D, m.output.plotFactors, `${g.tag}, sample ${s}`, m.data.geometry.dim);
+    }
   }
   const timings = { started: started.toISOString(), seconds: (Date.now() - started.getTime()) / 1000 };
   const base = { kind: "cp", version: rfdynVersion(), modelFile: modelPath, model: m, seed: m.seed, status, timings };

@@ -29,6 +29,7 @@ import { lineChart, writePlot, type LineSeries } from "../../plot/render.js";
 import { ipr } from "../../analysis/ipr.js";
 import { quartiles, runFlowExperiment, type FlowExperimentResult, type FlowRunRecord } from "../../theory/flow-experiment.js";
 import { rfdynVersion } from "../../io/version.js";
+import { UserError } from "../../io/errors.js";
 
 const CLASS_NAMES = ["minus", "plus"];
 
@@ -172,13 +173,18 @@ export async function runFlow(raw: Record<string, unknown>, ctx: RunContext, mod
   const started = new Date();
   const bar = progressBar(ctx, `flow ${model.variant}`);
   let res: FlowExperimentResult;
+  const baseDir = dirname(resolve(modelPath));
+  const total = (model.gains?.length ?? 1) * model.replicates;
   try {
-    res = await runFlowExperiment(model, {
-      signal: ctx.signal,
-      onProgress: (f, info) => bar.update(f, info),
-      baseDir: dirname(resolve(modelPath)),
-      log: ctx.progress ? undefined : ctx.log,
-    });
+    if (ctx.threads > 1 && total > 1) res = await runFlowParallel(raw, total, baseDir, ctx, (f, info) => bar.update(f, info));
+    else {
+      res = await runFlowExperiment(model, {
+        signal: ctx.signal,
+        onProgress: (f, info) => bar.update(f, info),
+        baseDir,
+        log: ctx.progress ? undefined : ctx.log,
+      });
+    }
   } finally {
     bar.stop();
   }
@@ -186,4 +192,58 @@ export async function runFlow(raw: Record<string, unknown>, ctx: RunContext, mod
   await writeFlowOutputs(ctx.out, model, res, { modelFile: modelPath, timings: { started: started.toISOString(), seconds } });
   const last = res.runs.at(-1);
   ctx.log(`flow: ${res.runs.length} run(s), ${res.status}${last ? `, last IPR ${last.trajectory.ipr.at(-1)!.toFixed(4)}` : ""} → ${ctx.out} (${seconds.toFixed(1)} s)`);
+}
+
+/** One run (gain index × replicates + replicate) of a flow model, for a worker thread. */
+export interface FlowPointTask {
+  model: Record<string, unknown>;
+  run: number;
+  baseDir: string;
+}
+
+export async function computeFlowPoint(t: FlowPointTask, signal?: AbortSignal): Promise<FlowExperimentResult> {
+  return runFlowExperiment(parseWith(flowSchema, t.model), { signal, baseDir: t.baseDir, only: [t.run] });
+}
+
+/**
+ * The runs of a flow model on ctx.threads worker threads.  Each run depends only on its own
+ * (gain, replicate) seeds, so the records (put back in run order) are those of a serial run.
+ */
+async function runFlowParallel(
+  raw: Record<string, unknown>, total: number, baseDir: string, ctx: RunContext, progress: (f: number, info: string) => void,
+): Promise<FlowExperimentResult> {
+  const { runTasks } = await import("../pool.js");
+  const tasks = Array.from({ length: total }, (_, run) => {
+    const task: FlowPointTask = { model: raw, run, baseDir };
+    return { id: run, kind: "flow-point", model: task as unknown as Record<string, unknown>, modelPath: "", runDir: "" };
+  });
+  const rs = await runTasks(tasks, {
+    threads: ctx.threads, signal: ctx.signal,
+    onResult: (r, done) => {
+      progress(done / total, `${done}/${total} runs`);
+      const rec = (r.payload as FlowExperimentResult | undefined)?.runs[0];
+      if (rec && !ctx.progress) ctx.log(`${rec.gain === null ? "" : `g = ${rec.gain}: `}replicate ${rec.replicate}: IPR = ${rec.trajectory.ipr.at(-1)!.toFixed(4)} at t = ${rec.trajectory.tEnd.toPrecision(4)} (${rec.trajectory.status}, ${rec.trajectory.nRhs} RHS)`);
+    },
+  });
+  rs.sort((a, b) => a.id - b.id);
+  let first: FlowExperimentResult | undefined;
+  const runs: FlowExperimentResult["runs"] = [];
+  let status: "done" | "interrupted" = rs.length < total || ctx.signal.aborted ? "interrupted" : "done";
+  for (const r of rs) {
+    if (r.status === "error") {
+      if (r.userError) throw new UserError(r.error ?? "flow: bad input");
+      throw new Error(`flow: run ${r.id} failed: ${r.error}`);
+    }
+    const p = r.payload as FlowExperimentResult | undefined;
+    if (!p) continue;
+    first ??= p;
+    runs.push(...p.runs);
+    if (p.status !== "done") status = "interrupted";
+  }
+  if (!first) {
+    // Nothing finished (interrupted at once): the serial path on no runs gives D and the coefficients.
+    const none = await runFlowExperiment(parseWith(flowSchema, raw), { baseDir, only: [] });
+    return { ...none, status: "interrupted" };
+  }
+  return { D: first.D, coefficients: first.coefficients, runs, status };
 }
