@@ -142,6 +142,29 @@ describe("NLGP", () => {
     const n = 5000 * 20; m2 /= n; m4 /= n;
     expect(Math.abs(m4 / (m2 * m2) - 3)).toBeLessThan(0.25);
   });
+  it("field classes: samples reproduce the exact covariance row within 4.5 SE; field-clone has the same row, Gaussian kurtosis", () => {
+    const geom: Geometry = { dim: 1, L: 20 };
+    const marginals = [{ kind: "kur", k: 20 }, { kind: "ising", J: 0.5 }, { kind: "elliptical", radius: { kind: "student", nu: 8 } }] as const;
+    for (const marginal of marginals) {
+      const field = makeClassSampler(geom, { kind: "field", xi: 3, marginal });
+      const clone = makeClassSampler(geom, { kind: "field-clone", xi: 3, marginal });
+      expect(Array.from(clone.covarianceRow())).toEqual(Array.from(field.covarianceRow()));
+      const rng = new Rng(11), N = 20_000;
+      const est = sampleCovRow((x) => field.sample(x, rng), geom, N);
+      // Non-Gaussian fields: var(x_i x_j) ≠ 1 + C²; the heaviest here (Student ν = 8) is bounded by 3×.
+      expect(maxZ(est, field.covarianceRow(), N, 3), marginal.kind).toBeLessThan(4.5);
+      let m2 = 0, m4 = 0, f2 = 0, f4 = 0; const x = new Float64Array(20);
+      for (let r = 0; r < 5000; r++) {
+        clone.sample(x, rng); for (const v of x) { m2 += v * v; m4 += v ** 4; }
+        field.sample(x, rng); for (const v of x) { f2 += v * v; f4 += v ** 4; }
+      }
+      const n = 5000 * 20; m2 /= n; m4 /= n; f2 /= n; f4 /= n;
+      expect(Math.abs(m4 / (m2 * m2) - 3), marginal.kind).toBeLessThan(0.25);
+      // ... while the field's own kurtosis is 1.86 (Kur(20)), 1 (±1 spins) or 3 + 6/(ν − 4) = 4.5 (Student ν = 8).
+      const want = { kur: 1.86, ising: 1, elliptical: 4.5 }[marginal.kind];
+      expect(Math.abs(f4 / (f2 * f2) - want), marginal.kind).toBeLessThan(marginal.kind === "elliptical" ? 0.6 : 0.05);
+    }
+  });
   it("two-class task: balanced classes with IG22 labels ±1 (or {0,1}); dataset rows come from the right class", () => {
     const task = twoClassTask({ dim: 1, L: 10 }, { kind: "gp", xi: 0 }, { kind: "gp", xi: 5 }, "pm1");
     const { cls, y } = task.dataset(20_000, new Rng(6));

@@ -199,6 +199,35 @@ describe("learning and localisation (IG22 Fig. 3 setting, scaled down)", () => {
   });
 });
 
+describe("field classes (Kur(k), Ising, elliptical, NORTA-NLGP) in the two-layer simulator", () => {
+  const lsg = (marginal: object, seed: number): SimulationConfig => ({
+    task: { geometry: { dim: 1, L: 40 }, classes: [{ kind: "field", xi: 0.3, marginal }, { kind: "field", xi: 0.7, marginal }] as never, labels: "01" },
+    network: { K: 1, activation: "relu", secondLayer: { mode: "fixed", value: 1 }, bias: { mode: "none", value: 0, pattern: "split" }, initScale: 1 },
+    training: { mode: "online", steps: 1_200_000, lr: 0.001, lrScaling: 0, weightDecay: 0, batchSize: 1 },
+    logging: { points: 4, snapshots: 2 }, testSize: 1000, seed,
+  });
+
+  it("a field with the NLGP marginal is bit-identical to the nlgp class kind (same samples, same training)", async () => {
+    const a = fig3Small("nlgp");
+    a.training = { ...a.training, steps: 3000 };
+    a.testSize = 500;
+    const b: SimulationConfig = { ...a, task: { ...a.task, classes: a.task.classes.map((c) => ({ kind: "field", xi: c.xi, marginal: { kind: "nlgp", gain: 3, convention: "ig22" } })) as never } };
+    const ra = await simulate(a), rb = await simulate(b);
+    expect(Buffer.from(rb.net.W.buffer).equals(Buffer.from(ra.net.W.buffer))).toBe(true);
+    expect(rb.log.map((r) => r.pmse)).toEqual(ra.log.map((r) => r.pmse));
+  });
+
+  it("LSG24 with a one-neuron ReLU network (L = 40, ξ = (0.3, 0.7), labels {0,1}, η = 0.001, 1.2·10⁶ steps): Kur(20) (κ = 1.86) localises, Kur(5) (κ = 4.29) does not", async () => {
+    // Measured (seeds 1, 2): Kur(20) max IPR 0.61, 0.55; Kur(5) 0.10, 0.06; random weights ≈ 3/D = 0.075.
+    for (const seed of [1, 2]) {
+      const plat = await simulate(lsg({ kind: "kur", k: 20 }, seed));
+      const lept = await simulate(lsg({ kind: "kur", k: 5 }, seed));
+      expect(plat.log.at(-1)!.maxIpr).toBeGreaterThan(0.4);
+      expect(lept.log.at(-1)!.maxIpr).toBeLessThan(0.2);
+    }
+  }, 60_000);
+});
+
 describe("test metrics against closed forms", () => {
   it("erf network on Gaussian classes: test pmse = 1 + Σ_kl v_k v_l (2/π) arcsin(Q_kl/√((1+Q_kk)(1+Q_ll))) (class-averaged, Q = W C Wᵀ) within 4 SE", () => {
     const L = 40, K = 4, N = 40_000;
@@ -368,6 +397,9 @@ describe("model file and CLI", () => {
     expect(bad((o) => (o.network.activation = "sigmoid"))).toMatch(/^model\.network\.activation: must be one of/);
     expect(bad((o) => (o.training.mode = "batch"))).toMatch(/^model\.training\.P: batch mode needs/);
     expect(bad((o) => (o.extra = 1))).toMatch(/unknown field/);
+    expect(bad((o) => (o.task.classes[1] = { kind: "field", xi: 1, marginal: { kind: "ising", J: 0.5 } }))).toBe('model.task.classes[1].marginal: "ising" needs a 1D geometry (got dim = 2)');
+    expect(bad((o) => (o.task.classes[0] = { kind: "field", xi: 1, marginal: { kind: "kur", k: 3 } }))).toMatch(/^model\.task\.classes\[0\]\.marginal\.k: must be > 4 \(got 3\)$/);
+    expect(parseWith(simulateSchema, { ...good, task: { ...good.task, classes: [{ kind: "field", xi: 1, marginal: { kind: "elliptical", radius: { kind: "student", nu: 6 } } }, good.task.classes[1]] } }).task.classes[0].kind).toBe("field");
   });
 
   it("the shipped model files validate and describe themselves (IG22 Figs. 1 and 3, demo)", () => {

@@ -5,13 +5,15 @@
  *   - "gp":    x ~ N(0, Σ_ξ)                          (Σ_ξ squared-exponential, ξ = 0 white)
  *   - "nlgp":  x = erf(g z/√2)/√γ(g), z ~ N(0, Σ_ξ)    (unit variance; gain convention recorded)
  *   - "gp-clone": x ~ N(0, C) with C the exact covariance of the NLGP of the same ξ and g
- * Other marginals (Kur(k) by NORTA, Ising chains, elliptical) implement the same interface.
+ *   - "field": any marginal of src/data/marginals.ts (Kur(k) and NLGP by NORTA, exact Ising chains,
+ *              elliptical controls) on a kernel of length ξ; "field-clone": its Gaussian control
  */
 import { Rng } from "../stats/rng.js";
 import { erf } from "../stats/special.js";
 import { CirculantGaussian } from "./gp.js";
 import { geometrySize, kernelRow, type Geometry } from "./kernels.js";
 import { nlgpCovariance, nlgpGamma, toIg22Gain, type GainConvention } from "./nlgp.js";
+import { makeField, type MarginalSpec } from "./marginals.js";
 
 export interface ClassSampler {
   readonly D: number;
@@ -26,7 +28,11 @@ export interface ClassSampler {
 export type ClassSpec =
   | { kind: "gp"; xi: number }
   | { kind: "nlgp"; xi: number; gain: number; convention?: GainConvention }
-  | { kind: "gp-clone"; xi: number; gain: number; convention?: GainConvention };
+  | { kind: "gp-clone"; xi: number; gain: number; convention?: GainConvention }
+  /** Any LSG24-style field: kernel length ξ and a marginal (NORTA, Ising chain, elliptical). */
+  | { kind: "field"; xi: number; marginal: MarginalSpec }
+  /** Gaussian process with exactly the covariance of the field of the same ξ and marginal. */
+  | { kind: "field-clone"; xi: number; marginal: MarginalSpec };
 
 export class GpClass implements ClassSampler {
   readonly D: number;
@@ -89,6 +95,12 @@ export function makeClassSampler(geom: Geometry, spec: ClassSpec): ClassSampler 
     case "gp-clone": {
       const g = toIg22Gain(spec.gain, spec.convention ?? "ig22");
       return new GpClass(geom, kernelRow(geom, spec.xi, (v) => nlgpCovariance(v, g)), `gp-clone(xi=${spec.xi}, g=${g} [IG22])`);
+    }
+    case "field":
+      return makeField(geom, { xi: spec.xi, marginal: spec.marginal }).sampler;
+    case "field-clone": {
+      const f = makeField(geom, { xi: spec.xi, marginal: spec.marginal }).sampler;
+      return new GpClass(geom, f.covarianceRow(), `gp-clone(${f.describe()})`);
     }
   }
 }

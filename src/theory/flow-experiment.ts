@@ -271,9 +271,9 @@ export interface FlowExperimentHooks {
   only?: readonly number[];
 }
 
-/** Class specs with every gain replaced by g (gp classes unchanged). */
+/** Class specs with every gain replaced by g (classes without a gain — gp, field — unchanged). */
 export function classesWithGain(classes: FlowModel["task"]["classes"], g: number | null): ClassSpec[] {
-  return classes.map((c) => (g === null || c.kind === "gp" ? { ...c } : { ...c, gain: g }));
+  return classes.map((c) => (g === null || !("gain" in c) ? { ...c } : { ...c, gain: g }));
 }
 
 /** Draw a data set and split it per class (optionally symmetrised: −x added for every x). */

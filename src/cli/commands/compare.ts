@@ -158,10 +158,16 @@ async function compareTeacherStudent(m: TsCompare, ctx: Parameters<Runner>[1]): 
   ctx.log(`rfdyn compare: ${status}, ${nDone} seeds; ε: max |z_paired| = ${sz.maxAbsZ.toFixed(2)}, rms = ${sz.rmsZ.toFixed(2)}`);
 }
 
-/** The Gaussian clone of a task's classes (NLGP → GP with the same covariance), or null if already Gaussian. */
+/** The Gaussian clone of a task's classes (NLGP / field → GP with the same covariance), or null if already Gaussian. */
 function gaussianCloneClasses(classes: readonly ClassSpec[]): ClassSpec[] | null {
-  if (!classes.some((c) => c.kind === "nlgp")) return null;
-  return classes.map((c) => (c.kind === "nlgp" ? { kind: "gp-clone", xi: c.xi, gain: c.gain, convention: c.convention } : c));
+  if (!classes.some((c) => c.kind === "nlgp" || c.kind === "field")) return null;
+  return classes.map((c): ClassSpec => (c.kind === "nlgp" ? { kind: "gp-clone", xi: c.xi, gain: c.gain, convention: c.convention }
+    : c.kind === "field" ? { kind: "field-clone", xi: c.xi, marginal: c.marginal } : c));
+}
+
+/** Name of a task's data set in compare outputs: nlgp / field when non-Gaussian, else gp. */
+function datasetName(classes: readonly ClassSpec[]): string {
+  return classes.some((c) => c.kind === "nlgp") ? "nlgp" : classes.some((c) => c.kind === "field") ? "field" : "gp";
 }
 
 async function compareMixture(m: MixCompare, ctx: Parameters<Runner>[1]): Promise<void> {
@@ -173,7 +179,7 @@ async function compareMixture(m: MixCompare, ctx: Parameters<Runner>[1]): Promis
   const steps = Math.max(1, Math.round(m.time.end * D));
   const classes = m.task.classes as ClassSpec[];
   const clone = m.sgd.gaussianClone ? gaussianCloneClasses(classes) : null;
-  const datasets: { name: string; classes: ClassSpec[] }[] = [{ name: classes.some((c) => c.kind === "nlgp") ? "nlgp" : "gp", classes }];
+  const datasets: { name: string; classes: ClassSpec[] }[] = [{ name: datasetName(classes), classes }];
   if (clone) datasets.push({ name: "gp", classes: clone });
   const labels = labelPair(m.task.labels);
   const spectra = classSpectra(geom, classes);

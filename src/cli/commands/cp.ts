@@ -66,7 +66,9 @@ export function cpGrid(m: CpModel): GridPoint[] {
 function specFor(m: CpModel, g: GridPoint): CpAnalysisSpec {
   const geometry = { dim: m.data.geometry.dim, L: g.L } as Geometry;
   const c = m.data.class;
-  const cls: ClassSpec = c.kind === "gp" ? { kind: "gp", xi: g.xi } : { kind: c.kind, xi: g.xi, gain: g.gain!, convention: c.convention };
+  const cls: ClassSpec = c.kind === "gp" ? { kind: "gp", xi: g.xi }
+    : c.kind === "field" || c.kind === "field-clone" ? { kind: c.kind, xi: g.xi, marginal: c.marginal }
+    : { kind: c.kind, xi: g.xi, gain: g.gain!, convention: c.convention };
   const d = m.decomposition;
   return {
     geometry, cls, P: g.P, rank: d.rank, topK: m.output.topK,

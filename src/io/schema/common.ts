@@ -21,11 +21,34 @@ export const geometrySchema = z.discriminatedUnion("dim", [
 
 export const gainConvention = z.enum(["ig22", "lsg24"]).default("ig22");
 
-/** One class's input distribution. */
+/** Radial law of an elliptical field (LSG24's non-localising control). */
+export const radiusSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("lognormal"), s: z.number().min(0).max(3) }).strict(),
+  z.object({ kind: z.literal("student"), nu: z.number().gt(4).max(1e6) }).strict(),
+]);
+
+/** Single-site marginal of a field: a pointwise transform of a GP (NORTA), an Ising chain or an elliptical law. */
+export const marginalSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("gaussian") }).strict(),
+  z.object({ kind: z.literal("sign") }).strict(),
+  z.object({ kind: z.literal("nlgp"), gain: z.number().gt(0).max(1e6), convention: gainConvention }).strict(),
+  z.object({ kind: z.literal("kur"), k: z.number().gt(4).max(1e6) }).strict(),
+  z.object({ kind: z.literal("ising"), J: z.number().min(-50).max(50) }).strict(),
+  z.object({ kind: z.literal("elliptical"), radius: radiusSchema }).strict(),
+]);
+
+/**
+ * One class's input distribution.  "field": a translation-invariant field with kernel length ξ
+ * and any marginal of marginalSchema (Kur(k) and NLGP marginals by NORTA, 1D Ising chains sampled
+ * exactly, elliptical controls; see src/data/marginals.ts); "field-clone": the Gaussian process with
+ * exactly that field's covariance (its Gaussian control, as "gp-clone" is for "nlgp").
+ */
 export const classSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("gp"), xi: z.number().min(0).max(1e6) }).strict(),
   z.object({ kind: z.literal("nlgp"), xi: z.number().min(0).max(1e6), gain: z.number().gt(0).max(1e6), convention: gainConvention }).strict(),
   z.object({ kind: z.literal("gp-clone"), xi: z.number().min(0).max(1e6), gain: z.number().gt(0).max(1e6), convention: gainConvention }).strict(),
+  z.object({ kind: z.literal("field"), xi: z.number().min(0).max(1e6), marginal: marginalSchema }).strict(),
+  z.object({ kind: z.literal("field-clone"), xi: z.number().min(0).max(1e6), marginal: marginalSchema }).strict(),
 ]);
 
 export type ClassSchema = z.infer<typeof classSchema>;
@@ -37,7 +60,19 @@ export const taskSchema = z
     classes: z.tuple([classSchema, classSchema]),
     labels: z.enum(["pm1", "01"]).default("pm1"),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    t.classes.forEach((c, i) => {
+      const msg = classGeometryIssue(c, t.geometry.dim);
+      if (msg) ctx.addIssue({ code: "custom", path: ["classes", i, "marginal"], message: msg });
+    });
+  });
+
+/** Why a class cannot live on a geometry of dimension `dim` (null if it can). */
+export function classGeometryIssue(c: ClassSchema, dim: 1 | 2): string | null {
+  if ((c.kind === "field" || c.kind === "field-clone") && c.marginal.kind === "ising" && dim !== 1) return `"ising" needs a 1D geometry (got dim = ${dim})`;
+  return null;
+}
 
 /** Format a zod issue path like `model.sgd.lr` and a readable reason. */
 export function formatIssue(issue: z.core.$ZodIssue, root = "model"): string {
@@ -94,7 +129,8 @@ export function parseWith<T extends z.ZodType>(schema: T, input: unknown, root =
     throw new UserError(`${formatIssue(issue, root).replace(/: must be /, ": required, must be ")}`);
   }
   const gotStr = got === undefined ? "" : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
-  throw new UserError(`${formatIssue(issue, root)}${issue.code === "unrecognized_keys" ? "" : gotStr}`);
+  const said = issue.code === "unrecognized_keys" || (issue.code === "custom" && issue.message.includes("(got "));
+  throw new UserError(`${formatIssue(issue, root)}${said ? "" : gotStr}`);
 }
 
 /** Read and JSON-parse a model file, with clear errors for missing files and bad JSON. */

@@ -18,7 +18,7 @@
  * same across grid points: common random numbers).
  */
 import { z } from "zod";
-import { classSchema, geometrySchema, parseWith, posInt, seed } from "./common.js";
+import { classGeometryIssue, classSchema, geometrySchema, parseWith, posInt, seed } from "./common.js";
 import { UserError } from "../errors.js";
 
 const positiveList = (max: number) => z.array(z.number().gt(0).max(max)).min(1).max(1000);
@@ -97,7 +97,9 @@ export function parseCpModel(input: unknown): CpModel {
   if ((d.alpha === undefined) === (d.P === undefined)) throw new UserError(`model.data: give exactly one of "alpha" (P = alpha·D) or "P"`);
   const sw = m.sweep;
   if (sw?.alpha && d.P !== undefined) throw new UserError(`model.sweep.alpha: needs model.data.alpha instead of model.data.P`);
-  if (sw?.gain && d.class.kind === "gp") throw new UserError(`model.sweep.gain: class kind "gp" has no gain (use "nlgp" or "gp-clone")`);
+  if (sw?.gain && !("gain" in d.class)) throw new UserError(`model.sweep.gain: class kind "${d.class.kind}" has no gain (use "nlgp" or "gp-clone")`);
+  const geomIssue = classGeometryIssue(d.class, d.geometry.dim);
+  if (geomIssue) throw new UserError(`model.data.class.marginal: ${geomIssue}`);
   const Ls = sw?.L ?? [d.geometry.L];
   const alphas = sw?.alpha ?? (d.alpha !== undefined ? [d.alpha] : [NaN]);
   for (const L of Ls) {

@@ -114,7 +114,7 @@ export const flowSchema = z
     if (m.variant !== "cp" && m.cp) ctx.addIssue({ code: "custom", path: ["cp"], message: `only used by variant "cp" (variant is "${m.variant}")` });
     if (m.neuron.activation !== undefined && m.variant !== "exact") ctx.addIssue({ code: "custom", path: ["neuron", "activation"], message: `only used by variant "exact" (the other variants use the cubic σ̃ = α1 h − (α3/3) h³)` });
     if (m.variant === "exact" && (m.neuron.activation ?? "erf") === "erf" && (m.neuron.alpha1 !== undefined || m.neuron.alpha3 !== undefined)) ctx.addIssue({ code: "custom", path: ["neuron", "alpha1"], message: 'alpha1/alpha3 define the cubic σ̃; the "exact" erf neuron does not use them' });
-    if (m.gains && !m.task.classes.some((c) => c.kind !== "gp")) ctx.addIssue({ code: "custom", path: ["gains"], message: "a gain sweep needs at least one nlgp or gp-clone class" });
+    if (m.gains && !m.task.classes.some((c) => "gain" in c)) ctx.addIssue({ code: "custom", path: ["gains"], message: "a gain sweep needs at least one nlgp or gp-clone class" });
     const it = m.integration;
     if (it.tMin !== undefined && !(it.tMin < it.T)) ctx.addIssue({ code: "custom", path: ["integration", "tMin"], message: `must be < integration.T = ${it.T}` });
     if ((it.method === "rk4" || it.method === "euler") && it.dt > it.T) ctx.addIssue({ code: "custom", path: ["integration", "dt"], message: `must be ≤ integration.T = ${it.T}` });

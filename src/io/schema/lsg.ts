@@ -18,22 +18,9 @@
  * student {nu > 4}}.
  */
 import { z } from "zod";
-import { gainConvention, geometrySchema, parseWith, posInt, seed } from "./common.js";
+import { geometrySchema, marginalSchema, parseWith, posInt, seed } from "./common.js";
+export { marginalSchema, radiusSchema } from "./common.js";
 import { UserError } from "../errors.js";
-
-export const radiusSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("lognormal"), s: z.number().min(0).max(3) }).strict(),
-  z.object({ kind: z.literal("student"), nu: z.number().gt(4).max(1e6) }).strict(),
-]);
-
-export const marginalSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("gaussian") }).strict(),
-  z.object({ kind: z.literal("sign") }).strict(),
-  z.object({ kind: z.literal("nlgp"), gain: z.number().gt(0).max(1e6), convention: gainConvention }).strict(),
-  z.object({ kind: z.literal("kur"), k: z.number().gt(4).max(1e6) }).strict(),
-  z.object({ kind: z.literal("ising"), J: z.number().min(-50).max(50) }).strict(),
-  z.object({ kind: z.literal("elliptical"), radius: radiusSchema }).strict(),
-]);
 
 const classSchema = z.object({ xi: z.number().min(0).max(1e6), marginal: marginalSchema.optional() }).strict();
 
