@@ -4,12 +4,14 @@
  *     (initial order parameters of an N = 1000 SGD run with small weights), adaptive GBS at
  *     rtol 1e-9: wall time and number of RHS evaluations;
  *   - the per-Fourier-mode mixture ODE of IG22 Fig. 3 (K = 8, D = 400, NLGP covariances): time per
- *     RHS evaluation (η² term included, K⁴ bivariate-normal CDFs per class).
+ *     RHS evaluation (η² term included, K⁴ bivariate-normal CDFs per class);
+ *   - the same mixture ODE with a trained second layer (stiff: the readout grows and speeds up the
+ *     high-variance modes) integrated to t = 1000 at rtol 1e-7 with GBS and with RKC.
  *
  * `bench()` returns rows {name, value, unit, target?}; `benchmarks` adapts them to bench/run.ts.
  */
 import { integrateTeacherStudent } from "../src/theory/saad-solla.js";
-import { MixtureOde } from "../src/theory/mixture-ode.js";
+import { MixtureOde, integrateMixture } from "../src/theory/mixture-ode.js";
 import { overlaps, teacherStudentInit } from "../src/sim/teacher-student.js";
 import { initNetwork } from "../src/sim/network.js";
 import { Rng } from "../src/stats/rng.js";
@@ -53,6 +55,25 @@ function mixtureRhs(): number {
   return (performance.now() - t0) / n;
 }
 
+const stiffCache = new Map<string, { wall: number; nRhs: number; pmse: number }>();
+/** One measurement per method (the wall-time and RHS rows share it). */
+function mixtureStiff(method: "gbs" | "rkc"): { wall: number; nRhs: number; pmse: number } {
+  const hit = stiffCache.get(method);
+  if (hit) return hit;
+  const geom: Geometry = { dim: 1, L: 400 };
+  const K = 8;
+  const spectra = [8, 16].map((xi) => clipSpectrum(spectrumOfRow(geom, makeClassSampler(geom, { kind: "nlgp", xi, gain: 3 }).covarianceRow())));
+  const net = initNetwork({ K, activation: "erf", secondLayer: { mode: "trained" }, bias: { mode: "trained", value: 1, pattern: "split" }, initScale: 0.1 }, 400, Rng.stream(1, 0));
+  const t0 = performance.now();
+  const run = integrateMixture(
+    { K, geometry: geom, spectra, labels: [-1, 1], lr: 0.8, weightDecay: 0, trainBias: true, trainSecondLayer: true, secondOrder: true },
+    net, { times: [0, 10, 100, 1000], method, rtol: 1e-7, atol: 1e-9 },
+  );
+  const r = { wall: (performance.now() - t0) / 1000, nRhs: run.nRhs, pmse: run.pmse[run.pmse.length - 1] };
+  stiffCache.set(method, r);
+  return r;
+}
+
 export async function bench(): Promise<BenchRow[]> {
   const s = saadSolla();
   const ms = mixtureRhs();
@@ -69,4 +90,9 @@ export const benchmarks: Benchmark[] = [
   { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 wall time", unit: "s", target: 1, higherIsBetter: false, run: () => saadSolla().wall },
   { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 RHS evaluations", unit: "RHS", target: 20_000, higherIsBetter: false, run: () => saadSolla().nRhs },
   { name: "ode: mixture ODE K=8, D=400 time per RHS", unit: "ms", target: 10, higherIsBetter: false, run: () => mixtureRhs() },
+  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS wall time", unit: "s", higherIsBetter: false, run: () => mixtureStiff("gbs").wall },
+  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS RHS evaluations", unit: "RHS", higherIsBetter: false, run: () => mixtureStiff("gbs").nRhs },
+  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, RKC wall time", unit: "s", higherIsBetter: false, run: () => mixtureStiff("rkc").wall },
+  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, RKC RHS evaluations", unit: "RHS", higherIsBetter: false, run: () => mixtureStiff("rkc").nRhs },
+  { name: "ode: mixture ODE Fig. 3, trained readout: |pmse(RKC) − pmse(GBS)| at t=1000", unit: "", higherIsBetter: false, run: () => Math.abs(mixtureStiff("rkc").pmse - mixtureStiff("gbs").pmse) },
 ];

@@ -225,6 +225,26 @@ async function compareWithSgd(opts: { D: number; K: number; lr: number; xi: [num
   return { times, dPmse, dOm, dB, odePmse };
 }
 
+describe("mixture ODE: stiff runs with the RKC integrator", () => {
+  // Which method needs fewer RHS evaluations depends on stiffness and tolerance (npm run bench: the
+  // Fig. 3 setting with a trained second layer); here only agreement is tested.
+  it("trained second layer (D = 128, K = 4, ξ = (4, 8), η = 0.8, t ≤ 400): rkc agrees with gbs to 1e-5 in pmse", () => {
+    const geom: Geometry = { dim: 1, L: 128 };
+    const spectra = [4, 8].map((xi) => spectrumOfRow(geom, kernelRow(geom, xi)));
+    const K = 4, D = 128;
+    const W0 = new Rng(3).fillNormal(new Float64Array(K * D), 0.1 / Math.sqrt(D));
+    const params: MixtureOdeParams = { K, geometry: geom, spectra, labels: [-1, 1], lr: 0.8, weightDecay: 0, trainBias: true, trainSecondLayer: true, secondOrder: true };
+    const init = { W: W0, b: [1, 1, -1, -1], v: [0.25, 0.25, 0.25, 0.25] };
+    const times = [0, 10, 50, 100, 200, 400];
+    const g = integrateMixture(params, init, { times, rtol: 1e-8, atol: 1e-10 });
+    const r = integrateMixture(params, init, { times, method: "rkc", rtol: 1e-8, atol: 1e-10 });
+    expect(g.pmse[times.length - 1]).toBeLessThan(0.9 * g.pmse[0]); // it learns
+    for (let j = 0; j < times.length; j++) expect(Math.abs(r.pmse[j] - g.pmse[j])).toBeLessThan(1e-5);
+    expect(Math.abs(r.states[times.length - 1].v[0] - g.states[times.length - 1].v[0])).toBeLessThan(1e-5);
+    expect(Math.abs(r.states[times.length - 1].v[0] - 0.25)).toBeGreaterThan(0.01); // v is trained
+  });
+});
+
 describe("mixture ODE vs SGD on GP inputs (colleague's simulator)", () => {
   it("D = 200, K = 3, η = 0.5, trained biases and second layer: ODE within 4 SE (+2e-3) of the seed mean; without η² it is not", async () => {
     const base = { D: 200, K: 3, lr: 0.5, xi: [1, 5] as [number, number], T: 60, trainB: true, trainV: true, weightDecay: 0, seeds: 8 };

@@ -300,6 +300,8 @@ export class MixtureOde {
 
 export interface MixtureRunOptions {
   times: readonly number[];
+  /** Integrator: adaptive GBS (default) or RKC (stiff problems). */
+  method?: "gbs" | "rkc";
   rtol?: number;
   atol?: number;
   hMax?: number;
@@ -330,7 +332,7 @@ export function integrateMixture(params: MixtureOdeParams, init: MixtureInit, op
     t0,
     t1,
     times,
-    method: "gbs",
+    method: opts.method ?? "gbs",
     rtol: opts.rtol ?? 1e-8,
     atol: opts.atol ?? 1e-10,
     hMax: opts.hMax ?? 0,

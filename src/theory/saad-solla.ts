@@ -215,6 +215,8 @@ export class SaadSollaOde {
 export interface TeacherStudentRunOptions {
   /** Output times (ascending, starting at or after 0). */
   times: readonly number[];
+  /** Integrator: adaptive GBS (default) or RKC (stiff problems). */
+  method?: "gbs" | "rkc";
   rtol?: number;
   atol?: number;
   /** Maximum adaptive step (0 = unlimited). */
@@ -255,7 +257,7 @@ export function integrateTeacherStudent(params: TeacherStudentParams, init: Teac
     t0: times[0],
     t1,
     times,
-    method: "gbs",
+    method: opts.method ?? "gbs",
     rtol: opts.rtol ?? 1e-9,
     atol: opts.atol ?? 1e-11,
     hMax: opts.hMax ?? 0,

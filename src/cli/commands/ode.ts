@@ -92,7 +92,7 @@ export function mixtureSetup(m: MixModel, seed: number): { params: MixtureOdePar
 export function runTeacherStudentOde(m: TsModel, seed: number, times: number[], ctx?: Pick<RunContext, "signal">, onProgress?: (f: number, info: string) => void): TeacherStudentRun {
   const { params, init } = teacherStudentSetup(m, seed);
   return integrateTeacherStudent(params, init, {
-    times, rtol: m.solver.rtol, atol: m.solver.atol, hMax: m.solver.hMax, maxSteps: m.solver.maxSteps,
+    times, method: m.solver.method, rtol: m.solver.rtol, atol: m.solver.atol, hMax: m.solver.hMax, maxSteps: m.solver.maxSteps,
     signal: ctx?.signal,
     onProgress: onProgress ? (f, i) => onProgress(f, `t = ${i.t.toPrecision(4)}  eps = ${i.eps.toExponential(3)}`) : undefined,
   });
@@ -102,7 +102,7 @@ export function runTeacherStudentOde(m: TsModel, seed: number, times: number[], 
 export function runMixtureOde(m: MixModel, seed: number, times: number[], ctx?: Pick<RunContext, "signal">, onProgress?: (f: number, info: string) => void): MixtureRun {
   const { params, init } = mixtureSetup(m, seed);
   return integrateMixture(params, init, {
-    times, rtol: m.solver.rtol, atol: m.solver.atol, hMax: m.solver.hMax, maxSteps: m.solver.maxSteps,
+    times, method: m.solver.method, rtol: m.solver.rtol, atol: m.solver.atol, hMax: m.solver.hMax, maxSteps: m.solver.maxSteps,
     signal: ctx?.signal,
     onProgress: onProgress ? (f, i) => onProgress(f, `t = ${i.t.toPrecision(4)}`) : undefined,
   });

@@ -19,7 +19,9 @@
  *
  * "compare" adds `sgd`: { seeds (number of SGD runs, seeds seed … seed+seeds−1), testSize,
  * snapshots, gaussianClone (mixture: also train on the Gaussian clone of the task) }.
- * `solver`: adaptive GBS tolerances (rtol, atol) and optional hMax.
+ * `solver`: method "gbs" (adaptive Gragg–Bulirsch–Stoer, default) or "rkc" (stabilised Runge–Kutta–
+ *   Chebyshev: fewer RHS evaluations on stiff runs, e.g. a trained readout or t ~ 10⁵), tolerances
+ *   (rtol, atol), optional hMax and maxSteps.
  * Output times: `time.points` times in [0, end], linear or log-spaced (from end·1e-3); in compare's
  * mixture mode the times are the simulator's log times (`time.points` log-spaced step counts).
  */
@@ -69,6 +71,8 @@ export const timeSchema = z
 
 export const solverSchema = z
   .object({
+    /** "gbs": adaptive Gragg–Bulirsch–Stoer (odex); "rkc": stabilised Runge–Kutta–Chebyshev, for stiff runs (e.g. trained second layer). */
+    method: z.enum(["gbs", "rkc"]).default("gbs"),
     rtol: z.number().gt(0).lt(1).default(1e-8),
     atol: z.number().gt(0).max(1).default(1e-10),
     hMax: z.number().min(0).max(1e7).default(0),
@@ -89,7 +93,7 @@ const common = {
   description: z.string().max(10_000).optional(),
   seed,
   time: timeSchema,
-  solver: solverSchema.default({ rtol: 1e-8, atol: 1e-10, hMax: 0, maxSteps: 1_000_000 }),
+  solver: solverSchema.default({ method: "gbs", rtol: 1e-8, atol: 1e-10, hMax: 0, maxSteps: 1_000_000 }),
 };
 
 const tsMode = z.object({ mode: z.literal("teacher-student"), teacherStudent: teacherStudentSchema }).strict();
