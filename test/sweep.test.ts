@@ -194,3 +194,20 @@ describe("running sweeps", () => {
     }
   });
 });
+
+describe("work units of one command on the pool (cp grid points, flow runs)", () => {
+  it("inOrderOrThrow puts results in task order and rethrows the first failure (UserError for bad input)", async () => {
+    const { inOrderOrThrow } = await import("../src/cli/pool.js");
+    const ok = (id: number) => ({ id, status: "done", summary: {} });
+    expect(inOrderOrThrow([ok(2), ok(0), ok(1)], "x").map((r) => r.id)).toEqual([0, 1, 2]);
+    const bad = { id: 1, status: "error", summary: {}, error: "model.data.P: too small", userError: true };
+    expect(() => inOrderOrThrow([ok(2), bad, ok(0)], "cp: decomposition")).toThrow(UserError);
+    expect(() => inOrderOrThrow([ok(2), bad, ok(0)], "cp: decomposition")).toThrow(/^model\.data\.P: too small$/);
+    const crash = { id: 3, status: "error", summary: {}, error: "NaN in gradient" };
+    let err: unknown;
+    try { inOrderOrThrow([ok(0), crash], "flow: run"); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(UserError);
+    expect((err as Error).message).toBe("flow: run 3 failed: NaN in gradient");
+  });
+});

@@ -16,6 +16,7 @@ import { dirname, extname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { SweepTask, SweepTaskResult } from "./worker.js";
+import { UserError } from "../io/errors.js";
 
 export interface PoolOptions {
   threads: number;
@@ -112,4 +113,18 @@ export async function runTasks(tasks: readonly SweepTask[], opts: PoolOptions): 
     if (opts.signal.aborted) onAbort();
     for (const w of workers) dispatch(w);
   });
+}
+
+/**
+ * Results of one command's own work units (cp grid points, flow runs) in task-id order; the first
+ * failed unit is rethrown (UserError for bad input, otherwise an Error naming `what` and the id).
+ */
+export function inOrderOrThrow(results: SweepTaskResult[], what: string): SweepTaskResult[] {
+  const sorted = [...results].sort((a, b) => a.id - b.id);
+  const bad = sorted.find((r) => r.status === "error");
+  if (bad) {
+    if (bad.userError) throw new UserError(bad.error ?? `${what}: bad input`);
+    throw new Error(`${what} ${bad.id} failed: ${bad.error}`);
+  }
+  return sorted;
 }

@@ -26,7 +26,6 @@ import type { ClassSpec } from "../../data/task.js";
 import { Rng } from "../../stats/rng.js";
 import { analyseCumulant, type CpAnalysis, type CpAnalysisSpec } from "../../cp/analyse.js";
 import { rfdynVersion } from "../../io/version.js";
-import { UserError } from "../../io/errors.js";
 
 
 export interface GridPoint {
@@ -149,7 +148,7 @@ export async function runCp(raw: Record<string, unknown>, ctx: RunContext, model
   try {
     if (ctx.threads > 1 && total > 1) {
       // (grid point, sample) pairs on worker threads; results are put back in serial order.
-      const { runTasks } = await import("../pool.js");
+      const { inOrderOrThrow, runTasks } = await import("../pool.js");
       const tasks = [];
       for (let s = 0; s < samples; s++) {
         for (let gi = 0; gi < grid.length; gi++) {
@@ -165,12 +164,7 @@ export async function runCp(raw: Record<string, unknown>, ctx: RunContext, model
           if (r.status === "done" && a) report(grid[r.id % grid.length], Math.floor(r.id / grid.length), a);
         },
       });
-      rs.sort((x, y) => x.id - y.id);
-      for (const r of rs) {
-        if (r.status === "error") {
-          if (r.userError) throw new UserError(r.error ?? "cp: bad input");
-          throw new Error(`cp: decomposition ${r.id} failed: ${r.error}`);
-        }
+      for (const r of inOrderOrThrow(rs, "cp: decomposition")) {
         if (r.status !== "done") { status = "interrupted"; continue; }
         results.push({ g: grid[r.id % grid.length], s: Math.floor(r.id / grid.length), a: r.payload as CpAnalysis });
       }

@@ -29,7 +29,6 @@ import { lineChart, writePlot, type LineSeries } from "../../plot/render.js";
 import { ipr } from "../../analysis/ipr.js";
 import { quartiles, runFlowExperiment, type FlowExperimentResult, type FlowRunRecord } from "../../theory/flow-experiment.js";
 import { rfdynVersion } from "../../io/version.js";
-import { UserError } from "../../io/errors.js";
 
 const CLASS_NAMES = ["minus", "plus"];
 
@@ -212,7 +211,7 @@ export async function computeFlowPoint(t: FlowPointTask, signal?: AbortSignal): 
 async function runFlowParallel(
   raw: Record<string, unknown>, total: number, baseDir: string, ctx: RunContext, progress: (f: number, info: string) => void,
 ): Promise<FlowExperimentResult> {
-  const { runTasks } = await import("../pool.js");
+  const { inOrderOrThrow, runTasks } = await import("../pool.js");
   const tasks = Array.from({ length: total }, (_, run) => {
     const task: FlowPointTask = { model: raw, run, baseDir };
     return { id: run, kind: "flow-point", model: task as unknown as Record<string, unknown>, modelPath: "", runDir: "" };
@@ -225,15 +224,10 @@ async function runFlowParallel(
       if (rec && !ctx.progress) ctx.log(`${rec.gain === null ? "" : `g = ${rec.gain}: `}replicate ${rec.replicate}: IPR = ${rec.trajectory.ipr.at(-1)!.toFixed(4)} at t = ${rec.trajectory.tEnd.toPrecision(4)} (${rec.trajectory.status}, ${rec.trajectory.nRhs} RHS)`);
     },
   });
-  rs.sort((a, b) => a.id - b.id);
   let first: FlowExperimentResult | undefined;
   const runs: FlowExperimentResult["runs"] = [];
   let status: "done" | "interrupted" = rs.length < total || ctx.signal.aborted ? "interrupted" : "done";
-  for (const r of rs) {
-    if (r.status === "error") {
-      if (r.userError) throw new UserError(r.error ?? "flow: bad input");
-      throw new Error(`flow: run ${r.id} failed: ${r.error}`);
-    }
+  for (const r of inOrderOrThrow(rs, "flow: run")) {
     const p = r.payload as FlowExperimentResult | undefined;
     if (!p) continue;
     first ??= p;
