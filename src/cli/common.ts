@@ -32,6 +32,7 @@ export function defaultOutDir(modelPath: string): string {
 }
 
 export function makeContext(argv: { out?: string; quiet?: boolean; threads?: number }, modelPath: string): RunContext {
+  if (argv.threads !== undefined && !(Number.isInteger(argv.threads) && argv.threads >= 1 && argv.threads <= 1024)) throw new UserError(`--threads: must be an integer in [1, 1024] (got ${argv.threads})`);
   const ac = new AbortController();
   let hits = 0;
   let first = 0;

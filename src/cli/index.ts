@@ -21,7 +21,6 @@ interface CommonArgs {
 }
 
 async function runModel(argv: CommonArgs, expectKind?: string): Promise<void> {
-  if (argv.threads !== undefined && !(Number.isInteger(argv.threads) && argv.threads >= 1 && argv.threads <= 1024)) throw new UserError(`--threads: must be an integer in [1, 1024] (got ${argv.threads})`);
   const model = readModelFile(argv.model);
   const kind = typeof model.kind === "string" ? model.kind : undefined;
   const known = Object.keys(runners);

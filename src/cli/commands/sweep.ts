@@ -180,8 +180,7 @@ export const sweepCommand = {
     runCli(async () => {
       const raw = readModelFile(argv.model);
       if (raw.kind !== "sweep") throw new UserError(`model.kind: "${String(raw.kind)}" cannot be run by \`rfdyn sweep\` (must be "sweep")`);
-      if (argv.threads !== undefined && !(Number.isInteger(argv.threads) && argv.threads >= 1 && argv.threads <= 1024)) throw new UserError(`--threads: must be an integer in [1, 1024] (got ${argv.threads})`);
-      const shard = parseShard(argv.shard);
+        const shard = parseShard(argv.shard);
       const out = argv.out ?? (shard.count > 1 ? join(defaultOutDir(argv.model), `shard-${shard.index}-of-${shard.count}`) : undefined);
       const ctx = makeContext({ ...argv, out }, argv.model);
       await runSweep(raw, ctx, argv.model, argv.shard);
