@@ -149,6 +149,7 @@ export async function runCp(raw: Record<string, unknown>, ctx: RunContext, model
     if (ctx.threads > 1 && total > 1) {
       // (grid point, sample) pairs on worker threads; results are put back in serial order.
       const { inOrderOrThrow, runTasks } = await import("../pool.js");
+      const unit = (id: number) => ({ g: grid[id % grid.length], s: Math.floor(id / grid.length) });
       const tasks = [];
       for (let s = 0; s < samples; s++) {
         for (let gi = 0; gi < grid.length; gi++) {
@@ -161,12 +162,11 @@ export async function runCp(raw: Record<string, unknown>, ctx: RunContext, model
         onResult: (r, done) => {
           bar.update(done / total, `${done}/${total} decompositions`);
           const a = r.payload as CpAnalysis | undefined;
-          if (r.status === "done" && a) report(grid[r.id % grid.length], Math.floor(r.id / grid.length), a);
+          if (r.status === "done" && a) { const { g, s } = unit(r.id); report(g, s, a); }
         },
       });
       for (const r of inOrderOrThrow(rs, "cp: decomposition")) {
-        if (r.status !== "done") { status = "interrupted"; continue; }
-        results.push({ g: grid[r.id % grid.length], s: Math.floor(r.id / grid.length), a: r.payload as CpAnalysis });
+        if (r.status === "done") results.push({ ...unit(r.id), a: r.payload as CpAnalysis });
       }
       if (ctx.signal.aborted || results.length < total) status = "interrupted";
     } else {
