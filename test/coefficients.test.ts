@@ -11,7 +11,7 @@
  *      through three q values (finite differences in q).  A wrong c2 or c4 fails by orders of magnitude.
  */
 import { describe, expect, it } from "vitest";
-import { ALPHA1_ERF, ALPHA3_ERF, closedFormCoefficients, cubicSigma, cubicSigmaPrime, deriveFlowCoefficients } from "../src/theory/coefficients.js";
+import { ALPHA1_ERF, ALPHA3_ERF, closedFormCoefficients, cubicSigma, cubicSigmaPrime, deriveFlowCoefficients, type CubicActivation } from "../src/theory/coefficients.js";
 import { gaussHermiteProb } from "../src/stats/quadrature.js";
 import { Rng } from "../src/stats/rng.js";
 
@@ -106,6 +106,84 @@ describe("coefficients vs the exact Gaussian expected gradient (Stein + quadratu
         const q = 1.7;
         expect(Math.abs(G(q) - (c.c2[mu] + 3 * c.c4 * q + 15 * c.poly[mu][5] * q * q))).toBeLessThan(1e-6);
       }
+    });
+  }
+});
+
+/**
+ * Solve the n×n Vandermonde system Σ_k c_k x_i^k = f_i by Gaussian elimination with partial pivoting
+ * (brute-force monomial coefficients of the interpolant; independent of the coefficient code).
+ */
+function interpolateMonomial(xs: number[], fs: number[]): number[] {
+  const n = xs.length;
+  const A = xs.map((x, i) => [...Array.from({ length: n }, (_, k) => x ** k), fs[i]]);
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(A[r][c]) > Math.abs(A[piv][c])) piv = r;
+    [A[c], A[piv]] = [A[piv], A[c]];
+    for (let r = c + 1; r < n; r++) {
+      const m = A[r][c] / A[c][c];
+      for (let k = c; k <= n; k++) A[r][k] -= m * A[c][k];
+    }
+  }
+  const sol = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = A[r][n];
+    for (let k = r + 1; k < n; k++) s -= A[r][k] * sol[k];
+    sol[r] = s / A[r][r];
+  }
+  return sol;
+}
+
+describe("b = 0, v ≠ 1, v = 0, v < 0, b < 0 and labels ±1 / {0,1} (regression: b = 0 gave 'sixth λ-derivative is NaN')", () => {
+  const cases: [v: number, b: number, labels: number[], act: CubicActivation][] = [
+    [0.5, 0, [-1, 1], {}],
+    [0.5, 0, [0, 1], {}],
+    [1, 0, [-1, 1], {}],
+    [-0.7, 0, [0, 1], {}],
+    [0, 0, [0, 1], {}],
+    [0, -1, [-1, 1], {}],
+    [2.3, 0, [-1, 1], { alpha1: 0.9, alpha3: 0.35 }],
+    [-1.2, -1, [-1, 1], {}],
+    [0.8, -0.3, [0, 1], { alpha1: 1.1, alpha3: 0.2 }],
+    [1.5, 1.7, [0, 1], {}],
+    [0.6, -2, [-1, 1], {}],
+  ];
+  for (const [v, b, labels, act] of cases) {
+    it(`v = ${v}, b = ${b}, labels = {${labels.join(",")}}${act.alpha1 !== undefined ? ", custom α" : ""}`, async () => {
+      const c = await deriveFlowCoefficients({ v, b, labels, ...act });
+      const a1 = act.alpha1 ?? ALPHA1_ERF, a3 = act.alpha3 ?? ALPHA3_ERF;
+      expect(c.labels).toEqual(labels);
+      expect(c.poly).toHaveLength(labels.length);
+      // c4 = v²[(4/3)α1α3 − (10/3)α3² b²], independent of y.
+      const c4 = v * v * ((4 / 3) * a1 * a3 - (10 / 3) * a3 * a3 * b * b);
+      expect(Math.abs(c.c4 - c4)).toBeLessThanOrEqual(1e-13 * Math.abs(c4));
+      labels.forEach((y, mu) => {
+        const p = c.poly[mu];
+        expect(p).toHaveLength(6);
+        expect(p.every(Number.isFinite)).toBe(true);
+        // c2^μ = −v[ v(α1² − 4α1α3 b² + (5/3)α3² b⁴) + 2α3 b y^μ ].
+        const c2 = -v * (v * (a1 * a1 - 4 * a1 * a3 * b * b + (5 / 3) * a3 * a3 * b ** 4) + 2 * a3 * b * y);
+        expect(Math.abs(c.c2[mu] - c2)).toBeLessThanOrEqual(1e-13 * Math.abs(c2));
+        expect(p[1]).toBe(c.c2[mu]);
+        expect(p[3]).toBe(c.c4);
+        expect(Math.abs(p[5] - (-v * v * a3 * a3) / 3)).toBeLessThanOrEqual(1e-15 * v * v);
+        // Brute force: interpolate v F_y(λ) = v(y − vσ̃(λ+b))σ̃'(λ+b) through 8 Chebyshev nodes with a
+        // degree-7 polynomial; its λ⁶, λ⁷ coefficients must vanish (exactly degree 5) and λ⁰..λ⁵ match.
+        const n = 8;
+        const xs = Array.from({ length: n }, (_, i) => Math.cos(((2 * i + 1) * Math.PI) / (2 * n)));
+        const fs = xs.map((lam) => v * (y - v * cubicSigma(lam + b, a1, a3)) * cubicSigmaPrime(lam + b, a1, a3));
+        const brute = interpolateMonomial(xs, fs);
+        const scale = Math.max(...fs.map(Math.abs), ...p.map(Math.abs));
+        for (let k = 0; k < n; k++) expect(Math.abs((p[k] ?? 0) - brute[k])).toBeLessThanOrEqual(1e-12 * scale);
+        // And the polynomial reproduces the direct formula at random λ, far from the nodes too.
+        for (const lam of [-3.1, -1.7, -0.4, 0, 0.25, 1.3, 2.9]) {
+          const direct = v * (y - v * cubicSigma(lam + b, a1, a3)) * cubicSigmaPrime(lam + b, a1, a3);
+          let val = 0;
+          for (let k = 5; k >= 0; k--) val = val * lam + p[k];
+          expect(Math.abs(val - direct)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(direct)));
+        }
+      });
     });
   }
 });

@@ -51,7 +51,13 @@ export interface FlowCoefficients {
   symbolic: { c2: string; c4: string };
 }
 
-const F_EXPR = "v * (y - v * (a1 * (l + b) - a3 / 3 * (l + b) ^ 3)) * (a1 - a3 * (l + b) ^ 2)";
+/*
+ * The powers of (λ + b) are written as products: mathjs's unsimplified power rule turns
+ * d^k/dλ^k (λ+b)^n into n(n−1)…(n−k+1)·(λ+b)^(n−k), and for k > n that is 0·(λ+b)^(negative),
+ * i.e. 0·∞ = NaN at λ + b = 0 — which made every b = 0 model fail with "sixth λ-derivative is NaN".
+ * The product rule never produces negative powers.
+ */
+const F_EXPR = "v * (y - v * (a1 * (l + b) - a3 / 3 * (l + b) * (l + b) * (l + b))) * (a1 - a3 * (l + b) * (l + b))";
 
 interface Compiled {
   /** Compiled k-th derivatives of v·F in l, k = 0..6. */
