@@ -1,6 +1,6 @@
 /**
- * Flow coefficients c2^μ(v, b, y), c4(v, b) of IG22 eq. (3), derived symbolically with mathjs
- * (src/theory/coefficients.ts), checked against
+ * Flow coefficients c2^μ(v, b, y), c4(v, b) of IG22 eq. (3) (src/theory/coefficients.ts): the plain-TS
+ * closed forms of `deriveFlowCoefficients`, checked against
  *   1. the hand-derived closed forms of REFERENCE.md for many (v, b, y, α1, α3), incl. v ≠ 1;
  *   2. the polynomial identity v(y − vσ̃(λ+b))σ̃'(λ+b) = Σ_k poly_k λ^k at random λ (all six coefficients);
  *   3. the exact expected gradient of the cubic neuron for Gaussian inputs: by Stein's lemma
@@ -8,16 +8,20 @@
  *      E[v F'(λ)] = c2 + 3 c4 q + 15 c6 q² exactly (c6 = −v²α3²/3).  E[v F'(λ)] is computed by
  *      Gauss–Hermite quadrature of a central finite difference of the *direct* activation formula
  *      (no use of the coefficients), and (c2, 3c4, 15c6) are recovered by fitting a quadratic in q
- *      through three q values (finite differences in q).  A wrong c2 or c4 fails by orders of magnitude.
+ *      through three q values (finite differences in q).  A wrong c2 or c4 fails by orders of magnitude;
+ *   4. a brute-force interpolation of v F_y(λ) (b = 0, v = 0, v < 0, labels ±1 and {0,1});
+ *   5. mathjs symbolic differentiation (`deriveFlowCoefficientsSymbolic`) for many random parameters.
  */
 import { describe, expect, it } from "vitest";
-import { ALPHA1_ERF, ALPHA3_ERF, closedFormCoefficients, cubicSigma, cubicSigmaPrime, deriveFlowCoefficients, type CubicActivation } from "../src/theory/coefficients.js";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ALPHA1_ERF, ALPHA3_ERF, closedFormCoefficients, cubicSigma, cubicSigmaPrime, deriveFlowCoefficients, deriveFlowCoefficientsSymbolic, flowCoefficientsSync, flowPolynomial, type CubicActivation } from "../src/theory/coefficients.js";
 import { gaussHermiteProb } from "../src/stats/quadrature.js";
 import { Rng } from "../src/stats/rng.js";
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-300, Math.abs(b));
 
-describe("symbolic flow coefficients", () => {
+describe("flow coefficients (closed forms)", () => {
   it("IG22 setting v = 1, b = −1, y = ±1 matches the closed forms (and IG22's printed v = 1 forms)", async () => {
     const c = await deriveFlowCoefficients({ v: 1, b: -1, labels: [-1, 1] });
     for (const [mu, y] of [-1, 1].entries()) {
@@ -74,6 +78,9 @@ describe("symbolic flow coefficients", () => {
   it("rejects non-finite inputs", async () => {
     await expect(deriveFlowCoefficients({ v: NaN, b: -1, labels: [1] })).rejects.toThrow(/v must be a finite number/);
     await expect(deriveFlowCoefficients({ v: 1, b: -1, labels: [] })).rejects.toThrow(/labels/);
+    await expect(deriveFlowCoefficients({ v: 1, b: -1, labels: [1, Infinity] })).rejects.toThrow(/label must be a finite number/);
+    // b⁵ overflows: reported, not silently returned as ±Infinity / NaN.
+    await expect(deriveFlowCoefficients({ v: 1, b: 1e70, labels: [1] })).rejects.toThrow(/not finite/);
   });
 });
 
@@ -186,4 +193,52 @@ describe("b = 0, v ≠ 1, v = 0, v < 0, b < 0 and labels ±1 / {0,1} (regression
       });
     });
   }
+});
+
+describe("closed forms vs mathjs symbolic differentiation (deriveFlowCoefficientsSymbolic)", () => {
+  it("agree to 1e-12 for 300 random (v, b, y, α1, α3), incl. b = 0, v = 0, v < 0, labels ±1 / {0,1}", async () => {
+    const rng = new Rng(2024);
+    const u = (lo: number, hi: number) => lo + (hi - lo) * rng.uniform();
+    for (let trial = 0; trial < 300; trial++) {
+      const v = trial % 10 === 0 ? 0 : trial % 10 === 1 ? 1 : u(-3, 3);
+      const b = trial % 4 === 0 ? 0 : u(-2.5, 2.5);
+      const act = trial % 5 === 0 ? {} : { alpha1: u(-1.5, 1.5), alpha3: u(-1, 1) };
+      const labels = trial % 3 === 0 ? [0, 1] : trial % 3 === 1 ? [-1, 1] : [u(-2, 2), u(-2, 2), u(-2, 2)];
+      const opts = { v, b, labels, ...act };
+      const fast = await deriveFlowCoefficients(opts);
+      const sym = await deriveFlowCoefficientsSymbolic(opts);
+      expect(sym.labels).toEqual(fast.labels);
+      labels.forEach((_, mu) => {
+        // Relative to the largest coefficient of the polynomial (each f_k is a sum of terms of that size).
+        const scale = Math.max(...sym.poly[mu].map(Math.abs));
+        for (let k = 0; k <= 5; k++) expect(Math.abs(fast.poly[mu][k] - sym.poly[mu][k])).toBeLessThanOrEqual(1e-12 * scale);
+        expect(Math.abs(fast.c2[mu] - sym.c2[mu])).toBeLessThanOrEqual(1e-12 * scale);
+      });
+      expect(Math.abs(fast.c4 - sym.c4)).toBeLessThanOrEqual(1e-12 * Math.max(...sym.poly[0].map(Math.abs)));
+    }
+  });
+
+  it("same result shape; symbolic strings mention the parameters; sync and async paths are identical", async () => {
+    const opts = { v: 0.7, b: 0, labels: [0, 1] };
+    const fast = await deriveFlowCoefficients(opts), sym = await deriveFlowCoefficientsSymbolic(opts);
+    expect(Object.keys(fast)).toEqual(Object.keys(sym));
+    expect(flowCoefficientsSync(opts)).toEqual(fast);
+    expect(fast.poly[1]).toEqual(flowPolynomial(0.7, 0, 1));
+    for (const s of [fast.symbolic.c2, sym.symbolic.c2]) for (const name of ["v", "b", "y", "a1", "a3"]) expect(s).toContain(name);
+    for (const s of [fast.symbolic.c4, sym.symbolic.c4]) for (const name of ["v", "b", "a1", "a3"]) expect(s).toContain(name);
+  });
+
+  it("no module under src/ imports mathjs statically (start-up path stays free of the ~1–6 s load)", () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(dir, e.name));
+        else if (e.name.endsWith(".ts")) files.push(join(dir, e.name));
+      }
+    };
+    walk(join(__dirname, "..", "src"));
+    expect(files.length).toBeGreaterThan(5);
+    const offenders = files.filter((f) => /^\s*(import|export)\s+(?!type\b)[^;]*?from\s*["']mathjs["']/m.test(readFileSync(f, "utf8")) || /require\(\s*["']mathjs["']\s*\)/.test(readFileSync(f, "utf8")));
+    expect(offenders).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Coefficients of the single-neuron gradient flow (IG22 eqs. 3, 5, 10, 16), derived symbolically.
+ * Coefficients of the single-neuron gradient flow (IG22 eqs. 3, 5, 10, 16).
  *
  * Neuron φ(x) = v σ̃(λ + b), λ = w·x, with the cubic σ̃(h) = α1 h − (α3/3) h³ (the third-order Taylor
  * polynomial of erf(h/√2) for α1 = √(2/π), α3 = 1/√(2π)).  The per-sample gradient of ½(y − φ)² is
@@ -14,11 +14,25 @@
  *
  * and the dropped remainder is v f_5 E[λ⁵ x] with v f_5 = −v² α3²/3 (independent of b and y).
  *
- * `deriveFlowCoefficients` builds F_y(λ) as a mathjs expression tree with symbols v, y, b, a1, a3, l,
- * differentiates it symbolically in l (k = 0..6) and evaluates f_k = F^{(k)}(0)/k! at the requested
- * numbers; the sixth derivative is checked to vanish (degree 5).  `closedFormCoefficients` gives the
- * hand-derived closed forms (REFERENCE.md, IG22 Methods with v = 1) used as an independent check.
- * mathjs is imported lazily (it takes ~1–2 s to load) and the derivative trees are cached.
+ * Production path (`deriveFlowCoefficients`, `flowPolynomial`): plain arithmetic on closed forms.
+ * In h = λ + b,
+ *
+ *     v F_y = G(h) = v y α1 − v² α1² h − v y α3 h² + (4/3) v² α1 α3 h³ − (v² α3²/3) h⁵,
+ *
+ * and the λ-coefficients are its Taylor coefficients at h = b, v f_k = G^{(k)}(b)/k!:
+ *
+ *     k = 0:  v y α1 − v² α1² b − v y α3 b² + (4/3) v² α1 α3 b³ − (1/3) v² α3² b⁵
+ *     k = 1:  −v² α1² − 2 v y α3 b + 4 v² α1 α3 b² − (5/3) v² α3² b⁴          (= c2^μ)
+ *     k = 2:  −v y α3 + 4 v² α1 α3 b − (10/3) v² α3² b³
+ *     k = 3:  (4/3) v² α1 α3 − (10/3) v² α3² b²                                 (= c4)
+ *     k = 4:  −(5/3) v² α3² b
+ *     k = 5:  −(1/3) v² α3²
+ *
+ * No mathjs on this path (loading it and deriving symbolically cost ~1–6 s per process and per worker).
+ * `deriveFlowCoefficientsSymbolic` is the independent symbolic cross-check: it builds F_y(λ) as a
+ * mathjs expression tree, differentiates it in λ (k = 0..6), evaluates f_k = F^{(k)}(0)/k! and checks
+ * that the sixth derivative vanishes; mathjs is imported dynamically only when it is called.  The test
+ * suite compares the two paths for many random (v, b, y, α1, α3), including b = 0 and v = 0.
  */
 
 export const ALPHA1_ERF = Math.sqrt(2 / Math.PI);
@@ -51,9 +65,71 @@ export interface FlowCoefficients {
   symbolic: { c2: string; c4: string };
 }
 
+/** The closed forms of c2 and c4 (REFERENCE.md) as mathjs-syntax strings, reported in `symbolic`. */
+export const SYMBOLIC_C2 = "-v * (v * (a1^2 - 4 * a1 * a3 * b^2 + 5/3 * a3^2 * b^4) + 2 * a3 * b * y)";
+export const SYMBOLIC_C4 = "v^2 * (4/3 * a1 * a3 - 10/3 * a3^2 * b^2)";
+
+function finiteNum(name: string, x: unknown): number {
+  if (typeof x !== "number" || !Number.isFinite(x)) throw new RangeError(`${name} must be a finite number (got ${String(x)})`);
+  return x;
+}
+
+type CoefOpts = { v: number; b: number; labels: readonly number[] } & CubicActivation;
+
+function checkOpts(opts: CoefOpts): { v: number; b: number; alpha1: number; alpha3: number; labels: number[] } {
+  const v = finiteNum("v", opts.v), b = finiteNum("b", opts.b);
+  const alpha1 = finiteNum("alpha1", opts.alpha1 ?? ALPHA1_ERF), alpha3 = finiteNum("alpha3", opts.alpha3 ?? ALPHA3_ERF);
+  if (!Array.isArray(opts.labels) || opts.labels.length === 0) throw new RangeError("labels must be a non-empty array");
+  const labels = opts.labels.map((y) => finiteNum("label", y));
+  return { v, b, alpha1, alpha3, labels };
+}
+
+/**
+ * The six coefficients of v F_y(λ) = Σ_{k=0..5} p[k] λ^k from the closed forms (module comment).
+ * Plain arithmetic, no powers with non-integer or negative exponents, so every finite input (b = 0,
+ * v = 0, v < 0, any label) gives finite coefficients unless the b⁵ terms overflow.
+ */
+export function flowPolynomial(v: number, b: number, y: number, act: CubicActivation = {}): number[] {
+  const a1 = act.alpha1 ?? ALPHA1_ERF, a3 = act.alpha3 ?? ALPHA3_ERF;
+  const vv = v * v, b2 = b * b;
+  const vya1 = v * y * a1, vya3 = v * y * a3, q11 = vv * a1 * a1, q13 = vv * a1 * a3, q33 = vv * a3 * a3;
+  return [
+    vya1 - q11 * b - vya3 * b2 + (4 / 3) * q13 * b2 * b - (1 / 3) * q33 * b2 * b2 * b,
+    -q11 - 2 * vya3 * b + 4 * q13 * b2 - (5 / 3) * q33 * b2 * b2,
+    -vya3 + 4 * q13 * b - (10 / 3) * q33 * b2 * b,
+    (4 / 3) * q13 - (10 / 3) * q33 * b2,
+    -(5 / 3) * q33 * b,
+    -(1 / 3) * q33,
+  ];
+}
+
+function assemble(o: ReturnType<typeof checkOpts>, poly: number[][], symbolic: { c2: string; c4: string }): FlowCoefficients {
+  for (const p of poly) {
+    if (!p.every(Number.isFinite)) throw new RangeError(`flow coefficients are not finite for v = ${o.v}, b = ${o.b} (overflow): ${p.join(", ")}`);
+  }
+  return { ...o, c2: poly.map((p) => p[1]), c4: poly[0][3], poly, symbolic };
+}
+
+/**
+ * c2^μ (one per label), c4 and the full degree-5 polynomial for fixed v and b, from the closed forms
+ * (plain TS, ~µs; cross-checked against `deriveFlowCoefficientsSymbolic` in the tests).  Async only
+ * for API compatibility with the former symbolic implementation.
+ */
+export async function deriveFlowCoefficients(opts: CoefOpts): Promise<FlowCoefficients> {
+  return flowCoefficientsSync(opts);
+}
+
+/** Synchronous form of `deriveFlowCoefficients`. */
+export function flowCoefficientsSync(opts: CoefOpts): FlowCoefficients {
+  const o = checkOpts(opts);
+  const act = { alpha1: o.alpha1, alpha3: o.alpha3 };
+  const poly = o.labels.map((y) => flowPolynomial(o.v, o.b, y, act));
+  return assemble(o, poly, { c2: SYMBOLIC_C2, c4: SYMBOLIC_C4 });
+}
+
 /*
- * The powers of (λ + b) are written as products: mathjs's unsimplified power rule turns
- * d^k/dλ^k (λ+b)^n into n(n−1)…(n−k+1)·(λ+b)^(n−k), and for k > n that is 0·(λ+b)^(negative),
+ * Symbolic cross-check.  The powers of (λ + b) are written as products: mathjs's unsimplified power
+ * rule turns d^k/dλ^k (λ+b)^n into n(n−1)…(n−k+1)·(λ+b)^(n−k), and for k > n that is 0·(λ+b)^(negative),
  * i.e. 0·∞ = NaN at λ + b = 0 — which made every b = 0 model fail with "sixth λ-derivative is NaN".
  * The product rule never produces negative powers.
  */
@@ -85,28 +161,19 @@ async function compile(): Promise<Compiled> {
   return { derivs, c2, c4 };
 }
 
-function finiteNum(name: string, x: unknown): number {
-  if (typeof x !== "number" || !Number.isFinite(x)) throw new RangeError(`${name} must be a finite number (got ${String(x)})`);
-  return x;
-}
-
 /**
- * Derive c2^μ (one per label) and c4 for fixed v and b by symbolic differentiation of
- * v (y − v σ̃(λ+b)) σ̃'(λ+b) in λ.  Returns plain numbers.
+ * The same result as `deriveFlowCoefficients`, derived by symbolic differentiation of
+ * v (y − v σ̃(λ+b)) σ̃'(λ+b) in λ with mathjs (loaded on first call, ~1–6 s; trees cached).  For
+ * cross-checking the closed forms; `symbolic` holds mathjs's own simplified c2 and c4.
  */
-export async function deriveFlowCoefficients(opts: { v: number; b: number; labels: readonly number[] } & CubicActivation): Promise<FlowCoefficients> {
-  const v = finiteNum("v", opts.v), b = finiteNum("b", opts.b);
-  const alpha1 = finiteNum("alpha1", opts.alpha1 ?? ALPHA1_ERF), alpha3 = finiteNum("alpha3", opts.alpha3 ?? ALPHA3_ERF);
-  if (!Array.isArray(opts.labels) || opts.labels.length === 0) throw new RangeError("labels must be a non-empty array");
+export async function deriveFlowCoefficientsSymbolic(opts: CoefOpts): Promise<FlowCoefficients> {
+  const o = checkOpts(opts);
   compiled ??= compile();
   const cc = await compiled;
+  const facts = [1, 1, 2, 6, 24, 120, 720];
   const poly: number[][] = [];
-  let fact = 1;
-  const facts = [1];
-  for (let k = 1; k <= 6; k++) facts.push((fact *= k));
-  for (const yRaw of opts.labels) {
-    const y = finiteNum("label", yRaw);
-    const scope = { v, y, b, a1: alpha1, a3: alpha3, l: 0 };
+  for (const y of o.labels) {
+    const scope = { v: o.v, y, b: o.b, a1: o.alpha1, a3: o.alpha3, l: 0 };
     const p: number[] = [];
     for (let k = 0; k <= 5; k++) p.push(Number(cc.derivs[k].evaluate(scope)) / facts[k]);
     const d6 = Number(cc.derivs[6].evaluate(scope));
@@ -114,14 +181,7 @@ export async function deriveFlowCoefficients(opts: { v: number; b: number; label
     if (!(Math.abs(d6) <= 1e-9 * scale)) throw new Error(`flow coefficients: sixth λ-derivative is ${d6}, expected 0 (polynomial of degree 5)`);
     poly.push(p);
   }
-  return {
-    v, b, alpha1, alpha3,
-    labels: [...opts.labels],
-    c2: poly.map((p) => p[1]),
-    c4: poly[0][3],
-    poly,
-    symbolic: { c2: cc.c2, c4: cc.c4 },
-  };
+  return assemble(o, poly, { c2: cc.c2, c4: cc.c4 });
 }
 
 /** Hand-derived closed forms (REFERENCE.md): c2^μ, c4 and the fifth-order coefficient c6 = v f_5. */
