@@ -20,7 +20,7 @@ import { Rng } from "../src/stats/rng.js";
 import { twoClassTask } from "../src/data/task.js";
 import { deriveFlowCoefficients } from "../src/theory/coefficients.js";
 import { buildSingleNeuronFlow, type SingleNeuronFlow } from "../src/theory/single-neuron.js";
-import { classDatasets, integrateFlow } from "../src/theory/flow-experiment.js";
+import { classDatasets, integrateFlow } from "../src/theory/flow-trajectory.js";
 import type { Method } from "../src/integrate/index.js";
 
 const L = 100, P = 10_000, T = 1000;
@@ -42,9 +42,9 @@ function build(): Promise<{ flow: SingleNeuronFlow; w0: Float64Array }> {
   })());
 }
 
-function cpuSeconds<T>(f: () => T): { value: T; seconds: number } {
+async function cpuSeconds<T>(f: () => Promise<T>): Promise<{ value: T; seconds: number }> {
   const c0 = process.cpuUsage();
-  const value = f();
+  const value = await f();
   const c = process.cpuUsage(c0);
   return { value, seconds: (c.user + c.system) / 1e6 };
 }
@@ -52,7 +52,7 @@ function cpuSeconds<T>(f: () => T): { value: T; seconds: number } {
 /** CPU seconds to integrate to t = 1000 with `method`; also reports evaluations on stderr. */
 async function timeTo1000(method: Method, dt?: number): Promise<number> {
   const { flow, w0 } = await build();
-  const { value: tr, seconds } = cpuSeconds(() => integrateFlow(flow, w0, { T, count: 20, method, dt, rtol: 1e-6, atol: 1e-9 }));
+  const { value: tr, seconds } = await cpuSeconds(() => integrateFlow(flow, w0, { T, count: 20, method, dt, rtol: 1e-6, atol: 1e-9 }));
   process.stderr.write(`  ${method}${dt ? ` dt=${dt}` : ""}: ${tr.nRhs} RHS, ${tr.nSteps} steps, final IPR ${tr.ipr[tr.ipr.length - 1].toFixed(4)}, ${seconds.toFixed(2)} CPU-s\n`);
   return seconds;
 }

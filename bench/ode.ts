@@ -27,12 +27,12 @@ export interface BenchRow {
   higherIsBetter?: boolean;
 }
 
-function saadSolla(): { wall: number; nRhs: number; nSteps: number; epsEnd: number } {
+async function saadSolla(): Promise<{ wall: number; nRhs: number; nSteps: number; epsEnd: number }> {
   const K = 4, M = 4, N = 1000;
   const { B, W } = teacherStudentInit({ N, K, M, initScale: 0.05, seed: 1 });
   const times = Array.from({ length: 101 }, (_, j) => 10 * j);
   const t0 = performance.now();
-  const run = integrateTeacherStudent(
+  const run = await integrateTeacherStudent(
     { K, M, lr: 0.5, trainSecondLayer: false, noise: 0, weightDecay: 0, A: [1, 1, 1, 1], T: overlaps(B, M, B, M, N) },
     { Q: overlaps(W, K, W, K, N), R: overlaps(W, K, B, M, N), v: Float64Array.from([1, 1, 1, 1]) },
     { times, rtol: 1e-9, atol: 1e-12 },
@@ -57,7 +57,7 @@ function mixtureRhs(): number {
 
 const stiffCache = new Map<string, { wall: number; nRhs: number; pmse: number }>();
 /** One measurement per method (the wall-time and RHS rows share it). */
-function mixtureStiff(method: "gbs" | "rkc"): { wall: number; nRhs: number; pmse: number } {
+async function mixtureStiff(method: "gbs" | "rkc"): Promise<{ wall: number; nRhs: number; pmse: number }> {
   const hit = stiffCache.get(method);
   if (hit) return hit;
   const geom: Geometry = { dim: 1, L: 400 };
@@ -65,7 +65,7 @@ function mixtureStiff(method: "gbs" | "rkc"): { wall: number; nRhs: number; pmse
   const spectra = [8, 16].map((xi) => clipSpectrum(spectrumOfRow(geom, makeClassSampler(geom, { kind: "nlgp", xi, gain: 3 }).covarianceRow())));
   const net = initNetwork({ K, activation: "erf", secondLayer: { mode: "trained" }, bias: { mode: "trained", value: 1, pattern: "split" }, initScale: 0.1 }, 400, Rng.stream(1, 0));
   const t0 = performance.now();
-  const run = integrateMixture(
+  const run = await integrateMixture(
     { K, geometry: geom, spectra, labels: [-1, 1], lr: 0.8, weightDecay: 0, trainBias: true, trainSecondLayer: true, secondOrder: true },
     net, { times: [0, 10, 100, 1000], method, rtol: 1e-7, atol: 1e-9 },
   );
@@ -75,7 +75,7 @@ function mixtureStiff(method: "gbs" | "rkc"): { wall: number; nRhs: number; pmse
 }
 
 export async function bench(): Promise<BenchRow[]> {
-  const s = saadSolla();
+  const s = await saadSolla();
   const ms = mixtureRhs();
   return [
     { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 (GBS rtol 1e-9) wall time", value: s.wall, unit: "s", target: 1, higherIsBetter: false },
@@ -87,12 +87,12 @@ export async function bench(): Promise<BenchRow[]> {
 
 /** Adapter for bench/run.ts (each benchmark re-runs its measurement). */
 export const benchmarks: Benchmark[] = [
-  { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 wall time", unit: "s", target: 1, higherIsBetter: false, run: () => saadSolla().wall },
-  { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 RHS evaluations", unit: "RHS", target: 20_000, higherIsBetter: false, run: () => saadSolla().nRhs },
+  { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 wall time", unit: "s", target: 1, higherIsBetter: false, run: async () => (await saadSolla()).wall },
+  { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 RHS evaluations", unit: "RHS", target: 20_000, higherIsBetter: false, run: async () => (await saadSolla()).nRhs },
   { name: "ode: mixture ODE K=8, D=400 time per RHS", unit: "ms", target: 10, higherIsBetter: false, run: () => mixtureRhs() },
-  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS wall time", unit: "s", higherIsBetter: false, run: () => mixtureStiff("gbs").wall },
-  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS RHS evaluations", unit: "RHS", higherIsBetter: false, run: () => mixtureStiff("gbs").nRhs },
-  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, RKC wall time", unit: "s", higherIsBetter: false, run: () => mixtureStiff("rkc").wall },
-  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, RKC RHS evaluations", unit: "RHS", higherIsBetter: false, run: () => mixtureStiff("rkc").nRhs },
-  { name: "ode: mixture ODE Fig. 3, trained readout: |pmse(RKC) − pmse(GBS)| at t=1000", unit: "", higherIsBetter: false, run: () => Math.abs(mixtureStiff("rkc").pmse - mixtureStiff("gbs").pmse) },
+  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS wall time", unit: "s", higherIsBetter: false, run: async () => (await mixtureStiff("gbs")).wall },
+  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS RHS evaluations", unit: "RHS", higherIsBetter: false, run: async () => (await mixtureStiff("gbs")).nRhs },
+  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, RKC wall time", unit: "s", higherIsBetter: false, run: async () => (await mixtureStiff("rkc")).wall },
+  { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, RKC RHS evaluations", unit: "RHS", higherIsBetter: false, run: async () => (await mixtureStiff("rkc")).nRhs },
+  { name: "ode: mixture ODE Fig. 3, trained readout: |pmse(RKC) − pmse(GBS)| at t=1000", unit: "", higherIsBetter: false, run: async () => Math.abs((await mixtureStiff("rkc")).pmse - (await mixtureStiff("gbs")).pmse) },
 ];

@@ -12,7 +12,7 @@ const eye = (n: number) => Float64Array.from({ length: n * n }, (_, i) => (i % (
 const R = Float64Array.from({ length: K * M }, (_, i) => 1e-3 * (1 + ((i * 7) % 5) / 10));
 const Q = Float64Array.from(eye(K), (v) => 0.25 * v);
 const times = [0, ...Array.from({ length: 24 }, (_, i) => Math.pow(10, -1 + (i * 4) / 23))];
-const run = integrateTeacherStudent(
+const run = await integrateTeacherStudent(
   { K, M, lr: 0.5, trainSecondLayer: false, noise: 0, weightDecay: 0, A: [1, 1, 1], T: eye(M) },
   { Q, R, v: new Float64Array([1, 1, 1]) },
   { times },

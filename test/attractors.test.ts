@@ -9,10 +9,12 @@ import { Rng } from "../src/stats/rng.js";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCp } from "../src/cli/commands/cp.js";
-import { runAttractorsCommand } from "../src/cli/commands/attractors.js";
+import { cpExperiment } from "../src/experiments/cp.js";
+import { attractorsExperiment } from "../src/experiments/attractors.js";
+import { writeCpResult } from "../src/io/results/cp.js";
+import { writeAttractorsResult } from "../src/io/results/attractors.js";
+import { resolveModelFiles } from "../src/io/model-files.js";
 import { readNpy } from "../src/io/npy.js";
-import type { RunContext } from "../src/cli/common.js";
 
 let coef2: FlowCoefficients; // two classes, y = ∓1
 let coef1: FlowCoefficients; // one class, y = +1
@@ -177,7 +179,7 @@ describe("fixed points and their stability (closed forms, C = I, one class y = +
 });
 
 describe("attractor runs (integration with the flow module's cp RHS)", () => {
-  it("noisy starts near each attracting factor end on it; basin table is diagonal; fixed points are attractors", () => {
+  it("noisy starts near each attracting factor end on it; basin table is diagonal; fixed points are attractors", async () => {
     const D = 16, gamma = -1.5;
     const u1 = bump(D, 3, 1.2), u2 = bump(D, 11, 1.2);
     const U = new Float64Array(2 * D);
@@ -187,10 +189,10 @@ describe("attractor runs (integration with the flow module's cp RHS)", () => {
     const flow = buildSingleNeuronFlow({ variant: "cp", D, v: 1, b: -1, classes: [{ label: 1, weight: 1, cov: denseCovariance(identity(D), D), cp }] }, coef1);
     const sys: CpFlowSystem = { D, c4: coef1.c4, classes: [{ weight: 1, c2: coef1.c2[0], C: identity(D), cp }] };
     const opts = { starts: [0, 1], seeds: 3, sigma: 0.15, seed: 4, T: 200, count: 30, steadyTol: 1e-10 };
-    const res = runAttractors(flow, sys, cp, opts);
+    const res = await runAttractors(flow, sys, cp, opts);
     expect(res.status).toBe("done");
     // Bit-reproducible for a seed.
-    const again = runAttractors(flow, sys, cp, opts);
+    const again = await runAttractors(flow, sys, cp, opts);
     expect(Array.from(again.runs[4].overlaps)).toEqual(Array.from(res.runs[4].overlaps));
     expect(res.basin).toEqual([[3, 0, 0], [0, 3, 0]]);
     // Two distinct fixed points (±u1 and ±u2 are identified), both attractors.
@@ -205,20 +207,29 @@ describe("attractor runs (integration with the flow module's cp RHS)", () => {
       expect(run.overlaps[run.start]).toBeCloseTo(m0[run.start], 12);
       expect(Math.abs(run.overlaps[(run.t.length - 1) * 2 + run.start])).toBeGreaterThan(0.999);
     }
+    // An aborted signal stops before the first run; progress is reported in runs.
+    const ac = new AbortController();
+    ac.abort();
+    const stopped = await runAttractors(flow, sys, cp, opts, { signal: ac.signal });
+    expect(stopped.status).toBe("interrupted");
+    expect(stopped.runs.length).toBe(0);
+    const fractions: number[] = [];
+    await runAttractors(flow, sys, cp, { ...opts, seeds: 1 }, { onProgress: (e) => fractions.push(e.done / e.total) });
+    expect(fractions.length).toBeGreaterThan(0);
+    expect(Math.max(...fractions)).toBeLessThanOrEqual(1);
   });
 });
 
 
-describe("CLI end to end: rfdyn cp → factors.npy/gamma.npy → rfdyn attractors (npy source)", () => {
+describe("end to end: cp experiment → factors.npy/gamma.npy → attractors experiment (npy source)", () => {
   it("writes flow-compatible factor files and an attractor analysis that reads them back", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rfdyn-cp-"));
     try {
-      const ctx = (out: string): RunContext => ({ out, signal: new AbortController().signal, progress: false, threads: 1, log: () => {} });
       const cpModel = {
         kind: "cp", seed: 4, data: { geometry: { dim: 1, L: 18 }, class: { kind: "nlgp", xi: 2, gain: 3 }, alpha: 60 },
         decomposition: { rank: 4, restarts: 2 },
       };
-      await runCp(cpModel, ctx(join(dir, "cp")), "inline");
+      await writeCpResult(join(dir, "cp"), await cpExperiment.run(cpExperiment.parse(cpModel)));
       const U = readNpy(join(dir, "cp", "factors.npy")), g = readNpy(join(dir, "cp", "gamma.npy"));
       expect(U.shape).toEqual([4, 18]);
       expect(g.shape).toEqual([4]);
@@ -238,9 +249,16 @@ describe("CLI end to end: rfdyn cp → factors.npy/gamma.npy → rfdyn attractor
         starts: { factors: [1], seeds: 3, sigma: 0.1 }, integration: { T: 500, times: 20, steadyTol: 1e-9 },
       };
       writeFileSync(join(dir, "attr.json"), JSON.stringify(attr));
-      await runAttractorsCommand(attr, ctx(join(dir, "attr")), join(dir, "attr.json"));
+      const resolved = resolveModelFiles(attr, dir);
+      expect((resolved.cp as { classes: unknown[] }).classes[1]).toHaveProperty("inline");
+      const result = await attractorsExperiment.run(attractorsExperiment.parse(resolved));
+      expect(result.status).toBe("done");
+      expect(result.summary.runs).toBe(3);
+      await writeAttractorsResult(join(dir, "attr"), result);
       const ar = JSON.parse(readFileSync(join(dir, "attr", "result.json"), "utf8"));
       expect(ar.status).toBe("done");
+      expect(ar.message).toBe(result.message);
+      expect(ar.cp[1]).toMatchObject({ class: 1, source: "npy", U: join(dir, "cp", "factors.npy"), gamma: join(dir, "cp", "gamma.npy"), r: 4 });
       expect(ar.summary.runs).toBe(3);
       // The factors used are exactly the ones written by `rfdyn cp`.
       expect(Array.from(readNpy(join(dir, "attr", "cp", "class1", "factors.npy")).data)).toEqual(Array.from(U.data));

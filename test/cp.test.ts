@@ -1,19 +1,24 @@
 import { describe, expect, it } from "vitest";
 import {
-  ExplicitCumulantLoss, ImplicitCumulantLoss, cpTensor, normSq, sampleCumulantNormSq, sampleCumulantTensor, secondMoment,
+  ExplicitCumulantLoss, ImplicitCumulantLoss, cpToTensor, normSq, sampleCumulantNormSq, sampleCumulantTensor, secondMoment,
 } from "../src/cp/loss.js";
-import { ReducedCpObjective, decompose, matchFactors, normaliseFactors, optimalGamma } from "../src/cp/decompose.js";
+import { ReducedCpObjective, decompose, matchFactors, normaliseFactors, optimalWeights } from "../src/cp/decompose.js";
 import { checkGradient } from "../src/optim/gradcheck.js";
 import { Rng } from "../src/stats/rng.js";
 import { relativeReconstructionError, analyseCumulant } from "../src/cp/analyse.js";
-import { parseCpModel } from "../src/io/schema/cp.js";
-import { parseAttractorsModel } from "../src/io/schema/attractors.js";
-import { UserError } from "../src/io/errors.js";
+import { parseCpModel } from "../src/schema/cp.js";
+import { parseAttractorsModel } from "../src/schema/attractors.js";
+import { UserError } from "../src/run/errors.js";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCp } from "../src/cli/commands/cp.js";
-import type { RunContext } from "../src/cli/common.js";
+import { cpExperiment } from "../src/experiments/cp.js";
+import { writeCpResult } from "../src/io/results/cp.js";
+
+/** The explicit tensor Σ γ_a u_a⊗4 of weights γ and factors U (r×D). */
+function cpTensor(gamma: ArrayLike<number>, U: ArrayLike<number>, r: number, D: number): Float64Array {
+  return cpToTensor({ weights: Float64Array.from(gamma), factors: Float64Array.from(U), r, D });
+}
 
 function gaussianish(P: number, D: number, seed: number): Float64Array {
   // Non-Gaussian, correlated samples: x = A z with z uniform/Laplace mixtures.
@@ -70,7 +75,7 @@ describe("cumulant tensors", () => {
     expect(Math.abs(implicit - exact) / exact).toBeLessThan(1e-10);
   });
 
-  it("cpTensor is Σ γ u⊗4", () => {
+  it("cpToTensor is Σ γ u⊗4", () => {
     const D = 4;
     const U = Float64Array.from([1, 2, 0, -1, 0.5, 0, 1, 1]);
     const T = cpTensor([2, -0.5], U, 2, D);
@@ -142,18 +147,18 @@ describe("CP loss and gradients", () => {
       for (let i = 0; i < D; i++) U[a * D + i] /= Math.sqrt(s);
     }
     const th = new Float64Array(L.n);
-    th.set(optimalGamma(L, U), 0);
+    th.set(optimalWeights(L, U), 0);
     th.set(U, r);
     const g = new Float64Array(L.n);
     expect(Math.abs(L.fg(th, g) - f)).toBeLessThan(1e-10 * Math.abs(f));
   });
 
-  it("optimalGamma minimises the loss over γ (gradient in γ vanishes)", () => {
+  it("optimalWeights minimises the loss over γ (gradient in γ vanishes)", () => {
     const P = 200, D = 6, r = 3;
     const X = gaussianish(P, D, 7);
     const L = new ImplicitCumulantLoss(X, P, D, r);
     const th = randomTheta(r, D, 8);
-    th.set(optimalGamma(L, th.slice(r)), 0);
+    th.set(optimalWeights(L, th.slice(r)), 0);
     const g = new Float64Array(L.n);
     L.fg(th, g);
     for (let a = 0; a < r; a++) expect(Math.abs(g[a])).toBeLessThan(1e-10);
@@ -202,16 +207,16 @@ describe("planted recovery", () => {
       const res = decompose(L, { restarts: 4, seed: 7, gtol: 1e-13, ftol: 0, maxIter: 3000, method });
       // The loss includes the constant ‖T‖², so it cannot resolve below rounding (≈ 1e-15‖T‖²).
       expect(res.loss).toBeLessThan(1e-12 * normSq(T));
-      const m = matchFactors(U, r, res.U, r, D);
+      const m = matchFactors(U, r, res.factors, r, D);
       for (let a = 0; a < r; a++) {
         expect(m.error[a]).toBeLessThan(1e-6);
-        expect(Math.abs(res.gamma[m.index[a]] - c.gamma[a])).toBeLessThan(1e-6 * Math.abs(c.gamma[a]));
+        expect(Math.abs(res.weights[m.index[a]] - c.gamma[a])).toBeLessThan(1e-6 * Math.abs(c.gamma[a]));
       }
       // Normalised and sorted by |γ|.
-      for (let a = 0; a + 1 < r; a++) expect(Math.abs(res.gamma[a])).toBeGreaterThanOrEqual(Math.abs(res.gamma[a + 1]));
+      for (let a = 0; a + 1 < r; a++) expect(Math.abs(res.weights[a])).toBeGreaterThanOrEqual(Math.abs(res.weights[a + 1]));
       for (let a = 0; a < r; a++) {
         let s = 0;
-        for (let i = 0; i < D; i++) s += res.U[a * D + i] ** 2;
+        for (let i = 0; i < D; i++) s += res.factors[a * D + i] ** 2;
         expect(Math.abs(s - 1)).toBeLessThan(1e-14);
       }
     });
@@ -241,13 +246,13 @@ describe("planted recovery", () => {
     }
     const L = new ImplicitCumulantLoss(X, P, D, r);
     const res = decompose(L, { restarts: 3, seed: 3, gtol: 1e-9 });
-    const m = matchFactors(U, r, res.U, r, D);
+    const m = matchFactors(U, r, res.factors, r, D);
     // Sampling noise of the cumulant entries is O(√(E x⁸ / P)); the factor error scales like
     // √(D/P)·O(1)/|κ| ≈ 0.014/|κ|·O(1).  Tolerance 0.05 (measured errors ≈ 0.003–0.02); a wrong
     // gradient or a missing Wick term (then u_a would not be recovered at all) fails by far.
     for (let a = 0; a < r; a++) expect(m.error[a]).toBeLessThan(0.05);
     // γ_a ≈ κ_a (the Laplace κ has the largest sampling error: E s⁸ = 8!/2⁴·… is large).
-    for (let a = 0; a < r; a++) expect(Math.abs(res.gamma[m.index[a]] - kappa[a])).toBeLessThan(0.15 * Math.abs(kappa[a]));
+    for (let a = 0; a < r; a++) expect(Math.abs(res.weights[m.index[a]] - kappa[a])).toBeLessThan(0.15 * Math.abs(kappa[a]));
     // Sorted by |γ|: Laplace (3), Rademacher (−2), uniform (−1.2).
     expect(m.index).toEqual([1, 2, 0]);
   });
@@ -257,14 +262,14 @@ describe("planted recovery", () => {
     const X = gaussianish(P, D, 9);
     const a = decompose(new ImplicitCumulantLoss(X, P, D, r), { restarts: 2, seed: 5, maxIter: 200 });
     const b = decompose(new ImplicitCumulantLoss(X, P, D, r), { restarts: 2, seed: 5, maxIter: 200 });
-    expect(Array.from(a.U)).toEqual(Array.from(b.U));
-    expect(Array.from(a.gamma)).toEqual(Array.from(b.gamma));
+    expect(Array.from(a.factors)).toEqual(Array.from(b.factors));
+    expect(Array.from(a.weights)).toEqual(Array.from(b.weights));
   });
 
   it("normaliseFactors keeps the tensor, fixes scale and sign, sorts by |γ|", () => {
     const D = 4, r = 2;
     const th = Float64Array.from([0.5, -3, /* u0 */ 0, -2, 0, 0, /* u1 */ 1, 1, 0, 0]);
-    const { gamma, U } = normaliseFactors(th, r, D);
+    const { weights: gamma, factors: U } = normaliseFactors(th, r, D);
     expect(Array.from(gamma)).toEqual([-3 * 4, 0.5 * 16]);
     const want = [Math.SQRT1_2, Math.SQRT1_2, 0, 0, 0, 1, 0, 0];
     want.forEach((v, k) => expect(U[k]).toBeCloseTo(v, 15));
@@ -280,8 +285,10 @@ describe("analysis helpers and model validation", () => {
     const P = 500, D = 9, r = 3;
     const X = gaussianish(P, D, 13);
     const res = decompose(new ImplicitCumulantLoss(X, P, D, r), { restarts: 1, seed: 2, maxIter: 300 });
-    const e = relativeReconstructionError(X, P, D, res.gamma, res.U, r, "explicit");
-    const i = relativeReconstructionError(X, P, D, res.gamma, res.U, r, "implicit");
+    expect(res.r).toBe(r);
+    expect(res.D).toBe(D);
+    const e = relativeReconstructionError(X, P, res, "explicit");
+    const i = relativeReconstructionError(X, P, res, "implicit");
     expect(e.method).toBe("explicit");
     expect(i.method).toBe("implicit");
     expect(e.relError!).toBeGreaterThan(0.05);
@@ -295,9 +302,13 @@ describe("analysis helpers and model validation", () => {
     const X = gaussianish(P, D, 14);
     const ac = new AbortController();
     let calls = 0;
-    const res = decompose(new ImplicitCumulantLoss(X, P, D, r), {
-      restarts: 3, seed: 1, signal: ac.signal,
-      onProgress: () => { if (++calls === 5) ac.abort(); },
+    const res = decompose(new ImplicitCumulantLoss(X, P, D, r), { restarts: 3, seed: 1 }, {
+      signal: ac.signal,
+      onProgress: (e) => {
+        expect(e.unit).toBe("restarts");
+        expect(e.total).toBe(3);
+        if (++calls === 5) ac.abort();
+      },
     });
     expect(res.status).toBe("interrupted");
     expect(res.restarts.length).toBe(1);
@@ -311,7 +322,7 @@ describe("analysis helpers and model validation", () => {
     };
     const a = analyseCumulant(spec, new Rng(5));
     const b = analyseCumulant(spec, new Rng(5));
-    expect(Array.from(a.U)).toEqual(Array.from(b.U));
+    expect(Array.from(a.factors)).toEqual(Array.from(b.factors));
     expect(a.relErrorMethod).toBe("explicit");
     expect(a.relError!).toBeLessThan(1);
     for (let k = 0; k < 4; k++) {
@@ -320,7 +331,7 @@ describe("analysis helpers and model validation", () => {
     }
     expect(a.maxIprTopK).toBe(Math.max(a.ipr[0], a.ipr[1], a.ipr[2]));
     // Strongly non-Gaussian NLGP (g = 3): negative excess kurtosis ⇒ the leading weights are negative.
-    expect(a.gamma[0]).toBeLessThan(0);
+    expect(a.weights[0]).toBeLessThan(0);
   });
 
   const base = { kind: "cp", data: { geometry: { dim: 1, L: 20 }, class: { kind: "nlgp", xi: 3, gain: 3 }, alpha: 10 } };
@@ -363,9 +374,12 @@ describe("analysis helpers and model validation", () => {
     };
     const root = mkdtempSync(join(tmpdir(), "rfdyn-cp-j-"));
     try {
-      const ctx = (out: string, threads: number): RunContext => ({ out, signal: new AbortController().signal, progress: false, threads, log: () => {} });
-      await runCp(model, ctx(join(root, "j1"), 1), "m.json");
-      await runCp(model, ctx(join(root, "j2"), 2), "m.json");
+      const m = cpExperiment.parse(model);
+      for (const [dir, threads] of [["j1", 1], ["j2", 2]] as const) {
+        const res = await cpExperiment.run(m, { threads });
+        expect(res.runs.map((r) => [r.point, r.sample])).toEqual([[0, 0], [1, 0], [0, 1], [1, 1]]);
+        await writeCpResult(join(root, dir), res);
+      }
       const runs = readdirSync(join(root, "j1", "runs")).sort();
       expect(runs.length).toBe(4);
       expect(readdirSync(join(root, "j2", "runs")).sort()).toEqual(runs);

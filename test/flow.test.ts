@@ -1,5 +1,5 @@
 /**
- * Single-neuron gradient flow (src/theory/single-neuron.ts, src/theory/flow-experiment.ts).
+ * Single-neuron gradient flow (src/theory/single-neuron.ts, src/theory/flow-trajectory.ts, src/experiments/flow.ts).
  *
  * What is checked, and against what:
  *  A. The implicit O(PD) contraction of the sample 4th cumulant against the explicit D⁴ tensor (D = 8).
@@ -20,7 +20,8 @@
  *     (distance must shrink as η → 0), with the measured distances to the truncated flows reported.
  *  G. IG22 Fig. 4B, reduced size (D = 40, P = 100 D = 4000, ξ = (0, 3), b = −1, v = 1): IPR at high gain
  *     is large for the full and CP flows and stays at the flat-vector value 1/D for the Gaussian flow.
- *  H. Model-file validation, reproducibility and the CLI runner's outputs.
+ *  H. Model-file validation, reproducibility, interruption, and the written outputs (experiments/flow.ts +
+ *     io/results/flow.ts), on 1 and 2 worker threads; factor and weight files (io/model-files.ts).
  */
 import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,10 +47,13 @@ import {
   type FlowClass,
   type FlowVariant,
 } from "../src/theory/single-neuron.js";
-import { classDatasets, integrateFlow, integrateFlowAsync, logTimes, runFlowExperiment } from "../src/theory/flow-experiment.js";
-import { flowSchema } from "../src/io/schema/flow.js";
-import { parseWith } from "../src/io/schema/common.js";
-import { UserError } from "../src/io/errors.js";
+import { classDatasets, integrateFlow, logTimes } from "../src/theory/flow-trajectory.js";
+import { flowExperiment, runFlow } from "../src/experiments/flow.js";
+import { writeFlowResult } from "../src/io/results/flow.js";
+import { resolveModelFiles } from "../src/io/model-files.js";
+import { flowSchema } from "../src/schema/flow.js";
+import { parseWith } from "../src/schema/common.js";
+import { UserError } from "../src/run/errors.js";
 
 const maxAbs = (a: ArrayLike<number>) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i])); return m; };
 const diffRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -308,7 +312,7 @@ describe("D/E: gradient descent = Euler(dt = η) of the flow", () => {
     const net = neuron(w0, "cubic");
     const sgd = new SgdStepper(net, gdCfg(eta));
     for (let s = 0; s < steps; s++) sgd.stepBatch(all.X, all.y, all.idx, 0, all.P);
-    const sol = solve(flow.rhs, w0, { t0: 0, t1: eta * steps, method: "euler", dt: eta });
+    const sol = solve({ rhs: flow.rhs, y0: w0, tspan: [0, eta * steps] }, "euler", { dt: eta });
     expect(diffRel(sol.y[1], net.W)).toBeLessThan(1e-12);
     expect(diffRel(w0, net.W)).toBeGreaterThan(0.05); // it moved
   });
@@ -322,7 +326,7 @@ describe("D/E: gradient descent = Euler(dt = η) of the flow", () => {
     const net = neuron(w0, "erf");
     const sgd = new SgdStepper(net, gdCfg(eta));
     for (let s = 0; s < steps; s++) sgd.stepBatch(all.X, all.y, all.idx, 0, all.P);
-    const sol = solve(flow.rhs, w0, { t0: 0, t1: eta * steps, times: [0, eta * 100, eta * steps], method: "euler", dt: eta });
+    const sol = solve({ rhs: flow.rhs, y0: w0, tspan: [0, eta * steps], saveat: [0, eta * 100, eta * steps] }, "euler", { dt: eta });
     expect(diffRel(sol.y[2], net.W)).toBeLessThan(1e-12);
     expect(diffRel(w0, net.W)).toBeGreaterThan(0.05);
   });
@@ -337,8 +341,8 @@ describe("F: minibatch SGD vs the adaptive flow", () => {
     const checkpoints = [1, 3, 10, 30];
     const w0 = randomW(D, 8, 1);
     const opts = { T: 30, times: [0, ...checkpoints], rtol: 1e-8, atol: 1e-10 };
-    const exact = integrateFlow(buildSingleNeuronFlow({ variant: "exact", activation: "cubic", D, v: 1, b: -1, classes: classes("exact") }, coef), w0, opts);
-    const full = integrateFlow(buildSingleNeuronFlow({ variant: "full", D, v: 1, b: -1, classes: classes("full") }, coef), w0, opts);
+    const exact = await integrateFlow(buildSingleNeuronFlow({ variant: "exact", activation: "cubic", D, v: 1, b: -1, classes: classes("exact") }, coef), w0, opts);
+    const full = await integrateFlow(buildSingleNeuronFlow({ variant: "full", D, v: 1, b: -1, classes: classes("full") }, coef), w0, opts);
     const dF = checkpoints.map((_t, k) => diffRel(full.w[k + 1], exact.w[k + 1]));
     const mean: number[] = [];
     for (const eta of [0.004, 0.001]) {
@@ -371,9 +375,9 @@ describe("F: minibatch SGD vs the adaptive flow", () => {
     const classes = (variant: FlowVariant) => cls.map((c, mu): FlowClass => ({ label: mu ? 1 : -1, weight: c.n / all.P, X: c.X, n: c.n, cov: variant === "exact" ? undefined : "sample" }));
     const w0 = randomW(D, 7);
     const checkpoints = [1, 3, 10, 30, 60];
-    const exact = integrateFlow(buildSingleNeuronFlow({ variant: "exact", D, v: 1, b: -1, classes: classes("exact") }, coef), w0, { T: 60, times: [0, ...checkpoints], rtol: 1e-8, atol: 1e-10 });
-    const gauss = integrateFlow(buildSingleNeuronFlow({ variant: "gaussian", D, v: 1, b: -1, classes: classes("gaussian") }, coef), w0, { T: 60, times: [0, ...checkpoints], rtol: 1e-8, atol: 1e-10 });
-    const full = integrateFlow(buildSingleNeuronFlow({ variant: "full", D, v: 1, b: -1, classes: classes("full") }, coef), w0, { T: 60, times: [0, ...checkpoints], rtol: 1e-8, atol: 1e-10 });
+    const exact = await integrateFlow(buildSingleNeuronFlow({ variant: "exact", D, v: 1, b: -1, classes: classes("exact") }, coef), w0, { T: 60, times: [0, ...checkpoints], rtol: 1e-8, atol: 1e-10 });
+    const gauss = await integrateFlow(buildSingleNeuronFlow({ variant: "gaussian", D, v: 1, b: -1, classes: classes("gaussian") }, coef), w0, { T: 60, times: [0, ...checkpoints], rtol: 1e-8, atol: 1e-10 });
+    const full = await integrateFlow(buildSingleNeuronFlow({ variant: "full", D, v: 1, b: -1, classes: classes("full") }, coef), w0, { T: 60, times: [0, ...checkpoints], rtol: 1e-8, atol: 1e-10 });
     const eta = 0.005, B = 10;
     const net = neuron(w0, "erf");
     const sgd = new SgdStepper(net, gdCfg(eta));
@@ -412,7 +416,7 @@ describe("G: IG22 Fig. 4B (reduced: D = 40, P = 4000, ξ+ = 3)", () => {
   it("IPR rises with the gain for the full and CP flows and stays at 1/D for the Gaussian flow", async () => {
     const finals: Record<string, number[]> = {};
     for (const variant of ["gaussian", "full", "cp"] as const) {
-      const res = await runFlowExperiment(fig4bModel(variant));
+      const res = await runFlow(fig4bModel(variant));
       expect(res.status).toBe("done");
       finals[variant] = res.runs.map((r) => r.trajectory.ipr[r.trajectory.ipr.length - 1]);
     }
@@ -429,7 +433,7 @@ describe("G: IG22 Fig. 4B (reduced: D = 40, P = 4000, ξ+ = 3)", () => {
   });
 });
 
-describe("H: model files, reproducibility, CLI outputs", () => {
+describe("H: model files, reproducibility, outputs", () => {
   const base = { kind: "flow", task: { geometry: { dim: 1, L: 12 }, classes: [{ kind: "nlgp", xi: 0, gain: 3 }, { kind: "nlgp", xi: 2, gain: 3 }] }, integration: { T: 20, times: 6 } };
   it("bad input gives one-line UserErrors naming the field", () => {
     const bad = (m: Record<string, unknown>, re: RegExp) => {
@@ -452,19 +456,19 @@ describe("H: model files, reproducibility, CLI outputs", () => {
 
   it("CP sources are validated (diagonal only for ξ = 0 nlgp classes; inline shapes)", async () => {
     const cp = (f: unknown[]) => parseWith(flowSchema, { ...base, variant: "cp", cp: { factors: f } });
-    await expect(runFlowExperiment(cp([null, { diagonal: "exact" }]))).rejects.toThrow(/model\.cp\.factors\[1\]\.diagonal: only exact for an nlgp class with xi = 0/);
-    await expect(runFlowExperiment(cp([{ inline: { gamma: [1], U: [[1, 2, 3]] } }, null]))).rejects.toThrow(/model\.cp\.factors\[0\]\.inline\.U: every row must have D = 12/);
+    await expect(runFlow(cp([null, { diagonal: "exact" }]))).rejects.toThrow(/model\.cp\.factors\[1\]\.diagonal: only exact for an nlgp class with xi = 0/);
+    await expect(runFlow(cp([{ inline: { gamma: [1], U: [[1, 2, 3]] } }, null]))).rejects.toThrow(/model\.cp\.factors\[0\]\.inline\.U: every row must have D = 12/);
   });
 
   it("stop conditions: IPR threshold (event), steady state, log-spaced output grid", async () => {
     const m = parseWith(flowSchema, { ...base, variant: "full", P: 480, integration: { T: 500, times: 30, stop: { iprThreshold: 0.2 } } });
-    const r = (await runFlowExperiment(m)).runs[0].trajectory;
+    const r = (await runFlow(m)).runs[0].trajectory;
     expect(r.status).toBe("event");
     expect(r.reason).toBe("IPR ≥ 0.2");
     expect(r.ipr[r.ipr.length - 1]).toBeGreaterThanOrEqual(0.2);
     expect(r.tEnd).toBeLessThan(500);
     const m2 = parseWith(flowSchema, { ...base, variant: "full", P: 480, integration: { T: 5000, times: 30, stop: { steadyTol: 1e-6 } } });
-    const r2 = (await runFlowExperiment(m2)).runs[0].trajectory;
+    const r2 = (await runFlow(m2)).runs[0].trajectory;
     expect(r2.status).toBe("steady");
     expect(r2.tEnd).toBeLessThan(5000);
     const grid = logTimes(1000, 6, 0.1); // 0, then 5 log-spaced points 0.1 … 1000
@@ -473,79 +477,91 @@ describe("H: model files, reproducibility, CLI outputs", () => {
     for (let k = 2; k < grid.length; k++) expect(grid[k] / grid[k - 1]).toBeCloseTo(10, 10);
   });
 
-  it("segmented async integration: Euler bit-identical to one solve (and to GD); gbs agrees to tolerance; Ctrl-C is seen mid-run", async () => {
+  it("integrateFlow: Euler(dt = η) is bit-identical to one solve and to GD; an AbortController signal interrupts a long run", async () => {
     const D = 12, coef = await coefIG22();
     const { cls } = data(D, 600, 4, 71);
     const all = concatClasses(cls, D);
     const flow = buildSingleNeuronFlow({ variant: "exact", D, v: 1, b: -1, classes: cls.map((c, mu) => ({ label: mu ? 1 : -1, weight: c.n / all.P, X: c.X, n: c.n })) }, coef);
     const w0 = randomW(D, 72), eta = 0.01, times = [0, 0.05, 0.3, 1, 2];
-    const a = integrateFlow(flow, w0, { T: 2, times, method: "euler", dt: eta });
-    const b = await integrateFlowAsync(flow, w0, { T: 2, times, method: "euler", dt: eta, segments: 37 });
-    expect(b.t).toEqual(a.t);
-    for (let k = 0; k < times.length; k++) expect(Buffer.from(b.w[k].buffer).equals(Buffer.from(a.w[k].buffer))).toBe(true);
+    const a = await integrateFlow(flow, w0, { T: 2, times, method: "euler", dt: eta });
+    const ref = solve({ rhs: flow.rhs, y0: w0, tspan: [0, 2], saveat: times }, "euler", { dt: eta });
+    expect(a.t).toEqual(ref.t);
+    expect(a.status).toBe("done");
+    for (let k = 0; k < times.length; k++) expect(Buffer.from(a.w[k].buffer).equals(Buffer.from(ref.y[k].buffer))).toBe(true);
     const net = neuron(w0, "erf"), sgd = new SgdStepper(net, gdCfg(eta));
     for (let s = 0; s < 200; s++) sgd.stepBatch(all.X, all.y, all.idx, 0, all.P);
-    expect(diffRel(b.wFinal, net.W)).toBeLessThan(1e-12);
-    const g1 = integrateFlow(flow, w0, { T: 20, count: 10, rtol: 1e-9, atol: 1e-12 });
-    const g2 = await integrateFlowAsync(flow, w0, { T: 20, count: 10, rtol: 1e-9, atol: 1e-12 });
-    expect(g2.t).toEqual(g1.t);
-    expect(diffRel(g2.wFinal, g1.wFinal)).toBeLessThan(1e-7);
+    expect(diffRel(a.wFinal, net.W)).toBeLessThan(1e-12);
+    // Progress events come in model time.
+    const events: number[] = [];
+    await integrateFlow(flow, w0, { T: 20, count: 10, rtol: 1e-9, atol: 1e-12 }, { onProgress: (e) => { expect(e.unit).toBe("time"); events.push(e.done / e.total); } });
+    expect(events.at(-1)).toBeCloseTo(1, 12);
     // An abort fired from a timer (as the SIGINT handler does) interrupts a long run.
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 20);
-    const c = await integrateFlowAsync(flow, w0, { T: 1e4, count: 10, method: "euler", dt: eta, signal: ac.signal });
+    const c = await integrateFlow(flow, w0, { T: 1e4, count: 10, method: "euler", dt: eta }, { signal: ac.signal });
     expect(c.status).toBe("interrupted");
     expect(c.tEnd).toBeLessThan(1e4);
+    expect(c.t.length).toBe(c.w.length);
   });
 
   it("the same model gives bit-identical results", async () => {
     const m = parseWith(flowSchema, { ...base, variant: "full", P: 240, replicates: 2 });
-    const a = await runFlowExperiment(m), b = await runFlowExperiment(m);
+    const a = await runFlow(m), b = await runFlow(m);
     expect(a.runs.length).toBe(2);
     for (let k = 0; k < 2; k++) expect(Buffer.from(a.runs[k].trajectory.wFinal.buffer).equals(Buffer.from(b.runs[k].trajectory.wFinal.buffer))).toBe(true);
     expect(diffRel(a.runs[0].trajectory.wFinal, a.runs[1].trajectory.wFinal)).toBeGreaterThan(0.01); // replicates differ
   });
 
-  it("runFlow writes CSV/npy/json/plots; an aborted run writes partial results with status interrupted", async () => {
-    const { runFlow } = await import("../src/cli/commands/flow.js");
+  it("writeFlowResult writes CSV/npy/json/plots; an aborted run gives status interrupted and is written too", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rfdyn-flow-"));
-    const model = { ...base, variant: "cp", P: 480, gains: [1, 4], cp: { factors: [{ diagonal: "exact" }, { inline: { gamma: [-0.5], U: [Array.from({ length: 12 }, (_, i) => (i === 3 ? 1 : 0))] } }] } };
-    const ctx = { out: dir, signal: new AbortController().signal, progress: false, threads: 1, log: () => {} };
-    await runFlow(model, ctx, join(dir, "model.json"));
+    const model = flowExperiment.parse({ ...base, variant: "cp", P: 480, gains: [1, 4], cp: { factors: [{ diagonal: "exact" }, { inline: { gamma: [-0.5], U: [Array.from({ length: 12 }, (_, i) => (i === 3 ? 1 : 0))] } }] } });
+    const result = await flowExperiment.run(model);
+    expect(result.kind).toBe("flow");
+    expect(result.status).toBe("done");
+    expect(result.summary.runs).toBe(2);
+    await writeFlowResult(dir, result);
     for (const f of ["result.json", "trajectory.csv", "finals.csv", "sweep.csv", "w_final.npy", "ipr_t.svg", "w_final.svg", "ipr_gain.svg"]) expect(existsSync(join(dir, f)), f).toBe(true);
     const res = JSON.parse(readFileSync(join(dir, "result.json"), "utf8"));
     expect(res.status).toBe("done");
+    expect(res.message).toBe(result.message);
     expect(res.summary.runs.length).toBe(2);
     expect(res.summary.coefficients.c4).toBeCloseTo(-0.1061032954, 9);
     const ac = new AbortController();
     ac.abort();
     const dir2 = mkdtempSync(join(tmpdir(), "rfdyn-flow-"));
-    await runFlow({ ...base, variant: "full", P: 240, gains: [1, 2, 3] }, { ...ctx, out: dir2, signal: ac.signal }, join(dir2, "m.json"));
+    const r2 = await runFlow(flowExperiment.parse({ ...base, variant: "full", P: 240, gains: [1, 2, 3] }), { signal: ac.signal });
+    expect(r2.status).toBe("interrupted");
+    await writeFlowResult(dir2, r2);
     const res2 = JSON.parse(readFileSync(join(dir2, "result.json"), "utf8"));
     expect(res2.status).toBe("interrupted");
     expect(res2.summary.runs.length).toBeLessThan(3);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir2, { recursive: true, force: true });
   });
 
-  it("runFlow on 2 worker threads writes the same runs as on 1 thread (computed CP factors, gains × replicates)", async () => {
-    const { runFlow } = await import("../src/cli/commands/flow.js");
+  it("2 worker threads give the same runs and files as 1 thread (computed CP factors, gains × replicates)", async () => {
     const root = mkdtempSync(join(tmpdir(), "rfdyn-flow-j-"));
-    const model = { ...base, variant: "cp", P: 480, gains: [1, 4], replicates: 2, cp: { factors: [null, { compute: { rank: 2, restarts: 1, maxIter: 200 } }] } };
-    const ctx = (out: string, threads: number) => ({ out, signal: new AbortController().signal, progress: false, threads, log: () => {} });
-    await runFlow(model, ctx(join(root, "j1"), 1), join(root, "m.json"));
-    await runFlow(model, ctx(join(root, "j2"), 2), join(root, "m.json"));
+    const model = flowExperiment.parse({ ...base, variant: "cp", P: 480, gains: [1, 4], replicates: 2, cp: { factors: [null, { compute: { rank: 2, restarts: 1, maxIter: 200 } }] } });
+    const logs: string[] = [];
+    const r1 = await runFlow(model, { threads: 1 });
+    const r2 = await runFlow(model, { threads: 2, log: (m) => logs.push(m) });
+    expect(r2.status).toBe("done");
+    expect(r2.runs.length).toBe(4);
+    expect(logs.length).toBe(4);
+    await writeFlowResult(join(root, "j1"), r1);
+    await writeFlowResult(join(root, "j2"), r2);
     for (const f of ["w_final.npy", "trajectory.csv", "sweep.csv"]) {
       expect(readFileSync(join(root, "j2", f)).equals(readFileSync(join(root, "j1", f))), f).toBe(true);
     }
-    const r1 = JSON.parse(readFileSync(join(root, "j1", "result.json"), "utf8")), r2 = JSON.parse(readFileSync(join(root, "j2", "result.json"), "utf8"));
-    expect(r2.status).toBe("done");
-    expect(r2.summary.runs.length).toBe(4);
-    expect(r2.summary.coefficients).toEqual(r1.summary.coefficients);
+    const j1 = JSON.parse(readFileSync(join(root, "j1", "result.json"), "utf8")), j2 = JSON.parse(readFileSync(join(root, "j2", "result.json"), "utf8"));
+    expect(j2.summary.runs.length).toBe(4);
+    expect(j2.summary.coefficients).toEqual(j1.summary.coefficients);
     rmSync(root, { recursive: true, force: true });
   }, 60_000);
 });
 
 describe("H2: factor and initial-weight files", () => {
-  it("reads CP factors from .npy (the `rfdyn cp` format) and JSON, and w0 from .npy; rejects wrong sizes", async () => {
+  it("resolveModelFiles reads CP factors from .npy (the `rfdyn cp` format) and JSON, and w0 from .npy; rejects wrong sizes", async () => {
     const { writeNpy } = await import("../src/io/npy.js");
     const { writeFileSync } = await import("node:fs");
     const dir = mkdtempSync(join(tmpdir(), "rfdyn-flow-f-"));
@@ -560,20 +576,32 @@ describe("H2: factor and initial-weight files", () => {
       kind: "flow", variant: "cp", task: { geometry: { dim: 1, L: D }, classes: [{ kind: "nlgp", xi: 0, gain: 3 }, { kind: "nlgp", xi: 2, gain: 3 }] },
       integration: { T: 5, times: 4 }, init: { kind: "file", path: "w0.npy" },
     };
-    const a = await runFlowExperiment(parseWith(flowSchema, { ...base, cp: { factors: [null, { npy: { U: "factors.npy", gamma: "gamma.npy" } }] } }), { baseDir: dir });
-    const b = await runFlowExperiment(parseWith(flowSchema, { ...base, cp: { factors: [null, { file: "f.json" }] } }), { baseDir: dir });
+    // Files are loaded into the model (inline forms) before the run, which does no file I/O.
+    const load = (m: Record<string, unknown>) => parseWith(flowSchema, resolveModelFiles(m, dir));
+    const rawNpy = { ...base, cp: { factors: [null, { npy: { U: "factors.npy", gamma: "gamma.npy" } }] } };
+    const resolved = resolveModelFiles(rawNpy, dir) as { init: { kind: string; w: number[] }; cp: { factors: unknown[] } };
+    expect(resolved.init.kind).toBe("inline");
+    expect(resolved.init.w).toEqual(Array.from(w0));
+    expect(resolved.cp.factors[1]).toEqual({ inline: { gamma: Array.from(gamma), U: Array.from(U) }, from: { U: "factors.npy", gamma: "gamma.npy" } });
+    expect(rawNpy.init).toEqual({ kind: "file", path: "w0.npy" }); // the input is not modified
+    await expect(runFlow(parseWith(flowSchema, rawNpy))).rejects.toThrow(/not loaded/);
+    const a = await runFlow(load(rawNpy));
+    const b = await runFlow(load({ ...base, cp: { factors: [null, { file: "f.json" }] } }));
     expect(Array.from(a.runs[0].trajectory.w[0])).toEqual(Array.from(w0));
     expect(diffRel(a.runs[0].trajectory.wFinal, b.runs[0].trajectory.wFinal)).toBe(0);
     expect(Array.from(a.runs[0].cp![1]!.gamma)).toEqual(Array.from(gamma));
     writeNpy(join(dir, "w0bad.npy"), w0.subarray(0, 5), [5]);
-    await expect(runFlowExperiment(parseWith(flowSchema, { ...base, init: { kind: "file", path: "w0bad.npy" }, cp: { factors: [null, null] } }), { baseDir: dir }))
-      .rejects.toThrow(/model\.init\.path: need 12 weights \(got 5\)/);
+    expect(() => load({ ...base, init: { kind: "file", path: "w0bad.npy" }, cp: { factors: [null, null] } })).toThrow(/model\.init\.path: need 12 weights \(got 5\)/);
+    expect(() => load({ ...base, init: { kind: "file", path: "missing.npy" }, cp: { factors: [null, null] } })).toThrow(/model\.init\.path: cannot read/);
+    writeNpy(join(dir, "factors_bad.npy"), U.subarray(0, D + 3), [D + 3]);
+    expect(() => load({ ...base, cp: { factors: [null, { npy: { U: "factors_bad.npy", gamma: "gamma.npy" } }] } })).toThrow(/model\.cp\.factors\[1\]\.npy\.U: need r×D = 2×12 entries/);
     // A cumulant with c4·γ > 0 along e_0 beyond the Wick term's reach blows up in finite time: the run is
     // recorded as "failed" (with the last accepted state) instead of aborting the whole sweep.
     const e0 = Array.from({ length: D }, (_, i) => (i === 0 ? 1 : 0));
-    const blow = await runFlowExperiment(parseWith(flowSchema, { ...base, init: { kind: "random", scale: 3 }, integration: { T: 100, times: 4 }, cp: { factors: [null, { inline: { gamma: [-200], U: [e0] } }] } }), { baseDir: dir });
-    expect(blow.runs[0].trajectory.status).toBe("failed");
-    expect(blow.runs[0].trajectory.reason).toMatch(/integration failed/);
+    const blow = await runFlow(load({ ...base, init: { kind: "random", scale: 3 }, integration: { T: 100, times: 4 }, cp: { factors: [null, { inline: { gamma: [-200], U: [e0] } }] } }));
+    expect(["diverged", "failed"]).toContain(blow.runs[0].trajectory.status);
+    expect(blow.status).toBe(blow.runs[0].trajectory.status); // the only run failed: so did the experiment
+    expect(blow.runs[0].trajectory.reason).toBeTruthy();
     expect(blow.runs[0].trajectory.tEnd).toBeLessThan(100);
   });
 });

@@ -5,7 +5,11 @@ import { Task } from "../src/data/task.js";
 import { kernelRow } from "../src/data/kernels.js";
 import { denseCirculant, lsgRhs, makePhi, phiCubic, phiDirect, phiSign } from "../src/theory/lsg24.js";
 import { trainSingleRelu } from "../src/sim/single-relu.js";
-import { computeLsg } from "../src/cli/commands/lsg.js";
+import { lsgExperiment } from "../src/experiments/lsg.js";
+import { writeLsgResult } from "../src/io/results/lsg.js";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SgdStepper } from "../src/sim/sgd.js";
 import type { Network } from "../src/sim/network.js";
 
@@ -92,7 +96,7 @@ describe("effective ODE", () => {
     expect(Math.max(...dw.map(Math.abs))).toBeGreaterThan(1e-3);
   });
 
-  it("mean SGD update of a ReLU neuron on Gaussian inputs = ½·RHS (exact there); trainSingleRelu agrees", () => {
+  it("mean SGD update of a ReLU neuron on Gaussian inputs = ½·RHS (exact there); trainSingleRelu agrees", async () => {
     const L = 8, D = L, geom = { dim: 1 as const, L };
     const f0 = makeField(geom, { xi: 0.6, marginal: { kind: "gaussian" } }), f1 = makeField(geom, { xi: 1.5, marginal: { kind: "gaussian" } });
     const task = new Task([f0.sampler, f1.sampler], [0, 1]);
@@ -116,16 +120,16 @@ describe("effective ODE", () => {
     }
     // The simulator with a tiny learning rate walks along the same mean (same sample stream).
     const lr = 1e-10;
-    const r = trainSingleRelu(new Task([f0.sampler, f1.sampler], [0, 1]), w, new Rng(99), { lr, steps: N });
+    const r = await trainSingleRelu(new Task([f0.sampler, f1.sampler], [0, 1]), w, new Rng(99), { lr, steps: N });
     for (let i = 0; i < D; i++) expect(Math.abs((r.w[i] - w[i]) / (lr * N) - m[i] / N)).toBeLessThan(2e-6);
   });
 
-  it("trainSingleRelu follows the general simulator (K = 1, ReLU, v = 1, no bias, lr/D⁰) step for step", () => {
+  it("trainSingleRelu follows the general simulator (K = 1, ReLU, v = 1, no bias, lr/D⁰) step for step", async () => {
     const L = 20, geom = { dim: 1 as const, L };
     const mk = () => new Task([makeField(geom, { xi: 0.3, marginal: { kind: "kur", k: 8 } }).sampler, makeField(geom, { xi: 0.7, marginal: { kind: "kur", k: 8 } }).sampler], [0, 1]);
     const w0 = Float64Array.from({ length: L }, (_, i) => 0.3 * Math.sin(i + 1));
     const lr = 0.01, steps = 3000;
-    const mine = trainSingleRelu(mk(), w0, new Rng(4), { lr, steps });
+    const mine = await trainSingleRelu(mk(), w0, new Rng(4), { lr, steps });
     const net: Network = { K: 1, D: L, activation: "relu", W: w0.slice(), b: new Float64Array(1), v: Float64Array.of(1) };
     const st = new SgdStepper(net, { lr, lrScaling: 0, weightDecay: 0, trainSecondLayer: false, trainBias: false });
     const task = mk(), rng = new Rng(4), x = new Float64Array(L);
@@ -139,7 +143,7 @@ describe("effective ODE", () => {
     expect(Math.max(...mine.w.map((v, i) => Math.abs(v - w0[i])))).toBeGreaterThan(1e-2); // it did move
   });
 
-  it("kurtosis sweep (L = 40, ξ = (0.3, 0.7), 3 seeds): localised iff κ < 3", () => {
+  it("kurtosis sweep (L = 40, ξ = (0.3, 0.7), 3 seeds): localised iff κ < 3", async () => {
     // Thresholds (D = 40): "delocalised" = mean final IPR < 0.06 = 2.4/D (an extended Fourier mode
     // has IPR between 1/D and 3/(2D) = 0.0375); "localised" = mean IPR > 0.2 = 8/D (participation
     // ratio below 5 sites).  The Gaussian marginal is the delocalised baseline.
@@ -148,12 +152,12 @@ describe("effective ODE", () => {
       data: { geometry: { dim: 1, L: 40 }, marginal, classes: [{ xi: 0.3 }, { xi: 0.7 }] },
       ode: { t1: 1000 },
     });
-    const meanIpr = (m: MarginalSpec) => {
+    const meanIpr = async (m: MarginalSpec) => {
       let s = 0;
-      for (const seed of [1, 2, 3]) s += computeLsg(base(m, seed)).summary.ipr;
+      for (const seed of [1, 2, 3]) s += (await lsgExperiment.run(lsgExperiment.parse(base(m, seed)))).summary.ipr;
       return s / 3;
     };
-    const gauss = meanIpr({ kind: "gaussian" });
+    const gauss = await meanIpr({ kind: "gaussian" });
     expect(gauss).toBeLessThan(0.06);
     const cases: [MarginalSpec, number][] = [
       [{ kind: "kur", k: 4.5 }, 7.054], [{ kind: "kur", k: 5 }, 4.285], [{ kind: "elliptical", radius: { kind: "student", nu: 6 } }, 6],
@@ -162,10 +166,42 @@ describe("effective ODE", () => {
     const got: string[] = [];
     for (const [m, kappa] of cases) {
       expect(makeMarginal(m).kurtosis()).toBeCloseTo(kappa, 2);
-      const I = meanIpr(m);
+      const I = await meanIpr(m);
       got.push(`${JSON.stringify(m)} κ=${kappa} IPR=${I.toFixed(4)}`);
       if (kappa > 3) expect(I, got.join("; ")).toBeLessThan(0.06);
       else expect(I, got.join("; ")).toBeGreaterThan(0.2);
+    }
+  });
+
+  it("an lsg run (ode and sgd) is a pure call; the writer puts its arrays, tables and result.json on disk", async () => {
+    const raw = (dynamics: "ode" | "sgd") => ({
+      kind: "lsg", seed: 2, dynamics,
+      data: { geometry: { dim: 1, L: 12 }, marginal: { kind: "kur", k: 8 }, classes: [{ xi: 0.3 }, { xi: 0.7 }] },
+      ode: { t1: 50, samples: 10 }, sgd: { lr: 0.05, t1: 5, samples: 10 },
+    });
+    const root = mkdtempSync(join(tmpdir(), "rfdyn-lsg-"));
+    try {
+      for (const dyn of ["ode", "sgd"] as const) {
+        const r = await lsgExperiment.run(lsgExperiment.parse(raw(dyn)));
+        expect(["done", "steady"]).toContain(r.status);
+        expect(r.t[0]).toBe(0);
+        expect(r.ws.length).toBe(r.t.length);
+        expect(Array.from(r.w)).toEqual(Array.from(r.ws[r.ws.length - 1]));
+        // Same seed ⇒ same initial weights for both dynamics.
+        const again = await lsgExperiment.run(lsgExperiment.parse(raw(dyn)));
+        expect(Array.from(again.w)).toEqual(Array.from(r.w));
+        const out = join(root, dyn);
+        await writeLsgResult(out, r);
+        const res = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+        expect(res.kind).toBe("lsg");
+        expect(res.status).toBe(r.status);
+        expect(res.message).toBe(r.message);
+        expect(res.summary.ipr).toBe(r.summary.ipr);
+        expect(readFileSync(join(out, "trajectory.csv"), "utf8").trim().split("\n").length).toBe(r.t.length + 1);
+        expect(readFileSync(join(out, "w.npy")).length).toBeGreaterThan(12 * 8);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

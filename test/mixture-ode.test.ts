@@ -127,7 +127,7 @@ describe("mixture ODE: per-mode densities vs the weight-space flow", () => {
     const b0 = [0.8, -0.8], v = [0.5, 0.5], labels = [-1, 1];
     const params: MixtureOdeParams = { K, geometry: geom, spectra, labels, lr: eta, weightDecay: l2, trainBias: true, trainSecondLayer: false, secondOrder: false };
     const times = [0, 1, 3, 6];
-    const run = integrateMixture(params, { W: W0, b: b0, v }, { times, rtol: 1e-11, atol: 1e-13 });
+    const run = await integrateMixture(params, { W: W0, b: b0, v }, { times, rtol: 1e-11, atol: 1e-13 });
     const E = new ErfExpectations(K);
     const Om = new Float64Array(K * K), G = new Float64Array(K * K);
     const omega = (W: ArrayLike<number>, C: Float64Array, out: Float64Array) => {
@@ -164,7 +164,7 @@ describe("mixture ODE: per-mode densities vs the weight-space flow", () => {
     const y0 = new Float64Array(K * D + K);
     y0.set(W0);
     y0.set(b0, K * D);
-    const ref = solve(rhs, y0, { t0: 0, t1: 6, times, rtol: 1e-11, atol: 1e-13 });
+    const ref = solve({ rhs, y0, tspan: [0, 6], saveat: times }, "gbs", { rtol: 1e-11, atol: 1e-13 });
     let moved = 0;
     times.forEach((_, j) => {
       const y = ref.y[j];
@@ -208,7 +208,7 @@ async function compareWithSgd(opts: { D: number; K: number; lr: number; xi: [num
       K: opts.K, geometry, spectra, labels: [-1, 1], lr: opts.lr, weightDecay: opts.weightDecay,
       trainBias: opts.trainB, trainSecondLayer: opts.trainV, secondOrder: opts.secondOrder,
     };
-    const ode = integrateMixture(params, { W: net0.W, b: net0.b, v: net0.v }, { times });
+    const ode = await integrateMixture(params, { W: net0.W, b: net0.b, v: net0.v }, { times });
     odePmse.push(ode.pmse);
     times.forEach((_, j) => {
       const K = opts.K, D = opts.D;
@@ -228,7 +228,7 @@ async function compareWithSgd(opts: { D: number; K: number; lr: number; xi: [num
 describe("mixture ODE: stiff runs with the RKC integrator", () => {
   // Which method needs fewer RHS evaluations depends on stiffness and tolerance (npm run bench: the
   // Fig. 3 setting with a trained second layer); here only agreement is tested.
-  it("trained second layer (D = 128, K = 4, ξ = (4, 8), η = 0.8, t ≤ 400): rkc agrees with gbs to 1e-5 in pmse", () => {
+  it("trained second layer (D = 128, K = 4, ξ = (4, 8), η = 0.8, t ≤ 400): rkc agrees with gbs to 1e-5 in pmse", async () => {
     const geom: Geometry = { dim: 1, L: 128 };
     const spectra = [4, 8].map((xi) => spectrumOfRow(geom, kernelRow(geom, xi)));
     const K = 4, D = 128;
@@ -236,8 +236,8 @@ describe("mixture ODE: stiff runs with the RKC integrator", () => {
     const params: MixtureOdeParams = { K, geometry: geom, spectra, labels: [-1, 1], lr: 0.8, weightDecay: 0, trainBias: true, trainSecondLayer: true, secondOrder: true };
     const init = { W: W0, b: [1, 1, -1, -1], v: [0.25, 0.25, 0.25, 0.25] };
     const times = [0, 10, 50, 100, 200, 400];
-    const g = integrateMixture(params, init, { times, rtol: 1e-8, atol: 1e-10 });
-    const r = integrateMixture(params, init, { times, method: "rkc", rtol: 1e-8, atol: 1e-10 });
+    const g = await integrateMixture(params, init, { times, rtol: 1e-8, atol: 1e-10 });
+    const r = await integrateMixture(params, init, { times, method: "rkc", rtol: 1e-8, atol: 1e-10 });
     expect(g.pmse[times.length - 1]).toBeLessThan(0.9 * g.pmse[0]); // it learns
     for (let j = 0; j < times.length; j++) expect(Math.abs(r.pmse[j] - g.pmse[j])).toBeLessThan(1e-5);
     expect(Math.abs(r.states[times.length - 1].v[0] - g.states[times.length - 1].v[0])).toBeLessThan(1e-5);
@@ -290,9 +290,11 @@ describe("rfdyn ode / compare (mixture mode)", () => {
     const { mkdtempSync, readFileSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
-    const { runOde } = await import("../src/cli/commands/ode.js");
-    const { runCompare } = await import("../src/cli/commands/compare.js");
-    const { parseOdeModel } = await import("../src/io/schema/ode.js");
+    const { odeExperiment } = await import("../src/experiments/ode.js");
+    const { compareExperiment } = await import("../src/experiments/compare.js");
+    const { writeOdeResult } = await import("../src/io/results/ode.js");
+    const { writeCompareResult } = await import("../src/io/results/compare.js");
+    const { parseOdeModel } = await import("../src/schema/ode.js");
     const model = {
       kind: "ode", mode: "mixture", seed: 2,
       task: { geometry: { dim: 1, L: 40 }, classes: [{ kind: "nlgp", xi: 1, gain: 3 }, { kind: "nlgp", xi: 4, gain: 3 }], labels: "pm1" },
@@ -302,14 +304,16 @@ describe("rfdyn ode / compare (mixture mode)", () => {
     };
     expect(() => parseOdeModel({ ...model, network: { K: 2, activation: "relu" } })).toThrow(/model\.network\.activation: the ODEs and the GET are for "erf" only/);
     const out = mkdtempSync(join(tmpdir(), "rfdyn-mix-"));
-    const ctx = { out, signal: new AbortController().signal, progress: false, threads: 1, log: () => {} };
-    await runOde(model, ctx, "x.json");
+    await writeOdeResult(out, await odeExperiment.run(odeExperiment.parse(model)));
     const res = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
     expect(res.status).toBe("done");
     expect(res.final.pmse).toBeGreaterThan(0);
     expect(res.modeGroups).toBe(21); // D/2 + 1 groups on a ring of 40 sites
     const out2 = mkdtempSync(join(tmpdir(), "rfdyn-mixcmp-"));
-    await runCompare({ ...model, kind: "compare", sgd: { seeds: 2, testSize: 500, snapshots: 3 } }, { ...ctx, out: out2 }, "x.json");
+    const cmpRes = await compareExperiment.run(compareExperiment.parse({ ...model, kind: "compare", sgd: { seeds: 2, testSize: 500, snapshots: 3 } }));
+    expect(cmpRes.status).toBe("done");
+    expect(Number.isFinite(cmpRes.summary.sgd_nlgp_pmse) && Number.isFinite(cmpRes.summary.gp_pmse_zPairedMaxAbs)).toBe(true);
+    await writeCompareResult(out2, cmpRes);
     const cmp = JSON.parse(readFileSync(join(out2, "result.json"), "utf8"));
     expect(cmp.seeds).toBe(2);
     expect(Object.keys(cmp.summary).sort()).toEqual(["gp", "nlgp"]);

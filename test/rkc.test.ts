@@ -8,7 +8,7 @@
  * events, output grid, step budget.
  */
 import { describe, expect, it } from "vitest";
-import { IntegrationError, solve, type Rhs } from "../src/integrate/index.js";
+import { IntegrationError, solve, type Rhs, type SolverCarry } from "../src/integrate/index.js";
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
@@ -31,9 +31,9 @@ describe('solve: method "rkc"', () => {
     const { rhs, exact, y0 } = diagonal(20);
     const times = [0, 0.01, 0.1, 1, 10, 100];
     const run = (rtol: number) => {
-      const s = solve(rhs, y0, { t0: 0, t1: 100, times, method: "rkc", rtol, atol: 1e-10 });
+      const s = solve({ rhs, y0, tspan: [0, 100], saveat: times }, "rkc", { rtol, atol: 1e-10 });
       expect(s.t).toEqual(times);
-      expect(s.status).toBe("done");
+      expect(s.retcode).toBe("success");
       let err = 0;
       for (let k = 0; k < times.length; k++) err = Math.max(err, maxAbsDiff(s.y[k], exact(times[k])));
       return { err, s };
@@ -47,17 +47,17 @@ describe('solve: method "rkc"', () => {
     expect(b.err).toBeLessThan(3e-6);
     expect(a.err / b.err).toBeGreaterThan(10);
     expect(a.err / b.err).toBeLessThan(45);
-    expect(a.s.nRhs).toBeGreaterThan(a.s.nSteps);
+    expect(a.s.stats.nRhs).toBeGreaterThan(a.s.stats.nSteps);
   });
 
   it("needs far fewer RHS evaluations than gbs on the stiff diagonal system", () => {
     const { rhs, exact, y0 } = diagonal(20);
-    const opts = { t0: 0, t1: 100, rtol: 1e-6, atol: 1e-8 };
-    const r = solve(rhs, y0, { ...opts, method: "rkc" });
-    const g = solve(rhs, y0, { ...opts, method: "gbs" });
+    const opts = { rtol: 1e-6, atol: 1e-8 };
+    const r = solve({ rhs, y0, tspan: [0, 100] }, "rkc", opts);
+    const g = solve({ rhs, y0, tspan: [0, 100] }, "gbs", opts);
     // gbs is stability-limited (h ≲ 1/λ_max for 100 time units: ≈ 37,000 evaluations); rkc ≈ 5,000.
     expect(maxAbsDiff(r.y[1], exact(100))).toBeLessThan(1e-5);
-    expect(r.nRhs * 4).toBeLessThan(g.nRhs);
+    expect(r.stats.nRhs * 4).toBeLessThan(g.stats.nRhs);
   });
 
   it("1-D heat equation (N = 100, ρ ≈ 4N²) against its sine eigen-decomposition", () => {
@@ -87,14 +87,14 @@ describe('solve: method "rkc"', () => {
     const times = [0, 1e-4, 1e-3, 0.01, 0.05, 0.2];
     const scale = Math.max(...u0);
     for (const spectralRadius of [undefined, () => mu[N - 1]]) {
-      const s = solve(rhs, u0, { t0: 0, t1: 0.2, times, method: "rkc", rtol: 1e-6, atol: 1e-8, spectralRadius });
+      const s = solve({ rhs, y0: u0, tspan: [0, 0.2], saveat: times, spectralRadius }, "rkc", { rtol: 1e-6, atol: 1e-8 });
       expect(s.t).toEqual(times);
       let err = 0;
       for (let k = 0; k < times.length; k++) err = Math.max(err, maxAbsDiff(s.y[k], exact(times[k])));
       expect(err / scale).toBeLessThan(4e-5); // observed 1.75e-5
       // The explicit step limit is h ≤ 2/ρ ≈ 5e-5, i.e. ≥ 4000 steps; rkc takes far fewer (many stages each).
-      expect(s.nSteps).toBeLessThan(1000);
-      expect(s.nRhs).toBeLessThan(20_000);
+      expect(s.stats.nSteps).toBeLessThan(1000);
+      expect(s.stats.nRhs).toBeLessThan(20_000);
     }
   });
 
@@ -111,11 +111,12 @@ describe('solve: method "rkc"', () => {
     };
     const w0 = Array.from({ length: n }, (_, i) => Math.sin(0.7 * i + 0.3));
     const times = [0, 0.1, 1, 10, 100];
-    const ref = solve(rhs, w0, { t0: 0, t1: 100, times, method: "gbs", rtol: 1e-12, atol: 1e-12 });
-    const s = solve(rhs, w0, { t0: 0, t1: 100, times, method: "rkc", rtol: 1e-7, atol: 1e-9 });
+    const problem = { rhs, y0: w0, tspan: [0, 100], saveat: times } as const;
+    const ref = solve(problem, "gbs", { rtol: 1e-12, atol: 1e-12 });
+    const s = solve(problem, "rkc", { rtol: 1e-7, atol: 1e-9 });
     expect(s.t).toEqual(times);
     for (let k = 0; k < times.length; k++) expect(maxAbsDiff(s.y[k], ref.y[k])).toBeLessThan(2e-5);
-    expect(s.nRhs * 2).toBeLessThan(ref.nRhs);
+    expect(s.stats.nRhs * 2).toBeLessThan(ref.stats.nRhs);
   });
 
   it("has observed order 2 with a fixed step, with few and with many stages", () => {
@@ -126,12 +127,12 @@ describe('solve: method "rkc"', () => {
     };
     const y0 = [0.8, -0.3];
     const T = 3;
-    const ref = solve(rhs, y0, { t0: 0, t1: T, rtol: 1e-13, atol: 1e-13 }).y[1];
+    const ref = solve({ rhs, y0, tspan: [0, T] }, "gbs", { rtol: 1e-13, atol: 1e-13 }).y[1];
     // Step fixed at h: error control switched off by a huge atol, growth capped by hMax = h0 = h; the
     // given spectral radius fixes the stage count (2 for ρ = 1; ≈ 9–13 for ρ = 1000).
     const err = (h: number, rho: number) => {
-      const s = solve(rhs, y0, { t0: 0, t1: T, method: "rkc", h0: h, hMax: h, rtol: 0.5, atol: 1e6, spectralRadius: () => rho });
-      expect(s.nSteps).toBe(Math.round(T / h));
+      const s = solve({ rhs, y0, tspan: [0, T], spectralRadius: () => rho }, "rkc", { h0: h, hMax: h, rtol: 0.5, atol: 1e6 });
+      expect(s.stats.nSteps).toBe(Math.round(T / h));
       return Math.hypot(s.y[1][0] - ref[0], s.y[1][1] - ref[1]);
     };
     for (const rho of [1, 1000]) {
@@ -145,20 +146,20 @@ describe('solve: method "rkc"', () => {
 
   it("power-iteration estimate of the spectral radius is counted in nRhs and matches the given one", () => {
     const { rhs, y0 } = diagonal(20);
-    const opts = { t0: 0, t1: 10, method: "rkc" as const, rtol: 1e-6, atol: 1e-8 };
-    const est = solve(rhs, y0, opts);
-    const given = solve(rhs, y0, { ...opts, spectralRadius: () => 100 });
+    const opts = { rtol: 1e-6, atol: 1e-8 };
+    const est = solve({ rhs, y0, tspan: [0, 10] }, "rkc", opts);
+    const given = solve({ rhs, y0, tspan: [0, 10], spectralRadius: () => 100 }, "rkc", opts);
     // Same answer to within the tolerance; the estimate costs a few extra evaluations.
     expect(maxAbsDiff(est.y[1], given.y[1])).toBeLessThan(1e-5);
-    expect(est.nRhs).toBeGreaterThan(given.nRhs - 50);
+    expect(est.stats.nRhs).toBeGreaterThan(given.stats.nRhs - 50);
   });
 
   it("lands exactly on the output grid and calls onStep once per accepted step", () => {
     const times = [0, 0.013, 0.5, 0.51, 2.25, 7];
     let calls = 0;
     let tPrev = -Infinity;
-    const s = solve((_t, y, d) => void (d[0] = -y[0]), [1], {
-      t0: 0, t1: 7, times, method: "rkc", rtol: 1e-8, atol: 1e-10,
+    const s = solve({ rhs: (_t, y, d) => void (d[0] = -y[0]), y0: [1], tspan: [0, 7], saveat: times }, "rkc", {
+      rtol: 1e-8, atol: 1e-10,
       onStep: (t) => {
         expect(t).toBeGreaterThan(tPrev);
         tPrev = t;
@@ -167,15 +168,15 @@ describe('solve: method "rkc"', () => {
     });
     expect(s.t).toEqual(times);
     expect(s.tEnd).toBe(7);
-    expect(calls).toBe(s.nSteps);
+    expect(calls).toBe(s.stats.nSteps);
     for (let k = 0; k < times.length; k++) expect(Math.abs(s.y[k][0] - Math.exp(-times[k]))).toBeLessThan(1e-6);
   });
 
   it("stops at steady state", () => {
     const times = Array.from({ length: 101 }, (_, i) => i);
     const steadyTol = 1e-6;
-    const s = solve((_t, y, d) => void (d[0] = -y[0]), [1], { t0: 0, t1: 100, times, method: "rkc", steadyTol });
-    expect(s.status).toBe("steady");
+    const s = solve({ rhs: (_t, y, d) => void (d[0] = -y[0]), y0: [1], tspan: [0, 100], saveat: times, events: { steadyTol } }, "rkc");
+    expect(s.retcode).toBe("steady");
     expect(s.tEnd).toBeGreaterThan(13);
     expect(s.tEnd).toBeLessThan(20);
     expect(s.t[s.t.length - 1]).toBe(s.tEnd);
@@ -184,11 +185,11 @@ describe('solve: method "rkc"', () => {
   });
 
   it("stops on an event with its reason", () => {
-    const s = solve((_t, _y, d) => void (d[0] = 1), [0], {
-      t0: 0, t1: 10, times: [0, 1, 2, 3, 4], method: "rkc",
-      stopWhen: (_t, y) => (y[0] > 2.5 ? "threshold crossed" : false),
-    });
-    expect(s.status).toBe("event");
+    const s = solve({
+      rhs: (_t, _y, d) => void (d[0] = 1), y0: [0], tspan: [0, 10], saveat: [0, 1, 2, 3, 4],
+      events: { stop: (_t, y) => (y[0] > 2.5 ? "threshold crossed" : false) },
+    }, "rkc");
+    expect(s.retcode).toBe("event");
     expect(s.reason).toBe("threshold crossed");
     expect(s.tEnd).toBeGreaterThan(2.5);
     expect(s.t[s.t.length - 1]).toBe(s.tEnd);
@@ -200,7 +201,7 @@ describe('solve: method "rkc"', () => {
     try {
       // rkc follows the singularity with ever shorter steps until the state overflows (≈ 24,000 steps
       // at rtol 1e-6; at the default 1e-8 the 100,000-step budget runs out first, at t ≈ 1 + 2e-6).
-      solve((_t, y, d) => void (d[0] = y[0] * y[0]), [1], { t0: 0, t1: 2, method: "rkc", rtol: 1e-6 });
+      solve({ rhs: (_t, y, d) => void (d[0] = y[0] * y[0]), y0: [1], tspan: [0, 2] }, "rkc", { rtol: 1e-6, throwOnFailure: true });
     } catch (e) {
       err = e;
     }
@@ -209,28 +210,29 @@ describe('solve: method "rkc"', () => {
     expect(ie.tReached).toBeGreaterThan(0.95);
     expect(ie.tReached).toBeLessThan(1.05);
     expect(ie.message).toMatch(/^integration failed at t = [0-9.e+-]+: /);
+    expect(ie.code).toBe("unstable");
   });
 
-  it("a RHS that turns NaN raises IntegrationError with the time reached", () => {
+  it("a RHS that turns NaN returns a failure retcode with the time reached", () => {
     // y' = 1 while t < 0.5, then NaN: the solution itself cannot continue past t = 0.5.
-    let err: unknown;
-    try {
-      solve((t, y, d) => void (d[0] = t < 0.5 ? 1 : NaN), [0], { t0: 0, t1: 1, method: "rkc" });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(IntegrationError);
-    const ie = err as IntegrationError;
-    expect(ie.tReached).toBeGreaterThan(0.49);
-    expect(ie.tReached).toBeLessThanOrEqual(0.5);
-    expect(ie.message).toMatch(/NaN\/Inf|underflow/);
+    const s = solve({ rhs: (t, _y, d) => void (d[0] = t < 0.5 ? 1 : NaN), y0: [0], tspan: [0, 1] }, "rkc");
+    expect(["unstable", "dtmin"]).toContain(s.retcode);
+    expect(s.tEnd).toBeGreaterThan(0.49);
+    expect(s.tEnd).toBeLessThanOrEqual(0.5);
+    expect(s.message).toMatch(/NaN\/Inf|underflow/);
+    expect(s.message).toMatch(/^integration failed at t = [0-9.e+-]+: /);
+    expect(s.t).toEqual([0, s.tEnd]);
+    expect(s.y[1][0]).toBeCloseTo(s.tEnd, 10);
   });
 
   it("reports an exhausted step budget and a bad spectral radius", () => {
     const { rhs, y0 } = diagonal(5);
-    expect(() => solve(rhs, y0, { t0: 0, t1: 100, method: "rkc", maxSteps: 5 })).toThrow(/maxSteps \(5\) exceeded/);
-    expect(() => solve(rhs, y0, { t0: 0, t1: 1, method: "rkc", spectralRadius: () => NaN })).toThrow(IntegrationError);
-    expect(() => solve(rhs, y0, { t0: 0, t1: 1, method: "rkc", spectralRadius: 3 as never })).toThrow(/spectralRadius must be a function/);
+    expect(() => solve({ rhs, y0, tspan: [0, 100] }, "rkc", { maxSteps: 5, throwOnFailure: true })).toThrow(/maxSteps \(5\) exceeded/);
+    expect(() => solve({ rhs, y0, tspan: [0, 1], spectralRadius: () => NaN }, "rkc", { throwOnFailure: true })).toThrow(IntegrationError);
+    const bad = solve({ rhs, y0, tspan: [0, 1], spectralRadius: () => NaN }, "rkc");
+    expect(bad.retcode).toBe("unstable");
+    expect(bad.message).toMatch(/spectralRadius returned NaN/);
+    expect(() => solve({ rhs, y0, tspan: [0, 1], spectralRadius: 3 as never }, "rkc")).toThrow(/spectralRadius must be a function/);
   });
 
   it("limits the number of stages (≤ 250) by shortening the step", () => {
@@ -239,11 +241,11 @@ describe('solve: method "rkc"', () => {
       d[0] = -1e7 * (y[0] - 1);
       d[1] = -0.1 * y[1];
     };
-    const s = solve(rhs, [0, 1], { t0: 0, t1: 1, method: "rkc", rtol: 1e-4, atol: 1e-6 });
+    const s = solve({ rhs, y0: [0, 1], tspan: [0, 1] }, "rkc", { rtol: 1e-4, atol: 1e-6 });
     expect(Math.abs(s.y[1][0] - 1)).toBeLessThan(1e-4);
     expect(Math.abs(s.y[1][1] - Math.exp(-0.1))).toBeLessThan(1e-5);
     const hMaxStage = (250 * 250 - 1) / (1.54 * 1e7);
-    expect(s.nSteps).toBeGreaterThanOrEqual(Math.floor(1 / hMaxStage / 1.25));
+    expect(s.stats.nSteps).toBeGreaterThanOrEqual(Math.floor(1 / hMaxStage / 1.25));
   });
 });
 
@@ -256,14 +258,15 @@ describe("rkc carry across segments", () => {
     const rhs = (_t: number, y: Float64Array, dy: Float64Array) => { for (let i = 0; i < n; i++) dy[i] = -lam[i] * y[i]; };
     const y0 = new Float64Array(n).fill(1);
     const T = 200;
-    const one = solve(rhs, y0, { t0: 0, t1: T, method: "rkc", rtol: 1e-7, atol: 1e-10 });
-    const seg = (carry?: object) => {
+    const one = solve({ rhs, y0, tspan: [0, T] }, "rkc", { rtol: 1e-7, atol: 1e-10 });
+    const seg = (carry?: SolverCarry) => {
       let y = y0.slice(), nRhs = 0;
       for (let k = 0; k < 40; k++) {
         const a = (k * T) / 40, b = ((k + 1) * T) / 40;
-        const s = solve(rhs, y, { t0: a, t1: b, method: "rkc", rtol: 1e-7, atol: 1e-10, carry });
+        const s = solve({ rhs, y0: y, tspan: [a, b] }, "rkc", { rtol: 1e-7, atol: 1e-10, carry });
+        expect(s.retcode).toBe("success");
         y = s.y[s.y.length - 1].slice();
-        nRhs += s.nRhs;
+        nRhs += s.stats.nRhs;
       }
       return { y, nRhs };
     };
@@ -276,7 +279,7 @@ describe("rkc carry across segments", () => {
     }
     // With the carry a segmented run costs about what one call costs (measured 11,854 vs 11,772
     // RHS evaluations); restarting the step control and power iteration at every boundary costs more.
-    expect(withCarry.nRhs).toBeLessThan(1.05 * one.nRhs);
+    expect(withCarry.nRhs).toBeLessThan(1.05 * one.stats.nRhs);
     expect(withCarry.nRhs).toBeLessThan(without.nRhs);
   });
 });

@@ -77,20 +77,22 @@ describe("Saad–Solla ODE: closed-form checks", () => {
 });
 
 describe("Saad–Solla ODE: the plateau is the unstable symmetric fixed point", () => {
-  it("a permutation-symmetric start never escapes; a slightly asymmetric one plateaus at the same ε, then escapes", () => {
+  it("a permutation-symmetric start never escapes; a slightly asymmetric one plateaus at the same ε, then escapes", async () => {
     const params: TeacherStudentParams = { K: 2, M: 2, lr: 0.5, trainSecondLayer: false, noise: 0, weightDecay: 0, A: [1, 1], T: eye(2) };
     const times = [0, 50, 100, 200, 500, 1000, 3000];
     const Q = Float64Array.from([0.0025, 0, 0, 0.0025]), v = Float64Array.from([1, 1]);
-    const sym = integrateTeacherStudent(params, { Q, R: Float64Array.from([1e-3, 1e-3, 1e-3, 1e-3]), v }, { times });
+    const sym = await integrateTeacherStudent(params, { Q, R: Float64Array.from([1e-3, 1e-3, 1e-3, 1e-3]), v }, { times });
     const level = sym.eps[1];
     for (let j = 1; j < times.length; j++) expect(Math.abs(sym.eps[j] / level - 1)).toBeLessThan(5e-3);
     const Rs = sym.states[times.length - 1].R;
     expect(Math.abs(Rs[0] - Rs[1])).toBeLessThan(1e-10); // unspecialised: each student overlaps both teachers equally
-    const asym = integrateTeacherStudent(params, { Q, R: Float64Array.from([1.2e-3, 1e-3, 1e-3, 1.2e-3]), v }, { times });
+    const asym = await integrateTeacherStudent(params, { Q, R: Float64Array.from([1.2e-3, 1e-3, 1e-3, 1.2e-3]), v }, { times });
     expect(Math.abs(asym.eps[1] / level - 1)).toBeLessThan(0.01);
     expect(Math.abs(asym.eps[2] / level - 1)).toBeLessThan(0.01);
     expect(asym.eps[times.length - 1]).toBeLessThan(1e-12);
-    expect(asym.status).toBe("converged"); // perfect student reached to double precision (t ≈ 1800)
+    expect(asym.status).toBe("event"); // perfect student reached to double precision (t ≈ 1800)
+    expect(asym.message).toMatch(/^converged/);
+    expect(asym.tConverged).toBeGreaterThan(1000);
     expect(asym.t).toEqual(times);
     // ε on the plateau is the value of the symmetric fixed point: 0.01464 for K = M = 2, η = 0.5.
     expect(level).toBeGreaterThan(0.0140);
@@ -111,7 +113,7 @@ describe("Saad–Solla ODE vs online SGD", () => {
     for (const seed of seeds) {
       const cfg = { ...base, seed };
       const { params, init } = odeFromSim(cfg);
-      const ode = integrateTeacherStudent(params, init, { times });
+      const ode = await integrateTeacherStudent(params, init, { times });
       const sim = await simulateTeacherStudent(cfg);
       expect(sim.status).toBe("done");
       odeEps.push(ode.eps);
@@ -154,8 +156,8 @@ describe("Saad–Solla ODE vs online SGD", () => {
     for (const seed of seeds) {
       const cfg = { ...base, seed };
       const { params, init } = odeFromSim(cfg);
-      const ode = integrateTeacherStudent(params, init, { times });
-      const first = integrateTeacherStudent({ ...params, secondOrder: false }, init, { times });
+      const ode = await integrateTeacherStudent(params, init, { times });
+      const first = await integrateTeacherStudent({ ...params, secondOrder: false }, init, { times });
       const sim = await simulateTeacherStudent(cfg);
       times.forEach((_, j) => {
         dQ[j].push(sim.Q[j][0] - ode.states[j].Q[0]);
@@ -180,7 +182,7 @@ describe("Saad–Solla ODE vs online SGD", () => {
 
 describe("rfdyn ode / compare (teacher-student mode)", () => {
   it("bad model fields give one-line UserErrors naming the field", async () => {
-    const { parseOdeModel, parseCompareModel } = await import("../src/io/schema/ode.js");
+    const { parseOdeModel, parseCompareModel } = await import("../src/schema/ode.js");
     const base = { kind: "ode", mode: "teacher-student", teacherStudent: { K: 2, M: 2, lr: 0.5 }, time: { end: 10 } };
     expect(() => parseOdeModel({ ...base, teacherStudent: { K: 2, M: 2, lr: -1 } })).toThrow(/^model\.teacherStudent\.lr: must be > 0 \(got -1\)$/);
     expect(() => parseOdeModel({ ...base, teacherStudent: { K: 2, M: 2, lr: 0.5, secondLayer: { value: [1, 2, 3] } } })).toThrow(/model\.teacherStudent\.secondLayer\.value: must be a number or an array of length 2/);
@@ -194,19 +196,28 @@ describe("rfdyn ode / compare (teacher-student mode)", () => {
     const { mkdtempSync, readFileSync, existsSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
-    const { runOde } = await import("../src/cli/commands/ode.js");
-    const { runCompare } = await import("../src/cli/commands/compare.js");
+    const { odeExperiment } = await import("../src/experiments/ode.js");
+    const { compareExperiment } = await import("../src/experiments/compare.js");
+    const { writeOdeResult } = await import("../src/io/results/ode.js");
+    const { writeCompareResult } = await import("../src/io/results/compare.js");
     const out = mkdtempSync(join(tmpdir(), "rfdyn-ode-"));
-    const ctx = { out, signal: new AbortController().signal, progress: false, threads: 1, log: () => {} };
     const model = { kind: "ode", mode: "teacher-student", seed: 3, teacherStudent: { K: 2, M: 1, N: 200, lr: 0.5, initScale: 0.5 }, time: { end: 20, points: 11, spacing: "linear" } };
-    await runOde(model, ctx, "x.json");
+    const odeRes = await odeExperiment.run(odeExperiment.parse(model));
+    expect(odeRes.summary.eps).toBeLessThan(0.05);
+    await writeOdeResult(out, odeRes);
     const res = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
     expect(res.status).toBe("done");
     expect(res.final.eps).toBeLessThan(0.05);
     expect(readFileSync(join(out, "ode.csv"), "utf8").split("\n")[0]).toBe("t,eps,Q_00,Q_01,Q_11,R_00,R_10,v_0,v_1");
     expect(existsSync(join(out, "eps.svg"))).toBe(true);
     const out2 = mkdtempSync(join(tmpdir(), "rfdyn-cmp-"));
-    await runCompare({ ...model, kind: "compare", sgd: { seeds: 3 } }, { ...ctx, out: out2 }, "x.json");
+    const phases = new Set<string>();
+    const cmpRes = await compareExperiment.run(compareExperiment.parse({ ...model, kind: "compare", sgd: { seeds: 3 } }), { onProgress: (e) => e.phase && phases.add(e.phase.split(" ").slice(0, 3).join(" ")) });
+    expect(cmpRes.status).toBe("done");
+    expect(cmpRes.summary.seeds).toBe(3);
+    expect(Number.isFinite(cmpRes.summary.ode_eps) && Number.isFinite(cmpRes.summary.zpaired_eps)).toBe(true);
+    expect(phases.has("seed 3/3 SGD")).toBe(true);
+    await writeCompareResult(out2, cmpRes);
     const cmp = JSON.parse(readFileSync(join(out2, "result.json"), "utf8"));
     expect(cmp.seeds).toBe(3);
     // (the statistical agreement itself is tested above with more seeds; here: the scores exist)
@@ -230,7 +241,7 @@ describe("teacher–student simulator and ODE: seeds and interruption", () => {
     const ac = new AbortController();
     ac.abort();
     const params: TeacherStudentParams = { K: 2, M: 2, lr: 0.5, trainSecondLayer: false, noise: 0, weightDecay: 0, A: [1, 1], T: eye(2) };
-    const run = integrateTeacherStudent(params, { Q: eye(2), R: new Float64Array(4), v: Float64Array.from([1, 1]) }, { times: [0, 10, 20], signal: ac.signal });
+    const run = await integrateTeacherStudent(params, { Q: eye(2), R: new Float64Array(4), v: Float64Array.from([1, 1]) }, { times: [0, 10, 20] }, { signal: ac.signal });
     expect(run.status).toBe("interrupted");
     expect(run.t[run.t.length - 1]).toBeLessThan(20);
     const sim = await simulateTeacherStudent({ N: 100, K: 2, M: 2, lr: 0.5, trainSecondLayer: false, noise: 0, weightDecay: 0, A: [1, 1], v0: [1, 1], initScale: 0.3, times: [0, 100], seed: 1 }, { signal: ac.signal });

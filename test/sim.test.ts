@@ -17,9 +17,9 @@ import { buildTask, logSchedule, simulate, snapshotIndices, type SimulationConfi
 import { readNpy } from "../src/io/npy.js";
 import { denseFromRow, kernelRow } from "../src/data/kernels.js";
 import { evaluate } from "../src/sim/network.js";
-import { parseWith } from "../src/io/schema/common.js";
-import { resolveSimulateSizes, simulateSchema } from "../src/io/schema/simulate.js";
-import { UserError } from "../src/io/errors.js";
+import { parseWith } from "../src/schema/common.js";
+import { resolveSimulateSizes, simulateSchema } from "../src/schema/simulate.js";
+import { UserError } from "../src/run/errors.js";
 
 function randomNet(act: Activation, K: number, D: number, rng: Rng): Network {
   const net = initNetwork({ K, activation: act, secondLayer: { mode: "trained" }, bias: { mode: "trained", value: 0.3, pattern: "split" }, initScale: 1.5 }, D, rng);
@@ -361,7 +361,7 @@ describe("schedules and interruption", () => {
   it("an aborted run stops early, reports status interrupted and logs the state reached", async () => {
     const ac = new AbortController();
     const cfg = { ...fig3Small("nlgp"), testSize: 200 };
-    const res = await simulate(cfg, { signal: ac.signal, onProgress: (f) => { if (f > 0.05) ac.abort(); } });
+    const res = await simulate(cfg, { signal: ac.signal, onProgress: (e) => { if (e.done / e.total > 0.05) ac.abort(); } });
     expect(res.status).toBe("interrupted");
     expect(res.steps).toBeLessThan(cfg.training.steps);
     expect(res.log[res.log.length - 1].steps).toBe(res.steps);

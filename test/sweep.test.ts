@@ -5,18 +5,32 @@ import { join } from "node:path";
 import {
   aggregate, axisList, canonicalJson, enumerateGrid, getPath, modelHash, parseShard, pointModel, runSeed, setPath, shardPoints,
   type RunRecord,
-} from "../src/io/sweep.js";
-import { sweepSchema } from "../src/io/schema/sweep.js";
-import { runSweep, resolveSweepModel } from "../src/cli/commands/sweep.js";
-import { mergeShards, runMerge } from "../src/cli/commands/merge.js";
-import { computers, executeTask } from "../src/cli/worker.js";
-import { UserError } from "../src/io/errors.js";
-import type { RunContext } from "../src/cli/common.js";
+} from "../src/experiments/sweep-grid.js";
+import { sweepSchema } from "../src/schema/sweep.js";
+import { parseSweepModel, runSweep as runSweepResult, type SweepRunModel } from "../src/experiments/sweep.js";
+import { runModel } from "../src/experiments/index.js";
+import { executeUnit } from "../src/parallel/worker.js";
+import { mergeShards, writeAggregate, writeShardFiles, writeSweepResult, type ShardFile } from "../src/io/results/sweep.js";
+import { UserError } from "../src/run/errors.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "rfdyn-sweep-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const ctx = (out: string, threads = 1, signal = new AbortController().signal): RunContext => ({ out, signal, progress: false, threads, log: () => {} });
+interface Ctx { out: string; threads: number; signal: AbortSignal }
+const ctx = (out: string, threads = 1, signal = new AbortController().signal): Ctx => ({ out, signal, threads });
+
+/** Run a sweep model (or shard "i/n") through the library and write its files, as the CLI does. */
+async function runSweep(raw: unknown, c: Ctx, modelFile: string, shard?: string): Promise<ShardFile & { result: Awaited<ReturnType<typeof runSweepResult>> }> {
+  const result = await runSweepResult(parseSweepModel(raw), { threads: c.threads, signal: c.signal, shard: parseShard(shard) });
+  await writeSweepResult(c.out, result, modelFile);
+  return { ...JSON.parse(readFileSync(join(c.out, "shard.json"), "utf8")), result };
+}
+
+async function runMerge(dirs: string[], c: { out: string; log?: (m: string) => void }): Promise<void> {
+  const merged = mergeShards(dirs);
+  writeShardFiles(c.out, merged);
+  await writeAggregate(c.out, merged);
+}
 
 const baseLsg = {
   kind: "lsg", seed: 1, dynamics: "ode",
@@ -40,7 +54,7 @@ describe("grid logic", () => {
     expect(axisList({ linspace: [0, 1, 5] })).toEqual([0, 0.25, 0.5, 0.75, 1]);
     expect(axisList({ logspace: [-2, 2, 3] })).toEqual([0.01, 1, 100]);
     expect(axisList({ from: 3, count: 3, step: 2 })).toEqual([3, 5, 7]);
-    const m = resolveSweepModel(sweepModel, join(tmp, "x.json"));
+    const m = parseSweepModel(sweepModel);
     const pts = enumerateGrid(m);
     expect(pts.length).toBe(3 * 2 + 2);
     // Last axis fastest.
@@ -60,7 +74,7 @@ describe("grid logic", () => {
   });
 
   it("seeds: deterministic, distinct per point and replicate; common mode uses the replicate seed", () => {
-    const m = resolveSweepModel(sweepModel, join(tmp, "x.json"));
+    const m = parseSweepModel(sweepModel);
     const seen = new Set<number>();
     for (let p = 0; p < 8; p++) for (let r = 0; r < 2; r++) {
       const s = runSeed(m, p, r);
@@ -89,7 +103,7 @@ describe("grid logic", () => {
   });
 
   it("aggregate: mean and sample sd per point in replicate order, failed runs excluded", () => {
-    const m = resolveSweepModel(sweepModel, join(tmp, "x.json"));
+    const m = parseSweepModel(sweepModel);
     const pts = enumerateGrid(m).slice(0, 2);
     const runs: RunRecord[] = [
       { point: 0, replicate: 1, seed: 0, status: "done", summary: { ipr: 3 } },
@@ -108,17 +122,17 @@ describe("grid logic", () => {
 
   it("schema errors are one-line messages naming the field", () => {
     expect(sweepSchema.safeParse({ ...sweepModel, seeds: { count: 0 } }).success).toBe(false);
-    expect(() => resolveSweepModel({ ...sweepModel, grid: { axes: { "1bad": [1] } } }, "x.json")).toThrow(/model\.grid/);
-    expect(() => resolveSweepModel({ ...sweepModel, base: { kind: "sweep" } }, "x.json")).toThrow(/cannot sweep another sweep/);
+    expect(() => parseSweepModel({ ...sweepModel, grid: { axes: { "1bad": [1] } } })).toThrow(/model\.grid/);
+    expect(() => parseSweepModel({ ...sweepModel, base: { kind: "sweep" } })).toThrow(/cannot sweep another sweep/);
   });
 });
 
 describe("shipped LSG24 model files", () => {
   it("are valid sweeps whose every grid point is a valid lsg model", async () => {
-    const { validators } = await import("../src/cli/worker.js");
-    const validate = await validators.lsg();
+    const { lsgExperiment } = await import("../src/experiments/lsg.js");
+    const validate = (m: unknown) => lsgExperiment.parse(m);
     for (const f of ["models/lsg24-kurtosis-ode.json", "models/lsg24-kurtosis-sgd.json"]) {
-      const m = resolveSweepModel(JSON.parse(readFileSync(f, "utf8")), f);
+      const m = parseSweepModel(JSON.parse(readFileSync(f, "utf8")));
       const pts = enumerateGrid(m);
       expect(pts.length).toBe(10 + 12 + 1);
       expect(m.seeds.count).toBe(30);
@@ -145,11 +159,11 @@ describe("running sweeps", () => {
     expect(rows.length).toBe(1 + 8);
     expect(readFileSync(join(full, "sweep.svg"), "utf8")).toContain("<svg");
     // A run through the sweep equals the same run alone.
-    const { computeLsg } = await import("../src/cli/commands/lsg.js");
-    const m = resolveSweepModel(sweepModel, join(tmp, "m.json"));
+    const m: SweepRunModel = parseSweepModel(sweepModel);
     const pm = pointModel(m, m.base, enumerateGrid(m)[4], runSeed(m, 4, 1));
     const rec = sf.runs.find((r) => r.point === 4 && r.replicate === 1)!;
-    expect(rec.summary.ipr).toBe(computeLsg(pm).summary.ipr);
+    expect(rec.summary.ipr).toBe((await runModel(pm)).summary.ipr);
+    expect(sf.result.status).toBe("done");
 
     // Merge refuses: missing shard, duplicate shard, other model, incomplete shard.
     expect(() => mergeShards([dirs[0], dirs[1]])).toThrow(/missing shard\(s\) 2\/3/);
@@ -162,6 +176,7 @@ describe("running sweeps", () => {
     const aborted = join(tmp, "aborted");
     const sfa = await runSweep(sweepModel, ctx(aborted, 1, ac.signal), join(tmp, "m.json"), "2/3");
     expect(sfa.complete).toBe(false);
+    expect(sfa.result.status).toBe("interrupted");
     expect(() => mergeShards([dirs[0], dirs[1], aborted])).toThrow(/incomplete/);
     // Tampering with a stored model is detected.
     const tampered = join(tmp, "tampered");
@@ -179,31 +194,25 @@ describe("running sweeps", () => {
     await expect(runSweep(bad, ctx(join(tmp, "bad")), join(tmp, "m.json"))).rejects.toThrow(/sweep point 0 \(data\.marginal\.k=3\): model\.data\.marginal\.k/);
   });
 
-  it("kinds without an in-memory compute run through their file-writing runner", async () => {
-    const saved = computers.lsg;
-    delete (computers as Record<string, unknown>).lsg;
-    try {
-      const dir = join(tmp, "generic");
-      const r = await executeTask({ id: 0, kind: "lsg", model: { ...baseLsg, seed: 9 }, modelPath: "m.json", runDir: dir }, new AbortController().signal);
-      expect(r.status).not.toBe("error");
-      const { computeLsg } = await import("../src/cli/commands/lsg.js");
-      expect(r.summary.ipr).toBe(computeLsg({ ...baseLsg, seed: 9 }).summary.ipr);
-      expect(JSON.parse(readFileSync(join(dir, "result.json"), "utf8")).summary.ipr).toBe(r.summary.ipr);
-    } finally {
-      computers.lsg = saved;
-    }
+  it("a sweep point run as a pool unit gives the same summary as the model run alone", async () => {
+    const registry = new URL("../src/experiments/registry.ts", import.meta.url).href;
+    const r = await executeUnit({ id: 0, module: registry, fn: "runModelUnit", payload: { ...baseLsg, seed: 9 } }, { aborted: false });
+    expect(r.ok).toBe(true);
+    const alone = await runModel({ ...baseLsg, seed: 9 });
+    expect((r.value as { summary: Record<string, number> }).summary).toEqual(alone.summary);
+    expect(alone.summary.ipr).toBeGreaterThan(1 / 12);
   });
 });
 
 describe("work units of one command on the pool (cp grid points, flow runs)", () => {
   it("inOrderOrThrow puts results in task order and rethrows the first failure (UserError for bad input)", async () => {
-    const { inOrderOrThrow } = await import("../src/cli/pool.js");
-    const ok = (id: number) => ({ id, status: "done", summary: {} });
+    const { inOrderOrThrow } = await import("../src/parallel/pool.js");
+    const ok = (id: number) => ({ id, ok: true });
     expect(inOrderOrThrow([ok(2), ok(0), ok(1)], "x").map((r) => r.id)).toEqual([0, 1, 2]);
-    const bad = { id: 1, status: "error", summary: {}, error: "model.data.P: too small", userError: true };
+    const bad = { id: 1, ok: false, error: "model.data.P: too small", userError: true };
     expect(() => inOrderOrThrow([ok(2), bad, ok(0)], "cp: decomposition")).toThrow(UserError);
     expect(() => inOrderOrThrow([ok(2), bad, ok(0)], "cp: decomposition")).toThrow(/^model\.data\.P: too small$/);
-    const crash = { id: 3, status: "error", summary: {}, error: "NaN in gradient" };
+    const crash = { id: 3, ok: false, error: "NaN in gradient" };
     let err: unknown;
     try { inOrderOrThrow([ok(0), crash], "flow: run"); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(Error);

@@ -9,9 +9,11 @@
  */
 import { basename, extname, join, resolve } from "node:path";
 import cliProgress from "cli-progress";
-import { UserError } from "../io/errors.js";
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { UserError } from "../run/errors.js";
 import { cleanupPendingWrites } from "../io/atomic.js";
-import { IntegrationError } from "../integrate/types.js";
+import { IntegrationError } from "../integrate/index.js";
+import type { ProgressEvent, RunStatus } from "../run/hooks.js";
 
 export interface RunContext {
   /** Output directory (created by writers on demand). */
@@ -32,6 +34,7 @@ export function defaultOutDir(modelPath: string): string {
 }
 
 export function makeContext(argv: { out?: string; quiet?: boolean; threads?: number }, modelPath: string): RunContext {
+  if (argv.out !== undefined && String(argv.out).trim() === "") throw new UserError("--out: must be a non-empty path");
   if (argv.threads !== undefined && !(Number.isInteger(argv.threads) && argv.threads >= 1 && argv.threads <= 1024)) throw new UserError(`--threads: must be an integer in [1, 1024] (got ${argv.threads})`);
   const ac = new AbortController();
   let hits = 0;
@@ -62,10 +65,20 @@ export function makeContext(argv: { out?: string; quiet?: boolean; threads?: num
   };
 }
 
-/** Progress reporter: a bar on a TTY, nothing otherwise.  `update(fraction, info)`. */
+/** Progress reporter: a bar on a TTY, nothing otherwise. */
 export interface Progress {
-  update(fraction: number, info?: string): void;
+  update(e: ProgressEvent): void;
   stop(): void;
+}
+
+/** Format a progress event's extras: phase, model time, metrics. */
+export function progressInfo(e: ProgressEvent): string {
+  const parts: string[] = [];
+  if (e.phase) parts.push(e.phase);
+  if (e.unit !== "time" && e.unit !== "parts") parts.push(`${Math.round(e.done)}/${Math.round(e.total)} ${e.unit}`);
+  if (e.t !== undefined) parts.push(`t = ${e.t.toPrecision(4)}`);
+  for (const [k, v] of Object.entries(e.metrics ?? {})) if (Number.isFinite(v)) parts.push(`${k} = ${Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(3) : v.toPrecision(4)}`);
+  return parts.join("  ");
 }
 
 export function progressBar(ctx: Pick<RunContext, "progress">, label: string): Progress {
@@ -77,16 +90,44 @@ export function progressBar(ctx: Pick<RunContext, "progress">, label: string): P
   bar.start(1000, 0, { info: "" });
   let last = 0;
   return {
-    update(fraction, info = "") {
+    update(e) {
+      const fraction = e.total > 0 ? e.done / e.total : 0;
       const now = Date.now();
       if (now - last < 100 && fraction < 1) return;
       last = now;
-      bar.update(Math.round(1000 * Math.min(1, Math.max(0, fraction))), { info });
+      bar.update(Math.round(1000 * Math.min(1, Math.max(0, fraction || 0))), { info: progressInfo(e) });
     },
     stop() {
       bar.stop();
     },
   };
+}
+
+/**
+ * Check an output directory before any compute: a non-empty path that is not a file, and a
+ * directory that exists or can be created, and is writable.
+ */
+export function checkOutDir(out: string, flag = "--out"): void {
+  if (out.trim() === "") throw new UserError(`${flag}: must be a non-empty path`);
+  if (existsSync(out)) {
+    if (!statSync(out).isDirectory()) throw new UserError(`${flag}: "${out}" exists and is not a directory`);
+  } else {
+    try {
+      mkdirSync(out, { recursive: true });
+    } catch (e) {
+      throw new UserError(`${flag}: cannot create directory "${out}" (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  }
+  try {
+    accessSync(out, constants.W_OK);
+  } catch {
+    throw new UserError(`${flag}: directory "${out}" is not writable`);
+  }
+}
+
+/** Exit status of a run status: 0 complete, 130 interrupted, 2 diverged (bad parameters), 3 failed. */
+export function exitCodeOf(s: RunStatus): number {
+  return s === "interrupted" ? 130 : s === "diverged" ? 2 : s === "failed" ? 3 : 0;
 }
 
 /** Run a command handler with the project's error conventions; sets process.exitCode. */
@@ -108,13 +149,4 @@ export async function runCli(fn: () => Promise<void> | void): Promise<void> {
       process.exitCode = 1;
     }
   }
-}
-
-/** Throw a UserError if the run was interrupted (for code paths that cannot save partial output). */
-export function checkAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new UserError("interrupted");
-}
-
-export function assertNever(x: never, what: string): never {
-  throw new UserError(`unsupported ${what}: ${JSON.stringify(x)}`);
 }

@@ -1,64 +1,124 @@
 #!/usr/bin/env node
 /**
- * rfdyn command-line interface.
+ * rfdyn command-line interface: parse → run → write.
  *
  *   rfdyn run <model.json>        run any model file (dispatch on its "kind")
- *   rfdyn simulate <model.json>   SGD simulation of a two-layer network
- *   … one sub-command per model kind (see `rfdyn --help`).
+ *   rfdyn <kind> <model.json>     the same, checking the kind (simulate, flow, cp, …)
+ *   rfdyn sweep <model> --shard i/n   one shard of a sweep
+ *   rfdyn merge <dir…>            join sweep shards
+ *
+ * Every computation is a library call (src/experiments/); this file only reads the model, shows
+ * progress, handles signals and writes the result (src/io/results/).
  */
+import { dirname, join, resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { makeContext, runCli } from "./common.js";
-import { runners } from "./runners.js";
-import { readModelFile } from "../io/schema/common.js";
-import { UserError } from "../io/errors.js";
+import { checkOutDir, defaultOutDir, exitCodeOf, makeContext, progressBar, runCli } from "./common.js";
+import { loadModel } from "../io/read-model.js";
+import { UserError } from "../run/errors.js";
+import { isComplete } from "../run/hooks.js";
+import { experiment, kindOf, kinds, type AnyResult, type Kind } from "../experiments/index.js";
+import { parseShard } from "../experiments/sweep-grid.js";
+import type { SweepHooks } from "../experiments/sweep.js";
+import type { Argv } from "yargs";
+import { writeResult } from "../io/results/index.js";
 
 interface CommonArgs {
   model: string;
   out?: string;
   quiet?: boolean;
   threads?: number;
+  shard?: string;
 }
 
-async function runModel(argv: CommonArgs, expectKind?: string): Promise<void> {
-  const model = readModelFile(argv.model);
-  const kind = typeof model.kind === "string" ? model.kind : undefined;
-  const known = Object.keys(runners);
-  if (kind === undefined) throw new UserError(`model.kind: required, one of ${known.join(", ")}`);
+async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> {
+  const raw = loadModel(argv.model);
+  const kind = kindOf(raw);
   if (expectKind !== undefined && kind !== expectKind) throw new UserError(`model.kind: "${kind}" cannot be run by \`rfdyn ${expectKind}\` (use \`rfdyn run\`)`);
-  const load = runners[kind];
-  if (!load) throw new UserError(`model.kind: must be one of ${known.join(", ")} (got "${kind}")`);
-  const runner = await load();
-  const ctx = makeContext(argv, argv.model);
-  await runner(model, ctx, argv.model);
-  if (ctx.signal.aborted) process.exitCode = 130;
+  const exp = await experiment(kind);
+  const model = exp.parse(raw);
+  const shard = kind === "sweep" ? parseShard(argv.shard ?? process.env.RFDYN_SHARD) : undefined;
+  const out = argv.out ?? (shard && shard.count > 1 ? join(defaultOutDir(argv.model), `shard-${shard.index}-of-${shard.count}`) : undefined);
+  const ctx = makeContext({ ...argv, out }, argv.model);
+  checkOutDir(ctx.out);
+  const bar = progressBar(ctx, kind);
+  let result: AnyResult;
+  try {
+    const hooks: SweepHooks = { signal: ctx.signal, onProgress: (e) => bar.update(e), log: ctx.log, threads: ctx.threads, shard };
+    result = (await exp.run(model, hooks)) as AnyResult;
+  } finally {
+    bar.stop();
+  }
+  if (result.kind === "sweep") await (await import("../io/results/sweep.js")).writeSweepResult(ctx.out, result, argv.model);
+  else await writeResult(ctx.out, result);
+  // A run that did not complete always says why (even with --quiet); outputs are written either way.
+  const said = result.message.startsWith(result.status) ? result.message : `${result.status}: ${result.message}`;
+  if (isComplete(result.status)) ctx.log(`rfdyn ${kind}: ${said} → ${ctx.out}`);
+  else process.stderr.write(`rfdyn: ${kind} ${result.status}: ${result.message} (partial outputs in ${ctx.out})\n`);
+  process.exitCode = exitCodeOf(result.status);
 }
 
-const modelCommand = (name: string, describe: string, kind?: string) => ({
-  command: `${name} <model>`,
-  describe,
-  builder: (y: ReturnType<typeof yargs>) =>
-    y
-      .positional("model", { type: "string", describe: "model file (JSON)", demandOption: true })
-      .option("out", { alias: "o", type: "string", describe: "output directory (default results/<model name>)" })
-      .option("quiet", { alias: "q", type: "boolean", describe: "no progress bar or status lines" })
-      .option("threads", { alias: "j", type: "number", describe: "worker threads: sweep models, and the grid points / runs of cp and flow models (default 1)" }),
-  handler: (argv: CommonArgs) => runCli(() => runModel(argv, kind)),
-});
+const modelOptions = (y: ReturnType<typeof yargs>) =>
+  y
+    .positional("model", { type: "string", describe: "model file (JSON)", demandOption: true })
+    .option("out", { alias: "o", type: "string", describe: "output directory (default results/<model name>)" })
+    .option("quiet", { alias: "q", type: "boolean", describe: "no progress bar or status lines" })
+    .option("threads", { alias: "j", type: "number", describe: "worker threads for sweeps and the independent units of cp and flow models (default 1)" });
 
-const cli = yargs(hideBin(process.argv))
+const describeKind: Record<Kind, string> = {
+  simulate: "SGD simulation of a two-layer network",
+  flow: "single-neuron gradient flow of IG22: gaussian | full | cp | exact, gain sweeps",
+  cp: "CP decomposition of a class's 4th-order cumulant, with sweeps",
+  attractors: "attractor analysis of the cp gradient flow between CP factors",
+  lsg: "LSG24 single ReLU neuron: effective ODE or online SGD",
+  ode: "Saad–Solla / Gaussian-mixture order-parameter ODEs",
+  compare: "ODE vs several SGD seeds, deviations in SE units",
+  sweep: "parameter sweep over any model kind, on worker threads; --shard i/n runs one part",
+};
+
+let cli = yargs(hideBin(process.argv))
   .scriptName("rfdyn")
   .usage("$0 <command> <model.json> [options]")
-  .command(modelCommand("run", "run any model file (dispatches on its \"kind\")") as never)
-  .command(modelCommand("simulate", "SGD simulation of a two-layer network (kind: simulate)", "simulate") as never)
-  .command(modelCommand("flow", "single-neuron gradient flow of IG22: gaussian | full | cp | exact, gain sweeps (kind: flow)", "flow") as never)
-  .command(modelCommand("cp", "CP decomposition of a class's 4th-order cumulant, with sweeps (kind: cp)", "cp") as never)
-  .command(modelCommand("attractors", "attractor analysis of the cp gradient flow between CP factors (kind: attractors)", "attractors") as never)
-  .command(modelCommand("lsg", "LSG24 single ReLU neuron: effective ODE or online SGD (kind: lsg)", "lsg") as never)
-  .command(modelCommand("ode", "Saad–Solla / Gaussian-mixture order-parameter ODEs (kind: ode)", "ode") as never)
-  .command(modelCommand("compare", "ODE vs several SGD seeds, deviations in SE units (kind: compare)", "compare") as never)
-  .command((await import("./commands/sweep.js")).sweepCommand as never)
-  .command((await import("./commands/merge.js")).mergeCommand as never)
+  .command({
+    command: "run <model>",
+    describe: "run any model file (dispatches on its \"kind\")",
+    builder: (y: Argv) => modelOptions(y as never).option("shard", { type: "string", describe: "sweeps: run only shard i of n (0 ≤ i < n)" }),
+    handler: (argv: unknown) => runCli(() => runModelFile(argv as CommonArgs)),
+  } as never);
+for (const kind of kinds) {
+  cli = cli.command({
+    command: `${kind} <model>`,
+    describe: `${describeKind[kind]} (kind: ${kind})`,
+    builder: (y: Argv) => {
+      const b = modelOptions(y as never);
+      return kind === "sweep" ? b.option("shard", { type: "string", describe: "run only shard i of n (0 ≤ i < n), e.g. --shard 3/8 (points p ≡ i mod n); default $RFDYN_SHARD" }) : b;
+    },
+    handler: (argv: unknown) => runCli(() => runModelFile(argv as CommonArgs, kind)),
+  } as never);
+}
+cli = cli.command({
+  command: "merge <dirs..>",
+  describe: "join the shard outputs of `rfdyn sweep --shard i/n` (checks model hash, completeness, no overlap)",
+  builder: (y: Argv) =>
+    y
+      .positional("dirs", { type: "string", array: true, describe: "shard output directories", demandOption: true })
+      .option("out", { alias: "o", type: "string", describe: "output directory (default: parent of the first shard directory)" })
+      .option("quiet", { alias: "q", type: "boolean", describe: "no status lines" }),
+  handler: (argv: { dirs: string[]; out?: string; quiet?: boolean }) =>
+    runCli(async () => {
+      const { mergeShards, writeShardFiles, writeAggregate } = await import("../io/results/sweep.js");
+      const dirs = argv.dirs.map(String);
+      const out = resolve(argv.out ?? dirname(resolve(dirs[0] ?? ".")));
+      if (dirs.some((d) => resolve(d) === out)) throw new UserError(`--out: must differ from the shard directories (got "${out}")`);
+      const merged = mergeShards(dirs);
+      checkOutDir(out);
+      writeShardFiles(out, merged);
+      await writeAggregate(out, merged, { mergedFrom: dirs.map((d) => resolve(d)) });
+      if (!argv.quiet) process.stderr.write(`merge: ${dirs.length} shard(s), ${merged.runs.length} runs → ${out}\n`);
+    }),
+} as never);
+
+await cli
   .demandCommand(1, "give a command, e.g. `rfdyn run models/default.json`")
   .strict()
   .fail((msg, err) => {
@@ -70,6 +130,5 @@ const cli = yargs(hideBin(process.argv))
     process.exit(2);
   })
   .help()
-  .version();
-
-await cli.parseAsync();
+  .version()
+  .parseAsync();

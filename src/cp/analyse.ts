@@ -8,10 +8,12 @@ import type { Geometry } from "../data/kernels.js";
 import { geometrySize } from "../data/kernels.js";
 import { makeClassSampler, type ClassSpec } from "../data/task.js";
 import type { Rng } from "../stats/rng.js";
+import type { RunHooks } from "../run/hooks.js";
 import { decompose, type CpDecomposition, type DecomposeOptions } from "./decompose.js";
 import {
-  EXPLICIT_MAX_D, ImplicitCumulantLoss, cpTensor, sampleCumulantNormSq, sampleCumulantNormSqCost, sampleCumulantTensor,
+  EXPLICIT_MAX_D, ImplicitCumulantLoss, cpToTensor, sampleCumulantNormSq, sampleCumulantNormSqCost, sampleCumulantTensor,
 } from "./loss.js";
+import type { CPTensor } from "./tensor.js";
 
 export type ReconstructionErrorMode = "auto" | "explicit" | "implicit" | "none";
 
@@ -20,7 +22,7 @@ export interface CpAnalysisSpec {
   cls: ClassSpec;
   P: number;
   rank: number;
-  decompose: Omit<DecomposeOptions, "signal" | "onProgress">;
+  decompose: DecomposeOptions;
   /** k of "max IPR among the first k factors". */
   topK: number;
   reconstructionError: ReconstructionErrorMode;
@@ -30,7 +32,7 @@ export interface CpAnalysisSpec {
 
 export interface CpAnalysis extends CpDecomposition {
   P: number;
-  /** IPR of every (unit) factor, in the order of γ. */
+  /** IPR of every (unit) factor, in the order of the weights. */
   ipr: Float64Array;
   leadingIpr: number;
   maxIprTopK: number;
@@ -52,31 +54,32 @@ export function sampleClass(geometry: Geometry, cls: ClassSpec, P: number, rng: 
   return X;
 }
 
-/** Summaries of a decomposition: IPRs, leading and top-k maximum. */
-export function factorIprs(U: Float64Array, r: number, D: number, topK: number): { ipr: Float64Array; leading: number; maxTopK: number; argmax: number } {
+/** Summaries of a decomposition: IPR of each factor, of the leading one, and the top-k maximum. */
+export function factorIprs(cp: CPTensor, topK: number): { ipr: Float64Array; leading: number; maxTopK: number; argmax: number } {
+  const { r, D, factors } = cp;
   const v = new Float64Array(r);
-  for (let a = 0; a < r; a++) v[a] = ipr(U, a * D, D);
+  for (let a = 0; a < r; a++) v[a] = ipr(factors, a * D, D);
   let mx = -Infinity, arg = -1;
   for (let a = 0; a < Math.min(r, topK); a++) if (v[a] > mx) { mx = v[a]; arg = a; }
   return { ipr: v, leading: v[0], maxTopK: mx, argmax: arg };
 }
 
 /**
- * Relative reconstruction error of (γ, U) against the sample cumulant of X.  "explicit" forms ΔT
- * (D ≤ 40) and T̂ and compares entry by entry; "implicit" uses ‖ΔT − T̂‖² = L + ‖ΔT‖² with the
- * implicit loss L and the O(P²D) norm.
+ * Relative reconstruction error ‖ΔT − T̂‖/‖ΔT‖ of the CP tensor T̂ against the sample cumulant ΔT
+ * of the P rows of X (P×D).  "explicit" forms ΔT (D ≤ 40) and T̂ and compares entry by entry;
+ * "implicit" uses ‖ΔT − T̂‖² = L + ‖ΔT‖² with the implicit loss L and the O(P²D) norm.
  */
 export function relativeReconstructionError(
-  X: Float64Array, P: number, D: number, gamma: Float64Array, U: Float64Array, r: number,
-  mode: ReconstructionErrorMode, implicitMaxFlops = 2e10,
+  X: Float64Array, P: number, cp: CPTensor, mode: ReconstructionErrorMode, implicitMaxFlops = 2e10,
 ): { relError: number | null; method: "explicit" | "implicit" | "none"; normSq: number | null } {
+  const { r, D } = cp;
   let m: "explicit" | "implicit" | "none";
   if (mode === "auto") m = D <= EXPLICIT_MAX_D ? "explicit" : sampleCumulantNormSqCost(P, D) <= implicitMaxFlops ? "implicit" : "none";
   else m = mode;
   if (m === "none") return { relError: null, method: "none", normSq: null };
   if (m === "explicit") {
     const T = sampleCumulantTensor(X, P, D);
-    const That = cpTensor(gamma, U, r, D);
+    const That = cpToTensor(cp);
     let num = 0, den = 0;
     for (let k = 0; k < T.length; k++) {
       num += (T[k] - That[k]) ** 2;
@@ -86,25 +89,23 @@ export function relativeReconstructionError(
   }
   const L = new ImplicitCumulantLoss(X, P, D, r);
   const th = new Float64Array(L.n);
-  th.set(gamma, 0);
-  th.set(U, r);
+  th.set(cp.weights, 0);
+  th.set(cp.factors, r);
   const loss = L.fg(th, new Float64Array(L.n));
   const n2 = sampleCumulantNormSq(X, P, D, L.C);
   return { relError: Math.sqrt(Math.max(0, 1 + loss / n2)), method: "implicit", normSq: n2 };
 }
 
-/** Draw the data with `dataRng`, decompose, summarise. */
-export function analyseCumulant(
-  spec: CpAnalysisSpec, dataRng: Rng, o: { signal?: AbortSignal; onProgress?: (f: number, info: string) => void } = {},
-): CpAnalysis {
+/** Draw the data with `dataRng`, decompose (hooks: see `decompose`), summarise. */
+export function analyseCumulant(spec: CpAnalysisSpec, dataRng: Rng, hooks: RunHooks = {}): CpAnalysis {
   const t0 = performance.now();
   const D = geometrySize(spec.geometry);
   const X = sampleClass(spec.geometry, spec.cls, spec.P, dataRng);
   const obj = new ImplicitCumulantLoss(X, spec.P, D, spec.rank);
-  const dec = decompose(obj, { ...spec.decompose, signal: o.signal, onProgress: o.onProgress });
-  const f = factorIprs(dec.U, spec.rank, D, spec.topK);
+  const dec = decompose(obj, spec.decompose, hooks);
+  const f = factorIprs(dec, spec.topK);
   const rec = dec.status === "done"
-    ? relativeReconstructionError(X, spec.P, D, dec.gamma, dec.U, spec.rank, spec.reconstructionError, spec.implicitMaxFlops)
+    ? relativeReconstructionError(X, spec.P, dec, spec.reconstructionError, spec.implicitMaxFlops)
     : { relError: null, method: "none" as const, normSq: null };
   return {
     ...dec,

@@ -14,8 +14,9 @@
  * from s u_a gives the nearby fixed point and its classification ("factor fixed points").
  */
 import type { SingleNeuronFlow } from "../theory/single-neuron.js";
-import { integrateFlow } from "../theory/flow-experiment.js";
+import { integrateFlow } from "../theory/flow-trajectory.js";
 import type { Method } from "../integrate/index.js";
+import { subProgress, type RunHooks, type RunStatus } from "../run/hooks.js";
 import { ipr } from "../analysis/ipr.js";
 import {
   classifyJacobian, cpFlowJacobian, cpFlowVector, newtonFixedPoint,
@@ -49,8 +50,6 @@ export interface AttractorOptions {
   matchThreshold?: number;
   /** Two fixed points are the same if ‖w1 ∓ w2‖ ≤ fpTol·max(‖w1‖, ‖w2‖, 1e-12). Default 1e-6. */
   fpTol?: number;
-  signal?: AbortSignal;
-  onProgress?: (fraction: number, info: string) => void;
 }
 
 export interface FixedPointRecord {
@@ -79,7 +78,7 @@ export interface AttractorRun {
   w0: Float64Array;
   /** End of integration (before Newton). */
   wEnd: Float64Array;
-  status: string;
+  status: RunStatus;
   tEnd: number;
   /** Index into `fixedPoints` (−1 if Newton failed). */
   fixedPoint: number;
@@ -103,7 +102,8 @@ export interface AttractorResult {
   /** basin[i][j]: runs started at starts[i] that ended on factor j (j = r: none). */
   basin: number[][];
   factorFixedPoints: FactorFixedPoint[];
-  status: "done" | "interrupted";
+  /** "interrupted" (by the signal) or "done"; individual runs carry their own status. */
+  status: RunStatus;
 }
 
 /** m_r = w·u_r/(|w||u_r|) for all r. */
@@ -184,8 +184,11 @@ export function factorFixedPoints(
   return out;
 }
 
-/** Run the attractor experiment; see the module comment. */
-export function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, factors: CpFactorSet, o: AttractorOptions): AttractorResult {
+/**
+ * Run the attractor experiment; see the module comment.  Progress is reported in runs (starts ×
+ * seeds); on abort the result holds the runs that finished (status "interrupted", no factor fixed points).
+ */
+export async function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, factors: CpFactorSet, o: AttractorOptions, hooks: RunHooks = {}): Promise<AttractorResult> {
   const { r, D, U } = factors;
   if (flow.D !== D || sys.D !== D) throw new RangeError(`runAttractors: dimensions differ (flow ${flow.D}, system ${sys.D}, factors ${D})`);
   for (const s of o.starts) if (!(Number.isInteger(s) && s >= 0 && s < r)) throw new RangeError(`runAttractors: start factor ${s} out of range [0, ${r - 1}]`);
@@ -221,16 +224,15 @@ export function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, factors
     for (let i = 0; i < D; i++) nu += U[s * D + i] ** 2;
     nu = Math.sqrt(nu);
     for (let k = 0; k < o.seeds; k++) {
-      if (o.signal?.aborted) { status = "interrupted"; break outer; }
+      if (hooks.signal?.aborted) { status = "interrupted"; break outer; }
       const rng = Rng.stream(o.seed, 1 + si * o.seeds + k);
       const w0 = new Float64Array(D);
       for (let i = 0; i < D; i++) w0[i] = U[s * D + i] / nu + o.sigma * rng.normal();
       const done = runs.length;
-      const tr = integrateFlow(flow, w0, {
+      const tr = await integrateFlow(flow, w0, {
         T: o.T, count: o.count ?? 80, tMin: o.tMin, method: o.method, rtol: o.rtol, atol: o.atol, dt: o.dt,
-        maxSteps: o.maxSteps, steadyTol: o.steadyTol, signal: o.signal,
-        onProgress: o.onProgress ? (f, info) => o.onProgress!((done + f) / total, `start u${s + 1} seed ${k}: ${info}`) : undefined,
-      });
+        maxSteps: o.maxSteps, steadyTol: o.steadyTol,
+      }, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, done, total, `start u${s + 1} seed ${k}`) });
       if (tr.status === "interrupted") { status = "interrupted"; break outer; }
       const nt = tr.t.length;
       const ov = new Float64Array(nt * r);

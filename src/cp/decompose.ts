@@ -9,13 +9,21 @@
  *     (D = 100, P = 10⁴, r = 20) this needs ~8× fewer iterations than the joint form and reaches
  *     the same minimum;
  *   - method "joint": L-BFGS on (γ, U) jointly with γ initialised at γ*(U) (IG22 SI A.4 as written).
- * The restart with the smallest loss wins.  The result is normalised: |u_a| = 1, γ_a absorbs the
- * scale (γ_a |u_a|⁴), the sign of u_a is fixed so that its largest-magnitude entry is positive
- * (u and −u give the same u⊗4), and factors are sorted by |γ_a| (descending).
+ * The restart with the smallest loss wins.  The result is a `CPTensor` (./tensor.ts), normalised:
+ * |u_a| = 1, the weight γ_a absorbs the scale (γ_a |u_a|⁴), the sign of u_a is fixed so that its
+ * largest-magnitude entry is positive (u and −u give the same u⊗4), and factors are sorted by |γ_a|
+ * (descending).
+ *
+ * Hooks: `signal` is polled after every L-BFGS iteration (the run stops with status
+ * "interrupted", keeping the best finished restart); progress is reported per iteration in units
+ * of restarts, with the iteration and loss as metrics.
  */
 import { lbfgs, type LbfgsStatus } from "../optim/lbfgs.js";
 import { Rng } from "../stats/rng.js";
+import { choleskyFactor, choleskySolve } from "../stats/linalg.js";
+import type { RunHooks } from "../run/hooks.js";
 import type { CpObjective } from "./loss.js";
+import type { CPTensor } from "./tensor.js";
 
 export interface DecomposeOptions {
   /** Number of restarts (≥ 1). Default 5. */
@@ -36,11 +44,8 @@ export interface DecomposeOptions {
    * jointly on the raw loss (the formulation of IG22 SI A.4).
    */
   method?: CpMethod;
-  /** Warm start for restart 0: factors (r×D, any scale); γ is set optimally for them. */
-  initU?: Float64Array;
-  signal?: AbortSignal;
-  /** Called after every L-BFGS iteration with the overall fraction done. */
-  onProgress?: (fraction: number, info: string) => void;
+  /** Warm start for restart 0: factors (r×D, any scale); the weights are set optimally for them. */
+  initFactors?: Float64Array;
 }
 
 export interface CpRestart {
@@ -51,13 +56,11 @@ export interface CpRestart {
   status: LbfgsStatus;
 }
 
-export interface CpDecomposition {
-  D: number;
-  r: number;
-  /** Weights, sorted by |γ| descending. */
-  gamma: Float64Array;
-  /** Unit-norm factors (r×D row-major), in the order of `gamma`. */
-  U: Float64Array;
+/**
+ * A decomposition: the CP tensor (unit-norm factors, weights sorted by |γ| descending) and how it
+ * was found.
+ */
+export interface CpDecomposition extends CPTensor {
   /** Loss of the best restart (without the constant ‖ΔT‖²). */
   loss: number;
   /** Index of the best restart. */
@@ -66,43 +69,23 @@ export interface CpDecomposition {
   status: "done" | "interrupted";
 }
 
-/** Solve the symmetric positive semi-definite system G x = b in place (Cholesky, tiny ridge on failure). */
+/**
+ * Solve the symmetric positive semi-definite system G x = b (Cholesky; if G is not numerically
+ * positive definite, a ridge (tr G/n)·10^(k−14), k = 1…7, is added; zeros if that fails too).
+ */
 function solveSpd(G: Float64Array, b: Float64Array, n: number): Float64Array {
   let trace = 0;
   for (let i = 0; i < n; i++) trace += G[i * n + i];
+  const L = new Float64Array(n * n);
   for (let ridge = 0; ridge < 8; ridge++) {
     const eps = ridge === 0 ? 0 : (trace / n) * 10 ** (ridge - 14);
-    const L = new Float64Array(n * n);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) {
-      for (let j = 0; j <= i; j++) {
-        let s = G[i * n + j] + (i === j ? eps : 0);
-        for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-        if (i === j) {
-          if (!(s > 1e-300)) { ok = false; break; }
-          L[i * n + i] = Math.sqrt(s);
-        } else L[i * n + j] = s / L[j * n + j];
-      }
-    }
-    if (!ok) continue;
-    const x = Float64Array.from(b);
-    for (let i = 0; i < n; i++) {
-      let s = x[i];
-      for (let k = 0; k < i; k++) s -= L[i * n + k] * x[k];
-      x[i] = s / L[i * n + i];
-    }
-    for (let i = n - 1; i >= 0; i--) {
-      let s = x[i];
-      for (let k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
-      x[i] = s / L[i * n + i];
-    }
-    return x;
+    if (choleskyFactor(G, n, L, eps)) return choleskySolve(L, n, b, new Float64Array(n));
   }
   return new Float64Array(n);
 }
 
 /** Optimal weights γ for fixed factors U (r×D): minimise the loss over γ. */
-export function optimalGamma(obj: CpObjective, U: Float64Array): Float64Array {
+export function optimalWeights(obj: CpObjective, U: Float64Array): Float64Array {
   const { r, D } = obj;
   const b = obj.projections(U, new Float64Array(r));
   const G = new Float64Array(r * r);
@@ -122,7 +105,7 @@ export function optimalGamma(obj: CpObjective, U: Float64Array): Float64Array {
  * Normalise θ = [γ, U]: |u_a| = 1 with γ_a ← γ_a |u_a|⁴, sign so that the largest-|·| entry is
  * positive, sorted by |γ| descending (ties: original order).
  */
-export function normaliseFactors(theta: Float64Array, r: number, D: number): { gamma: Float64Array; U: Float64Array } {
+export function normaliseFactors(theta: Float64Array, r: number, D: number): CPTensor {
   const g0 = new Float64Array(r), U0 = new Float64Array(r * D);
   for (let a = 0; a < r; a++) {
     const o = r + a * D;
@@ -142,12 +125,12 @@ export function normaliseFactors(theta: Float64Array, r: number, D: number): { g
     g0[a] = theta[a] * s * s;
   }
   const order = Array.from({ length: r }, (_, a) => a).sort((a, b) => Math.abs(g0[b]) - Math.abs(g0[a]) || a - b);
-  const gamma = new Float64Array(r), U = new Float64Array(r * D);
+  const weights = new Float64Array(r), factors = new Float64Array(r * D);
   order.forEach((a, k) => {
-    gamma[k] = g0[a];
-    U.set(U0.subarray(a * D, (a + 1) * D), k * D);
+    weights[k] = g0[a];
+    factors.set(U0.subarray(a * D, (a + 1) * D), k * D);
   });
-  return { gamma, U };
+  return { weights, factors, r, D };
 }
 
 /** Random unit-norm factors (r×D) from `rng`. */
@@ -185,7 +168,8 @@ export class ReducedCpObjective {
   private readonly c: Float64Array; // r×r cosines u_a·u_b
   private readonly G: Float64Array; // r×r (u_a·u_b)⁴
   private readonly L: Float64Array; // Cholesky factor
-  readonly gamma: Float64Array;
+  /** γ*(U) of the last evaluation. */
+  readonly weights: Float64Array;
 
   constructor(readonly obj: CpObjective) {
     const { r, D } = obj;
@@ -197,45 +181,25 @@ export class ReducedCpObjective {
     this.c = new Float64Array(r * r);
     this.G = new Float64Array(r * r);
     this.L = new Float64Array(r * r);
-    this.gamma = new Float64Array(r);
+    this.weights = new Float64Array(r);
   }
 
-  /** γ = G⁻¹b by Cholesky (in place, preallocated); a tiny ridge is added if G is not numerically SPD. */
+  /** γ = G⁻¹b by Cholesky (preallocated); a tiny ridge 10^(k−15) is added if G is not numerically SPD. */
   private solveGamma(): void {
-    const { r, } = this.obj;
-    const { G, L, b, gamma } = this;
+    const { r } = this.obj;
+    const { G, L, b, weights } = this;
     for (let attempt = 0; attempt < 10; attempt++) {
       const eps = attempt === 0 ? 0 : 10 ** (attempt - 15);
-      let ok = true;
-      for (let i = 0; i < r && ok; i++) {
-        for (let j = 0; j <= i; j++) {
-          let s = G[i * r + j] + (i === j ? eps : 0);
-          for (let k = 0; k < j; k++) s -= L[i * r + k] * L[j * r + k];
-          if (i === j) {
-            if (!(s > 1e-300)) { ok = false; break; }
-            L[i * r + i] = Math.sqrt(s);
-          } else L[i * r + j] = s / L[j * r + j];
-        }
-      }
-      if (!ok) continue;
-      for (let i = 0; i < r; i++) {
-        let s = b[i];
-        for (let k = 0; k < i; k++) s -= L[i * r + k] * gamma[k];
-        gamma[i] = s / L[i * r + i];
-      }
-      for (let i = r - 1; i >= 0; i--) {
-        let s = gamma[i];
-        for (let k = i + 1; k < r; k++) s -= L[k * r + i] * gamma[k];
-        gamma[i] = s / L[i * r + i];
-      }
+      if (!choleskyFactor(G, r, L, eps)) continue;
+      choleskySolve(L, r, b, weights);
       return;
     }
-    gamma.fill(NaN);
+    weights.fill(NaN);
   }
 
   fg(V: Float64Array, g: Float64Array): number {
     const { r, D } = this.obj;
-    const { U, nrm, b, H, c, G, gamma } = this;
+    const { U, nrm, b, H, c, G, weights: gamma } = this;
     for (let a = 0; a < r; a++) {
       const o = a * D;
       let s = 0;
@@ -290,7 +254,7 @@ export class ReducedCpObjective {
 export type CpMethod = "reduced" | "joint";
 
 /** Decompose with restarts; see the module comment. */
-export function decompose(obj: CpObjective, opts: DecomposeOptions = {}): CpDecomposition {
+export function decompose(obj: CpObjective, opts: DecomposeOptions = {}, hooks: RunHooks = {}): CpDecomposition {
   const { r, D, n } = obj;
   const restarts = opts.restarts ?? 5;
   if (!(Number.isInteger(restarts) && restarts >= 1)) throw new RangeError(`decompose: restarts must be an integer ≥ 1 (got ${restarts})`);
@@ -300,7 +264,7 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}): CpDeco
   const ftol = opts.ftol ?? 1e-12;
   const m = opts.m ?? 10;
   const method = opts.method ?? "reduced";
-  if (opts.initU && opts.initU.length !== r * D) throw new RangeError(`decompose: initU must have r·D = ${r * D} entries (got ${opts.initU.length})`);
+  if (opts.initFactors && opts.initFactors.length !== r * D) throw new RangeError(`decompose: initFactors must have r·D = ${r * D} entries (got ${opts.initFactors.length})`);
 
   const runs: CpRestart[] = [];
   let bestTheta: Float64Array | null = null;
@@ -308,8 +272,8 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}): CpDeco
   let best = -1;
   let interrupted = false;
   for (let k = 0; k < restarts; k++) {
-    if (opts.signal?.aborted) { interrupted = true; break; }
-    const U = k === 0 && opts.initU ? Float64Array.from(opts.initU) : randomFactors(r, D, Rng.stream(seed, k));
+    if (hooks.signal?.aborted) { interrupted = true; break; }
+    const U = k === 0 && opts.initFactors ? Float64Array.from(opts.initFactors) : randomFactors(r, D, Rng.stream(seed, k));
     let stopped = false;
     let fg: (x: Float64Array, g: Float64Array) => number;
     let theta0: Float64Array;
@@ -322,7 +286,7 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}): CpDeco
       const rr = red;
       fg = (x, g) => rr.fg(x, g);
     } else {
-      const gamma = optimalGamma(obj, U);
+      const gamma = optimalWeights(obj, U);
       theta0 = new Float64Array(n);
       theta0.set(gamma, 0);
       theta0.set(U, r);
@@ -334,8 +298,11 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}): CpDeco
       gtol,
       ftol,
       onIter: (it, f) => {
-        opts.onProgress?.((k + Math.min(1, it / maxIter)) / restarts, `restart ${k + 1}/${restarts} it ${it} loss ${(red ? f * red.scale : f).toPrecision(6)}`);
-        if (opts.signal?.aborted) {
+        hooks.onProgress?.({
+          done: k + Math.min(1, it / maxIter), total: restarts, unit: "restarts", phase: `restart ${k + 1}/${restarts}`,
+          metrics: { iteration: it, loss: red ? f * red.scale : f },
+        });
+        if (hooks.signal?.aborted) {
           stopped = true;
           return false;
         }
@@ -347,7 +314,7 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}): CpDeco
     if (red) {
       f = red.fg(res0.x, new Float64Array(r * D)) * red.scale;
       theta = new Float64Array(n);
-      theta.set(red.gamma, 0);
+      theta.set(red.weights, 0);
       for (let a = 0; a < r; a++) {
         let s = 0;
         for (let i = 0; i < D; i++) s += res0.x[a * D + i] ** 2;
@@ -367,11 +334,11 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}): CpDeco
     if (stopped) { interrupted = true; break; }
   }
   if (bestTheta === null) {
-    return { D, r, gamma: new Float64Array(r), U: new Float64Array(r * D), loss: NaN, best: -1, restarts: runs, status: "interrupted" };
+    return { weights: new Float64Array(r), factors: new Float64Array(r * D), r, D, loss: NaN, best: -1, restarts: runs, status: "interrupted" };
   }
-  const { gamma, U } = normaliseFactors(bestTheta, r, D);
-  opts.onProgress?.(1, `best restart ${best + 1}, loss ${bestLoss.toPrecision(6)}`);
-  return { D, r, gamma, U, loss: bestLoss, best, restarts: runs, status: interrupted ? "interrupted" : "done" };
+  const cp = normaliseFactors(bestTheta, r, D);
+  hooks.onProgress?.({ done: restarts, total: restarts, unit: "restarts", phase: `best restart ${best + 1}`, metrics: { loss: bestLoss } });
+  return { ...cp, loss: bestLoss, best, restarts: runs, status: interrupted ? "interrupted" : "done" };
 }
 
 /**

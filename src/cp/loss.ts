@@ -21,6 +21,7 @@
  * Both return L without the constant unless `includeConstant` is set on the explicit one (then
  * L = ‖ΔT − T̂‖² exactly).
  */
+import type { CPTensor } from "./tensor.js";
 
 /** Objective over θ = [γ (r), U (r×D row-major)] used by the decomposition driver. */
 export interface CpObjective {
@@ -415,9 +416,10 @@ export function sampleCumulantTensor(X: Float64Array, P: number, D: number): Flo
   return out;
 }
 
-/** Explicit rank-r symmetric tensor Σ_a γ_a u_a⊗4 (U r×D row-major). */
-export function cpTensor(gamma: ArrayLike<number>, U: ArrayLike<number>, r: number, D: number): Float64Array {
-  checkExplicitD(D, "cpTensor");
+/** The explicit D⁴ tensor Σ_a γ_a u_a⊗4 of a CP tensor (layout as `sampleCumulantTensor`; D ≤ 40). */
+export function cpToTensor(cp: CPTensor): Float64Array {
+  const { weights: gamma, factors: U, r, D } = cp;
+  checkExplicitD(D, "cpToTensor");
   const D2 = D * D, D3 = D2 * D;
   const T = new Float64Array(D3 * D);
   for (let a = 0; a < r; a++) {

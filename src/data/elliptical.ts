@@ -24,7 +24,7 @@ import { lgamma } from "../stats/gamma.js";
 import { gaussianExpectation, integrateAdaptive } from "../stats/quadrature.js";
 import { CirculantGaussian } from "./gp.js";
 import { geometrySize, kernelRow, type Geometry } from "./kernels.js";
-import type { ClassSampler } from "./task.js";
+import type { ClassSampler } from "./sampler.js";
 
 export type RadiusSpec = { kind: "lognormal"; s: number } | { kind: "student"; nu: number };
 

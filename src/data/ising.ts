@@ -11,7 +11,7 @@
  * Marginals are ±1 (unit variance, kurtosis E s⁴ = 1, excess −2).
  */
 import type { Rng } from "../stats/rng.js";
-import type { ClassSampler } from "./task.js";
+import type { ClassSampler } from "./sampler.js";
 
 export class IsingChainClass implements ClassSampler {
   readonly D: number;

@@ -26,7 +26,7 @@ import type { Rng } from "../stats/rng.js";
 import { CirculantGaussian } from "./gp.js";
 import { geometrySize, kernelRow, type Geometry } from "./kernels.js";
 import { nlgpCovariance, nlgpGamma, nlgpKurtosis, toIg22Gain, type GainConvention } from "./nlgp.js";
-import type { ClassSampler } from "./task.js";
+import type { ClassSampler } from "./sampler.js";
 import { IsingChainClass, isingCorrelationRow } from "./ising.js";
 import { EllipticalClass, checkRadius, ellipticalKurtosis, radiusExpectation, type RadiusSpec } from "./elliptical.js";
 

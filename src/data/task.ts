@@ -9,21 +9,14 @@
  *              elliptical controls) on a kernel of length ξ; "field-clone": its Gaussian control
  */
 import { Rng } from "../stats/rng.js";
+import type { ClassSampler } from "./sampler.js";
 import { erf } from "../stats/special.js";
 import { CirculantGaussian } from "./gp.js";
 import { geometrySize, kernelRow, type Geometry } from "./kernels.js";
 import { nlgpCovariance, nlgpGamma, toIg22Gain, type GainConvention } from "./nlgp.js";
 import { makeField, type MarginalSpec } from "./marginals.js";
 
-export interface ClassSampler {
-  readonly D: number;
-  /** Draw one input into `out`. */
-  sample(out: Float64Array, rng: Rng): Float64Array;
-  /** First row of the exact covariance (translation-invariant), if known in closed form. */
-  covarianceRow(): Float64Array;
-  /** Human-readable description for result files. */
-  describe(): string;
-}
+export type { ClassSampler } from "./sampler.js";
 
 export type ClassSpec =
   | { kind: "gp"; xi: number }

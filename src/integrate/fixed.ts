@@ -6,7 +6,7 @@
  * of multiples of η is gradient descent w ← w + η f(w), bit for bit).  Times inside a segment are
  * computed as tStart + k·dt, so they do not accumulate rounding.
  */
-import { IntegrationError, type Rhs } from "./types.js";
+import { IntegrationError, type FailureCode, type Rhs } from "./types.js";
 
 export type FixedScheme = "euler" | "rk4";
 
@@ -22,12 +22,17 @@ export class FixedStepper {
   readonly y: Float64Array;
   nRhs = 0;
   nSteps = 0;
+  readonly nRejected = 0;
 
   private readonly k1: Float64Array;
   private readonly k2: Float64Array;
   private readonly k3: Float64Array;
   private readonly k4: Float64Array;
   private readonly tmp: Float64Array;
+  /** Current segment of advance(): its target, start time and steps taken (see advance). */
+  private segTarget = NaN;
+  private segStart = NaN;
+  private segK = 0;
   /** k1 already holds f(t, y) for the current state (set by dydt()). */
   private k1Valid = false;
 
@@ -67,20 +72,25 @@ export class FixedStepper {
    */
   advance(tTarget: number, accepted: AcceptedStep): boolean {
     const { dt, y } = this;
-    const tStart = this.t;
-    let k = 0;
+    // A segment (start time, step count) survives a pause: resuming advance(tTarget) after
+    // `accepted` returned false continues the same k·dt grid, so a paused run equals an unpaused one.
+    if (tTarget !== this.segTarget || this.t < this.segStart) {
+      this.segTarget = tTarget;
+      this.segStart = this.t;
+      this.segK = 0;
+    }
     while (this.t < tTarget) {
-      if (this.nSteps >= this.maxSteps) this.fail(`maxSteps (${this.maxSteps}) exceeded`);
+      if (this.nSteps >= this.maxSteps) this.fail(`maxSteps (${this.maxSteps}) exceeded`, "maxiters");
       const rem = tTarget - this.t;
       const last = rem <= dt * (1 + SNAP);
       const h = last && rem < dt * (1 - SNAP) ? rem : dt;
       if (this.scheme === "euler") this.euler(h);
       else this.rk4(h);
-      k++;
+      this.segK++;
       for (let i = 0; i < y.length; i++) {
         if (!Number.isFinite(y[i])) this.fail("state became NaN/Inf");
       }
-      this.t = last ? tTarget : tStart + k * dt;
+      this.t = last ? tTarget : this.segStart + this.segK * dt;
       this.nSteps++;
       if (!accepted(this.t, y)) return false;
     }
@@ -114,7 +124,7 @@ export class FixedStepper {
   }
 
   /** Throws with the last time whose state was finite (t is only advanced after the check). */
-  private fail(what: string): never {
-    throw new IntegrationError(`integration failed at t = ${this.t}: ${what}`, this.t);
+  private fail(what: string, code: FailureCode = "unstable"): never {
+    throw new IntegrationError(`integration failed at t = ${this.t}: ${what}`, this.t, code);
   }
 }

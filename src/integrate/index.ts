@@ -1,4 +1,7 @@
-/** ODE integration: one `solve` over odex GBS, Runge–Kutta–Chebyshev (stiff gradient flows), RK4 and Euler.  See ./types.ts. */
-export { IntegrationError } from "./types.js";
-export type { Method, Rhs, Solution, SolveOptions, SolverCarry } from "./types.js";
-export { solve, SOLVE_DEFAULTS } from "./solve.js";
+/**
+ * ODE integration: an OdeProblem → solve(problem, algorithm, options) → OdeSolution, over odex GBS,
+ * Runge–Kutta–Chebyshev (stiff gradient flows), RK4 and Euler.  See ./types.ts.
+ */
+export { IntegrationError, runStatusOf, successful } from "./types.js";
+export type { Algorithm, FailureCode, Jac, Method, OdeProblem, OdeSolution, Retcode, Rhs, SolveOptions, SolveStats, SolverCarry } from "./types.js";
+export { solve, solveAsync, SOLVE_DEFAULTS } from "./solve.js";

@@ -14,7 +14,7 @@
  *    before giving up, retry from the last finite state with a much shorter step.
  */
 import { createRequire } from "node:module";
-import { IntegrationError, type Rhs } from "./types.js";
+import { IntegrationError, type FailureCode, type Rhs } from "./types.js";
 
 /** The parts of odex's `Solver` we use (the package ships no type declarations). */
 interface OdexSolver {
@@ -67,6 +67,7 @@ export class GbsStepper {
   readonly y: Float64Array;
   nRhs = 0;
   nSteps = 0;
+  nRejected = 0;
 
   private readonly n: number;
   private readonly solver: OdexSolver;
@@ -139,7 +140,7 @@ export class GbsStepper {
         continue;
       }
       const budget = this.maxSteps - this.attempts;
-      if (budget <= 0) this.fail(`maxSteps (${this.maxSteps}) exceeded`);
+      if (budget <= 0) this.fail(`maxSteps (${this.maxSteps}) exceeded`, "maxiters");
       this.solver.maxSteps = Math.min(budget, 2 ** 31);
       this.solver.initialStepSize = this.hNext;
 
@@ -177,6 +178,7 @@ export class GbsStepper {
       try {
         const res = this.solver.solve(this.f, tStart, this.yArr, end, solOut);
         this.attempts += res.nStep;
+        this.nRejected += res.nReject;
         outcome = res.outcome;
       } catch (e) {
         if (e instanceof AbortOdex) this.failNaN();
@@ -184,7 +186,7 @@ export class GbsStepper {
       }
 
       if (stopped) return false;
-      if (!Number.isNaN(hUnder)) this.fail(`step size underflowed (h = ${hUnder.toExponential(2)})`);
+      if (!Number.isNaN(hUnder)) this.fail(`step size underflowed (h = ${hUnder.toExponential(2)})`, "dtmin");
       if (!Number.isNaN(xBad)) {
         // A NaN/Inf error estimate passes odex's step control; retry from the last finite state
         // with a much shorter first step before concluding that the solution itself blew up.
@@ -194,7 +196,7 @@ export class GbsStepper {
         this.hNext = hBad / 8;
         continue;
       }
-      if (outcome === odex.Outcome.MaxStepsExceeded) this.fail(`maxSteps (${this.maxSteps}) exceeded`);
+      if (outcome === odex.Outcome.MaxStepsExceeded) this.fail(`maxSteps (${this.maxSteps}) exceeded`, "maxiters");
       // Converged: odex may stop within rounding distance of `end`; snap to it.
       this.t = end;
       if (end === retryEnd) retryEnd = Infinity;
@@ -203,8 +205,8 @@ export class GbsStepper {
     return true;
   }
 
-  private fail(what: string): never {
-    throw new IntegrationError(`integration failed at t = ${this.t}: ${what}`, this.t);
+  private fail(what: string, code: FailureCode = "unstable"): never {
+    throw new IntegrationError(`integration failed at t = ${this.t}: ${what}`, this.t, code);
   }
 
   private failNaN(): never {

@@ -28,7 +28,7 @@
  * the singularity) before the state overflows or maxSteps is exhausted: expect 10⁴–10⁵ RHS calls
  * where gbs gives up after a few thousand.
  */
-import { IntegrationError, type Rhs, type SolverCarry } from "./types.js";
+import { IntegrationError, type FailureCode, type Rhs, type SolverCarry } from "./types.js";
 
 /** Settings of the RKC stepper (already validated by `solve`). */
 export interface RkcSettings {
@@ -210,7 +210,7 @@ export class RkcStepper {
       if (s > this.maxStagesUsed) this.maxStagesUsed = s;
       const shortened = h < this.absh;
 
-      if (this.attempts >= this.maxSteps) this.fail(`maxSteps (${this.maxSteps}) exceeded`);
+      if (this.attempts >= this.maxSteps) this.fail(`maxSteps (${this.maxSteps}) exceeded`, "maxiters");
       this.attempts++;
       const yNew = this.step(h, s);
       // F_{n+1} into fs, error estimate.
@@ -230,7 +230,7 @@ export class RkcStepper {
           this.absh = 0.1 * h;
         }
         if (this.absh < hMin) {
-          this.fail(Number.isFinite(err) ? `step size underflowed (h = ${this.absh.toExponential(2)})` : "state became NaN/Inf");
+          Number.isFinite(err) ? this.fail(`step size underflowed (h = ${this.absh.toExponential(2)})`, "dtmin") : this.fail("state became NaN/Inf");
         }
         if (!this.rhoFresh) this.needRho = true;
         continue;
@@ -445,8 +445,8 @@ export class RkcStepper {
     return hmax;
   }
 
-  private fail(what: string): never {
-    throw new IntegrationError(`integration failed at t = ${this.t}: ${what}`, this.t);
+  private fail(what: string, code: FailureCode = "unstable"): never {
+    throw new IntegrationError(`integration failed at t = ${this.t}: ${what}`, this.t, code);
   }
 }
 

@@ -1,12 +1,14 @@
 /**
- * `solve`: the single entry point for ODE integration in rfdyn.  Validates options, dispatches on
- * `method` to the odex GBS adapter, the RKC stepper or a fixed-step scheme, collects the state on the output grid
- * and stops early on steady state or a user event.
+ * `solve(problem, algorithm, options)` / `solveAsync`: the single entry point for ODE integration in
+ * rfdyn.  One driver validates, dispatches on the algorithm to the odex GBS adapter, the RKC stepper
+ * or a fixed-step scheme, collects the state on the output grid, stops early on steady state, a
+ * user event or abort, reports progress, and turns numerical failures into retcodes.
  */
 import { FixedStepper } from "./fixed.js";
 import { GbsStepper } from "./odex.js";
 import { RkcStepper } from "./rkc.js";
-import type { Method, Rhs, Solution, SolveOptions } from "./types.js";
+import { IntegrationError, type Algorithm, type Method, type OdeProblem, type OdeSolution, type Retcode, type SolveOptions } from "./types.js";
+import { YieldClock, yieldToEventLoop } from "../run/hooks.js";
 
 /** Defaults for options that are not given. */
 export const SOLVE_DEFAULTS = {
@@ -27,19 +29,49 @@ interface Stepper {
   readonly y: Float64Array;
   nRhs: number;
   nSteps: number;
+  readonly nRejected: number;
   dydt(): Float64Array;
   advance(tTarget: number, accepted: (t: number, y: Float64Array) => boolean): boolean;
 }
 
 /**
- * Integrate dy/dt = rhs(t, y) from opts.t0 to opts.t1 starting at y0, reporting the state at
- * opts.times (default [t0, t1]).  Throws RangeError/TypeError on invalid options and
- * IntegrationError when the integration cannot continue.
+ * Integrate `problem` with `algorithm` (default "gbs").  Returns an OdeSolution whose retcode says
+ * how it ended; invalid options throw RangeError/TypeError, and a numerical failure throws an
+ * IntegrationError only with `throwOnFailure`.  Synchronous: the signal is polled at every step,
+ * which sees a worker's shared abort flag but not a Ctrl-C on the main thread (use solveAsync).
  */
-export function solve(rhs: Rhs, y0: Float64Array | readonly number[], opts: SolveOptions): Solution {
-  if (typeof rhs !== "function") throw new TypeError("solve: rhs must be a function");
-  if (opts === null || typeof opts !== "object") throw new TypeError("solve: opts must be an object");
-  const { t0, t1 } = opts;
+export function solve(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS.method, opts: SolveOptions = {}): OdeSolution {
+  const it = drive(problem, algorithm, opts, false);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * `solve`, returning to the event loop every ~40 ms of work so that signal handlers run: a Ctrl-C
+ * on the main thread aborts `opts.signal` and the integration stops at its next step with retcode
+ * "interrupted".  The arithmetic is exactly `solve`'s: rkc and fixed-step integrations pause at any
+ * step and resume where they were; gbs pauses only at output times (odex restarts there anyway),
+ * so its responsiveness is the time between two output times.
+ */
+export async function solveAsync(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS.method, opts: SolveOptions = {}): Promise<OdeSolution> {
+  const it = drive(problem, algorithm, opts, true);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    await yieldToEventLoop();
+  }
+}
+
+/** The one driver behind solve and solveAsync: validates, steps, saves, stops, reports. */
+function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, cooperative: boolean): Generator<void, OdeSolution, void> {
+  if (problem === null || typeof problem !== "object") throw new TypeError("solve: problem must be an object");
+  if (opts === null || typeof opts !== "object") throw new TypeError("solve: options must be an object");
+  const { rhs, y0 } = problem;
+  if (typeof rhs !== "function") throw new TypeError("solve: problem.rhs must be a function");
+  if (!Array.isArray(problem.tspan) || problem.tspan.length !== 2) throw new TypeError("solve: problem.tspan must be [t0, t1]");
+  const [t0, t1] = problem.tspan;
   finite("t0", t0);
   finite("t1", t1);
   if (!(t1 >= t0)) throw new RangeError(`solve: t1 must be ≥ t0 (got t0 = ${t0}, t1 = ${t1})`);
@@ -51,21 +83,21 @@ export function solve(rhs: Rhs, y0: Float64Array | readonly number[], opts: Solv
     if (!Number.isFinite(y0[i])) throw new RangeError(`solve: y0[${i}] must be finite (got ${y0[i]})`);
   }
 
-  const times = opts.times ?? (t1 > t0 ? [t0, t1] : [t0]);
+  const times = problem.saveat ?? (t1 > t0 ? [t0, t1] : [t0]);
   if (!Array.isArray(times) || times.length < 1) {
-    throw new RangeError("solve: times must be a non-empty array");
+    throw new RangeError("solve: saveat must be a non-empty array");
   }
   for (let i = 0; i < times.length; i++) {
     const ti = times[i];
     if (!(ti >= t0 && ti <= t1)) {
-      throw new RangeError(`solve: times[${i}] must be in [t0, t1] = [${t0}, ${t1}] (got ${ti})`);
+      throw new RangeError(`solve: saveat[${i}] must be in [t0, t1] = [${t0}, ${t1}] (got ${ti})`);
     }
     if (i > 0 && !(ti > times[i - 1])) {
-      throw new RangeError(`solve: times must be strictly increasing (times[${i}] = ${ti} ≤ ${times[i - 1]})`);
+      throw new RangeError(`solve: saveat must be strictly increasing (saveat[${i}] = ${ti} ≤ ${times[i - 1]})`);
     }
   }
 
-  const method = opts.method ?? SOLVE_DEFAULTS.method;
+  const method = algorithm;
   if (!METHODS.includes(method)) {
     throw new RangeError(`solve: method must be one of ${METHODS.map((m) => `"${m}"`).join(", ")} (got ${String(method)})`);
   }
@@ -80,10 +112,12 @@ export function solve(rhs: Rhs, y0: Float64Array | readonly number[], opts: Solv
   if (!(maxSteps >= 1 && (Number.isInteger(maxSteps) || maxSteps === Infinity))) {
     throw new RangeError(`solve: maxSteps must be a positive integer (got ${maxSteps})`);
   }
-  const steadyTol = opts.steadyTol === undefined ? undefined : positive("steadyTol", opts.steadyTol);
-  const { stopWhen, onStep, spectralRadius } = opts;
+  const steadyTol = problem.events?.steadyTol === undefined ? undefined : positive("steadyTol", problem.events.steadyTol);
+  const stopWhen = problem.events?.stop;
+  const { onStep, onProgress, progressMetrics, signal } = opts;
+  const { spectralRadius } = problem;
   if (spectralRadius !== undefined && typeof spectralRadius !== "function") throw new TypeError("solve: spectralRadius must be a function");
-  if (stopWhen !== undefined && typeof stopWhen !== "function") throw new TypeError("solve: stopWhen must be a function");
+  if (stopWhen !== undefined && typeof stopWhen !== "function") throw new TypeError("solve: events.stop must be a function");
   if (onStep !== undefined && typeof onStep !== "function") throw new TypeError("solve: onStep must be a function");
 
   const y = Float64Array.from(y0);
@@ -101,14 +135,29 @@ export function solve(rhs: Rhs, y0: Float64Array | readonly number[], opts: Solv
     stepper = new FixedStepper(rhs, y, t0, method, dt, maxSteps);
   }
 
-  let status: Solution["status"] = "done";
+  let retcode: Retcode = "success";
   let reason: string | undefined;
+  let pause = false;
+  const restartsOnResume = method === "gbs";
+  const clock = new YieldClock();
+  const progressClock = new YieldClock(100);
+  const report = (t: number, yt: Float64Array) =>
+    onProgress?.({ done: t - t0, total: t1 - t0, unit: "time", t, metrics: progressMetrics?.(t, yt) });
+  // Last accepted state, kept so that a failure still returns the point it reached.
+  let tGood = t0;
+  const yGood = Float64Array.from(y);
   const accepted = (t: number, yt: Float64Array): boolean => {
+    tGood = t;
+    yGood.set(yt);
     onStep?.(t, yt);
+    if (signal?.aborted) {
+      retcode = "interrupted";
+      return false;
+    }
     if (stopWhen) {
       const r = stopWhen(t, yt);
       if (r) {
-        status = "event";
+        retcode = "event";
         reason = r;
         return false;
       }
@@ -116,33 +165,90 @@ export function solve(rhs: Rhs, y0: Float64Array | readonly number[], opts: Solv
     if (steadyTol !== undefined) {
       const dy = stepper.dydt();
       if (normInf(dy) <= steadyTol * Math.max(1, normInf(yt))) {
-        status = "steady";
+        retcode = "steady";
         return false;
       }
+    }
+    if (onProgress && progressClock.due()) report(t, yt);
+    // rkc and fixed-step steppers resume exactly where they paused; odex restarts its extrapolation
+    // tableau on every call, so gbs only pauses at output times (where it restarts anyway).
+    if (cooperative && !restartsOnResume && clock.due()) {
+      pause = true;
+      return false;
     }
     return true;
   };
 
   const ts: number[] = [];
   const ys: Float64Array[] = [];
-  let running = true;
-  for (const T of times) {
-    if (!stepper.advance(T, accepted)) {
-      running = false;
-      break;
+  let message = "";
+  /** Advance to T, pausing (yield) when the clock says so; false when stopped early. */
+  function* advanceTo(T: number): Generator<void, boolean, void> {
+    for (;;) {
+      if (stepper.advance(T, accepted)) {
+        if (cooperative && restartsOnResume && clock.due()) {
+          yield;
+          if (signal?.aborted) {
+            retcode = "interrupted";
+            return false;
+          }
+        }
+        return true;
+      }
+      if (!pause) return false;
+      pause = false;
+      yield;
+      if (signal?.aborted) {
+        retcode = "interrupted";
+        return false;
+      }
     }
-    ts.push(T);
-    ys.push(stepper.y.slice());
   }
-  // Integrate over all of [t0, t1] even if the grid ends earlier (events and steady state).
-  if (running && stepper.t < t1) running = stepper.advance(t1, accepted);
-  if (!running && ts[ts.length - 1] !== stepper.t) {
-    ts.push(stepper.t);
-    ys.push(stepper.y.slice());
+  try {
+    if (signal?.aborted) retcode = "interrupted";
+    let running = retcode === "success";
+    if (running) {
+      for (const T of times) {
+        if (!(yield* advanceTo(T))) {
+          running = false;
+          break;
+        }
+        ts.push(T);
+        ys.push(stepper.y.slice());
+      }
+      // Integrate over all of [t0, t1] even if the grid ends earlier (events and steady state).
+      if (running && stepper.t < t1) running = yield* advanceTo(t1);
+    }
+    if (!running && ts[ts.length - 1] !== stepper.t) {
+      ts.push(stepper.t);
+      ys.push(stepper.y.slice());
+    }
+  } catch (e) {
+    if (!(e instanceof IntegrationError)) throw e;
+    if (opts.throwOnFailure) throw e;
+    retcode = e.code;
+    message = e.message;
+    if (ts.length === 0 || ts[ts.length - 1] < tGood) {
+      ts.push(tGood);
+      ys.push(yGood.slice());
+    }
   }
-
   if (opts.carry && stepper instanceof RkcStepper) stepper.saveCarry(opts.carry);
-  const sol: Solution = { t: ts, y: ys, status, tEnd: stepper.t, nRhs: stepper.nRhs, nSteps: stepper.nSteps };
+  retcode = retcode as Retcode; // assigned in callbacks: undo the control-flow narrowing
+  const failed = retcode === "unstable" || retcode === "dtmin" || retcode === "maxiters";
+  const tEnd = failed ? tGood : stepper.t;
+  // Final progress event at the time reached (not the last saved time: the grid may end before t1).
+  if (onProgress) report(tEnd, failed ? yGood : stepper.y);
+  if (!message) {
+    message = retcode === "success" ? `reached t = ${tEnd}`
+      : retcode === "steady" ? `steady state at t = ${tEnd}`
+      : retcode === "event" ? `stopped at t = ${tEnd}: ${reason}`
+      : `interrupted at t = ${tEnd}`;
+  }
+  const sol: OdeSolution = {
+    t: ts, y: ys, retcode, message, tEnd,
+    stats: { nRhs: stepper.nRhs, nJac: 0, nSteps: stepper.nSteps, nRejected: stepper.nRejected },
+  };
   if (reason !== undefined) sol.reason = reason;
   return sol;
 }

@@ -1,12 +1,12 @@
 /**
- * One solver interface for every ODE in rfdyn (single-neuron flow, Saad–Solla ODEs, LSG24 dynamics).
- *
- * A right-hand side writes dy/dt into `dydt` (no allocation in the hot path).  `solve` (in
- * ./solve.ts) dispatches on `method` to the odex Gragg–Bulirsch–Stoer adapter, to the
- * Runge–Kutta–Chebyshev stepper (mildly stiff problems with real-ish spectra) or to a fixed-step
- * scheme, reports the state on an output time grid, and stops early on steady state or on a
- * user event (e.g. an IPR threshold).
+ * One solver interface for every ODE in rfdyn (single-neuron flow, Saad–Solla ODEs, LSG24 dynamics),
+ * in the style of SciML / diffrax: an `OdeProblem` (rhs, y0, tspan, saveat, jac, events) is handed to
+ * `solve(problem, algorithm, options)` (./solve.ts), which returns an `OdeSolution` with a retcode,
+ * a message and statistics.  A right-hand side writes dy/dt into `dydt` (no allocation in the hot
+ * path).  Failures come back as a retcode unless `throwOnFailure` is set.
  */
+import type { RunHooks, RunStatus } from "../run/hooks.js";
+
 export type Rhs = (t: number, y: Float64Array, dydt: Float64Array) => void;
 
 export type Method = "gbs" | "rkc" | "rk4" | "euler";
@@ -26,60 +26,113 @@ export interface SolverCarry {
   eig?: Float64Array;
 }
 
-export interface SolveOptions {
-  /** Start and end time. */
-  t0: number;
-  t1: number;
-  /** Output times (ascending, within [t0, t1]); defaults to [t0, t1]. */
-  times?: readonly number[];
-  /** Integration method (default "gbs": adaptive Gragg–Bulirsch–Stoer via odex). */
-  method?: Method;
+/** Jacobian ∂f/∂y at (t, y), written row-major into J (n × n). */
+export type Jac = (t: number, y: Float64Array, J: Float64Array) => void;
+
+/**
+ * An initial-value problem (SciML/diffrax style): what to integrate, from where, over which span,
+ * and where to save.  The algorithm and its tolerances are chosen separately, in `solve`.
+ */
+export interface OdeProblem {
+  rhs: Rhs;
+  y0: Float64Array | readonly number[];
+  /** [t0, t1], t1 ≥ t0. */
+  tspan: readonly [number, number];
+  /** Output times (ascending, within tspan); default [t0, t1]. */
+  saveat?: readonly number[];
+  /** Analytic Jacobian, for methods that use one (counted in stats.nJac). */
+  jac?: Jac;
+  /**
+   * Spectral radius of ∂f/∂y at (t, y) (an upper bound is fine), for rkc; if absent it is estimated
+   * by a nonlinear power iteration (a few RHS evaluations every ~25 steps, counted in nRhs).
+   */
+  spectralRadius?: (t: number, y: Float64Array) => number;
+  /** Early stops, checked after each accepted step. */
+  events?: {
+    /** Stop when |dy/dt|_∞ ≤ steadyTol·max(1, |y|_∞) (retcode "steady"). */
+    steadyTol?: number;
+    /** Return a reason string to stop there (retcode "event", `reason` set). */
+    stop?: (t: number, y: Float64Array) => string | false | null | undefined;
+  };
+}
+
+/** Integration algorithm: adaptive Gragg–Bulirsch–Stoer (odex), RKC (stiff, real spectra), fixed-step RK4 / Euler. */
+export type Algorithm = Method;
+
+/** Algorithm settings (defaults in SOLVE_DEFAULTS) plus the run hooks (abort, progress). */
+export interface SolveOptions extends RunHooks {
   /** Adaptive tolerances (gbs, rkc). */
   rtol?: number;
   atol?: number;
   /** Fixed step for euler / rk4 (the last step is shortened to land on output times). */
   dt?: number;
-  /** Maximum number of steps (adaptive) before failing with a clear error. */
+  /** Maximum number of steps (adaptive) before failing with retcode "maxiters". */
   maxSteps?: number;
   /** Initial step size guess (gbs; rkc: if absent, estimated as in rkc.f). */
   h0?: number;
   /** Maximum step size (gbs, rkc); 0 = unlimited. */
   hMax?: number;
-  /**
-   * rkc only: spectral radius of ∂f/∂y at (t, y) (an upper bound is fine).  If absent it is
-   * estimated by a nonlinear power iteration (a few RHS evaluations every ~25 steps, counted in nRhs).
-   */
-  spectralRadius?: (t: number, y: Float64Array) => number;
-  /** Stop when |dy/dt|_∞ ≤ steadyTol·max(1, |y|_∞) (checked at accepted steps). */
-  steadyTol?: number;
-  /** Event check after each accepted step: return a reason string to stop there. */
-  stopWhen?: (t: number, y: Float64Array) => string | false | null | undefined;
   /** State carried between segmented calls (see SolverCarry); read at the start, updated at the end. */
   carry?: SolverCarry;
-  /** Called after each accepted step (progress bars); must not modify y. */
+  /** Throw an IntegrationError instead of returning a failure retcode. */
+  throwOnFailure?: boolean;
+  /** Called after each accepted step; must not modify y. */
   onStep?: (t: number, y: Float64Array) => void;
+  /** Figures to show with progress events (called at most every ~100 ms). */
+  progressMetrics?: (t: number, y: Float64Array) => Record<string, number>;
 }
 
-export interface Solution {
-  /** Output times actually reached (the grid, truncated at an early stop, plus the stop time). */
+/**
+ * Why integration ended.
+ *   success       reached t1
+ *   steady        steady state (events.steadyTol)
+ *   event         events.stop returned a reason
+ *   interrupted   the signal was aborted
+ *   unstable      the state became NaN/Inf
+ *   dtmin         the step size underflowed
+ *   maxiters      the step budget was exhausted
+ */
+export type Retcode = "success" | "steady" | "event" | "interrupted" | "unstable" | "dtmin" | "maxiters";
+
+export interface SolveStats {
+  nRhs: number;
+  nJac: number;
+  /** Accepted steps. */
+  nSteps: number;
+  nRejected: number;
+}
+
+export interface OdeSolution {
+  /** Output times reached (the grid, truncated at an early stop or failure, plus the stop time). */
   t: number[];
   /** State at each output time (copies). */
   y: Float64Array[];
-  /** Why integration ended. */
-  status: "done" | "steady" | "event";
-  /** Event reason when status === "event". */
+  retcode: Retcode;
+  /** One line on how it ended (the failure, with the time reached). */
+  message: string;
+  /** Event reason when retcode === "event". */
   reason?: string;
   /** Time reached. */
   tEnd: number;
-  /** Number of RHS evaluations and of accepted steps. */
-  nRhs: number;
-  nSteps: number;
+  stats: SolveStats;
 }
+
+/** Retcodes after which the solution covers what was asked for. */
+export function successful(r: Retcode): boolean {
+  return r === "success" || r === "steady" || r === "event";
+}
+
+export type FailureCode = "unstable" | "dtmin" | "maxiters";
 
 /** Thrown when integration cannot continue (NaN/Inf, step-size underflow, too many steps). */
 export class IntegrationError extends Error {
-  constructor(message: string, readonly tReached: number) {
+  constructor(message: string, readonly tReached: number, readonly code: FailureCode = "unstable") {
     super(message);
     this.name = "IntegrationError";
   }
+}
+
+/** The run status a retcode maps to (unstable → diverged; dtmin, maxiters → failed). */
+export function runStatusOf(r: Retcode): RunStatus {
+  return r === "success" ? "done" : r === "unstable" ? "diverged" : r === "dtmin" || r === "maxiters" ? "failed" : r;
 }

@@ -1,9 +1,8 @@
 /**
- * Plots: a Vega-Lite spec is compiled and rendered headlessly to SVG (no canvas needed).  Both the
- * spec (`name.vl.json`, re-renderable in any Vega viewer) and the SVG are written atomically.
- * Vega is imported lazily so library users who never plot do not pay for it.
+ * Plots: Vega-Lite specs for the charts rfdyn draws, and headless rendering to SVG (no canvas
+ * needed).  Writing them to files is src/io/plots.ts.  Vega is imported lazily so library users
+ * who never plot do not pay for it.
  */
-import { writeFileAtomic, toJson } from "../io/atomic.js";
 
 export type VlSpec = Record<string, unknown>;
 
@@ -17,13 +16,6 @@ export async function renderSvg(spec: VlSpec): Promise<string> {
   } finally {
     view.finalize();
   }
-}
-
-/** Write `<base>.svg` and `<base>.vl.json`. */
-export async function writePlot(base: string, spec: VlSpec): Promise<void> {
-  const full = { $schema: "https://vega.github.io/schema/vega-lite/v6.json", ...spec };
-  writeFileAtomic(`${base}.vl.json`, toJson(full) + "\n");
-  writeFileAtomic(`${base}.svg`, await renderSvg(full));
 }
 
 export interface LineSeries {

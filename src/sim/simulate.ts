@@ -20,6 +20,7 @@ import { twoClassTask, type ClassSpec, type Task } from "../data/task.js";
 import { ipr } from "../analysis/ipr.js";
 import { evaluate, initNetwork, type Network, type NetworkConfig } from "./network.js";
 import { EpochBatcher, SgdStepper } from "./sgd.js";
+import type { RunHooks } from "../run/hooks.js";
 
 export interface TaskConfig {
   geometry: Geometry;
@@ -90,10 +91,8 @@ export interface SimulationResult {
   stepsPerSecond: number;
 }
 
-export interface SimulationHooks {
-  signal?: AbortSignal;
-  onProgress?: (fraction: number, info: { t: number; steps: number; pmse: number; accuracy: number }) => void;
-}
+/** Progress is reported in steps, with the model time and the last logged test pmse and accuracy. */
+export type SimulationHooks = RunHooks;
 
 /** Label values [label of class 0, label of class 1]. */
 export function labelValues(labels: "pm1" | "01"): [number, number] {
@@ -238,6 +237,7 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
   li = 1;
   const CHUNK = 2048;
   let lastYield = performance.now();
+  let lastReport = 0;
   outer: while (steps < total) {
     const target = Math.min(sched[li], steps + CHUNK);
     const ts = performance.now();
@@ -275,7 +275,10 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
         break outer;
       }
     }
-    hooks.onProgress?.(steps / total, { t: steps / stepsPerTime, steps, pmse: last.pmse, accuracy: last.accuracy });
+    if (hooks.onProgress && (steps === total || performance.now() - lastReport > 100)) {
+      lastReport = performance.now();
+      hooks.onProgress({ done: steps, total, unit: "steps", t: steps / stepsPerTime, metrics: { pmse: last.pmse, accuracy: last.accuracy } });
+    }
     if (performance.now() - lastYield > 50) {
       await new Promise<void>((r) => setImmediate(r));
       lastYield = performance.now();

@@ -5,18 +5,21 @@
  * (η/2)·(RHS of the LSG24 effective ODE) when the pre-activation is Gaussian given each coordinate
  * (exactly so for Gaussian inputs; tested), so one step advances ODE time by η/2
  * (see src/theory/lsg24.ts).  Hot loop: no allocation per step.
+ *
+ * Hooks: the signal is polled every 4096 steps (status "interrupted", the weights reached are
+ * recorded); progress in steps, with t = lr·steps/2 and the IPR; the loop returns to the event loop
+ * every ~40 ms so a Ctrl-C handler can run.
  */
 import type { Rng } from "../stats/rng.js";
 import type { Task } from "../data/task.js";
 import { ipr } from "../analysis/ipr.js";
+import { YieldClock, yieldToEventLoop, type RunHooks } from "../run/hooks.js";
 
 export interface SingleReluOptions {
   lr: number;
   steps: number;
   /** Step indices (ascending) at which to record w (0 = before the first step). */
   record?: readonly number[];
-  signal?: AbortSignal;
-  onProgress?: (fraction: number, info: string) => void;
 }
 
 export interface SingleReluResult {
@@ -28,8 +31,8 @@ export interface SingleReluResult {
   status: "done" | "interrupted";
 }
 
-/** Train in place from w (copied); the task supplies classes with labels {0, 1}. */
-export function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o: SingleReluOptions): SingleReluResult {
+/** Train from w0 (copied); the task supplies classes with labels {0, 1}. */
+export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o: SingleReluOptions, hooks: RunHooks = {}): Promise<SingleReluResult> {
   const D = task.D;
   if (w0.length !== D) throw new RangeError(`w0 has length ${w0.length}, expected D = ${D}`);
   if (!(o.lr > 0)) throw new RangeError(`lr must be > 0 (got ${o.lr})`);
@@ -50,8 +53,10 @@ export function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o: Singl
   const chunk = 4096;
   let n = 0;
   let status: SingleReluResult["status"] = "done";
+  const clock = new YieldClock();
   while (n < o.steps) {
-    if (o.signal?.aborted) { status = "interrupted"; break; }
+    if (clock.due()) await yieldToEventLoop();
+    if (hooks.signal?.aborted) { status = "interrupted"; break; }
     const end = Math.min(o.steps, n + chunk, ri < rec.length ? Math.max(rec[ri], n + 1) : Infinity);
     for (; n < end; ) {
       const mu = task.sample(x, rng);
@@ -64,7 +69,7 @@ export function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o: Singl
       n++;
     }
     take(n);
-    o.onProgress?.(n / o.steps, `step ${n} IPR ${ipr(w).toFixed(4)}`);
+    hooks.onProgress?.({ done: n, total: o.steps, unit: "steps", t: (n * eta) / 2, metrics: { ipr: ipr(w) } });
   }
   if (status === "interrupted" && steps[steps.length - 1] !== n) { steps.push(n); ws.push(w.slice()); }
   return { w, steps, ws, stepsDone: n, status };

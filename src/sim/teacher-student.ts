@@ -16,6 +16,7 @@
 import { Rng } from "../stats/rng.js";
 import { erf } from "../stats/special.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
+import { yieldToEventLoop, type RunHooks } from "../run/hooks.js";
 
 export interface TeacherStudentSimConfig {
   N: number;
@@ -73,11 +74,12 @@ export function overlaps(X: Float64Array, a: number, Y: Float64Array, b: number,
   return out;
 }
 
-/** Run online SGD and record order parameters at `cfg.times`. */
-export async function simulateTeacherStudent(
-  cfg: TeacherStudentSimConfig,
-  hooks: { signal?: AbortSignal; onProgress?: (fraction: number, info: { t: number; eps: number }) => void } = {},
-): Promise<TeacherStudentSimResult> {
+/**
+ * Run online SGD and record order parameters at `cfg.times`.  Progress is reported in steps, with
+ * the model time and the last recorded ε; an aborted signal stops with status "interrupted" and the
+ * state reached recorded as the last row.
+ */
+export async function simulateTeacherStudent(cfg: TeacherStudentSimConfig, hooks: RunHooks = {}): Promise<TeacherStudentSimResult> {
   const { N, K, M } = cfg;
   if (cfg.A.length !== M) throw new RangeError(`A must have length M = ${M}`);
   if (cfg.v0.length !== K) throw new RangeError(`v0 must have length K = ${K}`);
@@ -147,8 +149,8 @@ export async function simulateTeacherStudent(
         return out;
       }
       if (performance.now() - lastYield > 50) {
-        hooks.onProgress?.(steps / stepsAt[stepsAt.length - 1], { t: steps / N, eps: out.eps[out.eps.length - 1] ?? NaN });
-        await new Promise<void>((res) => setImmediate(res));
+        hooks.onProgress?.({ done: steps, total: stepsAt[stepsAt.length - 1], unit: "steps", t: steps / N, metrics: { eps: out.eps[out.eps.length - 1] ?? NaN } });
+        await yieldToEventLoop();
         lastYield = performance.now();
       }
       if (hooks.signal?.aborted) {
@@ -161,5 +163,6 @@ export async function simulateTeacherStudent(
     record(steps);
   }
   out.steps = steps;
+  hooks.onProgress?.({ done: steps, total: stepsAt[stepsAt.length - 1], unit: "steps", t: steps / N, metrics: { eps: out.eps[out.eps.length - 1] ?? NaN } });
   return out;
 }

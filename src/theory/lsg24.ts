@@ -18,7 +18,8 @@
  * Check values (φ(0.5)): ±1 0.43630, Gaussian 0.39894, NLGP with g = 3 → 0.43253 in LSG24's gain
  * convention x ∝ erf(g z) (= IG22 gain 3√2); IG22's erf(3 z/√2) gives 0.43081 instead.
  */
-import { solve, type Method, type Solution } from "../integrate/index.js";
+import { runStatusOf, solveAsync, type Method, type OdeProblem, type OdeSolution } from "../integrate/index.js";
+import type { RunHooks, RunStatus } from "../run/hooks.js";
 import type { Marginal } from "../data/marginals.js";
 import type { Rng } from "../stats/rng.js";
 import { erf } from "../stats/special.js";
@@ -221,17 +222,14 @@ export interface LsgRunOptions {
   /** Number of output times (log-spaced from t1·1e-4 to t1, plus 0). */
   samples?: number;
   maxSteps?: number;
-  signal?: AbortSignal;
-  onProgress?: (fraction: number, info: string) => void;
 }
 
 export interface LsgRunResult {
-  sol: Solution;
+  sol: OdeSolution;
   w: Float64Array;
   ipr: number;
-  status: "done" | "steady" | "event" | "interrupted";
+  status: RunStatus;
 }
-
 
 /** Initial weights w_i ~ N(0, scale²/D). */
 export function initWeights(D: number, scale: number, rng: Rng): Float64Array {
@@ -241,30 +239,22 @@ export function initWeights(D: number, scale: number, rng: Rng): Float64Array {
 }
 
 /** Integrate the effective dynamics from w0. */
-export function runLsg(sys: LsgSystem, w0: Float64Array, o: LsgRunOptions): LsgRunResult {
-  const rhs = lsgRhs(sys);
-  let interrupted = false;
-  const sol = solve(rhs, w0, {
-    t0: 0,
-    t1: o.t1,
-    times: logTimes(o.t1, (o.samples ?? 60) + 1), // t = 0 and `samples` log-spaced times from 1e-4·t1
-    method: o.method ?? "gbs",
+export async function runLsg(sys: LsgSystem, w0: Float64Array, o: LsgRunOptions, hooks: RunHooks = {}): Promise<LsgRunResult> {
+  const problem: OdeProblem = {
+    rhs: lsgRhs(sys),
+    y0: w0,
+    tspan: [0, o.t1],
+    saveat: logTimes(o.t1, (o.samples ?? 60) + 1), // t = 0 and `samples` log-spaced times from 1e-4·t1
+    events: { steadyTol: o.steadyTol },
+  };
+  const sol = await solveAsync(problem, o.method ?? "gbs", {
     rtol: o.rtol ?? 1e-9,
     atol: o.atol ?? 1e-12,
     dt: o.dt,
     maxSteps: o.maxSteps,
-    steadyTol: o.steadyTol,
-    stopWhen: o.signal
-      ? () => {
-        if (o.signal!.aborted) {
-          interrupted = true;
-          return "interrupted";
-        }
-        return false;
-      }
-      : undefined,
-    onStep: o.onProgress ? (t) => o.onProgress!(t / o.t1, `t=${t.toPrecision(4)}`) : undefined,
+    signal: hooks.signal,
+    onProgress: hooks.onProgress,
   });
   const w = sol.y[sol.y.length - 1].slice();
-  return { sol, w, ipr: ipr(w), status: interrupted ? "interrupted" : sol.status };
+  return { sol, w, ipr: ipr(w), status: runStatusOf(sol.retcode) };
 }

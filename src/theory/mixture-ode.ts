@@ -23,7 +23,8 @@
  *   dv_k/dt = η_v Σ_μ p_μ (y_μ E[g_k] − Σ_j v_j E[g_k g_j]).
  * The η² corrections of b and v are O(1/D) and dropped.
  */
-import { solve, type Solution } from "../integrate/index.js";
+import { runStatusOf, solveAsync, type OdeProblem, type OdeSolution } from "../integrate/index.js";
+import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { ErfExpectations } from "../stats/gaussian-integrals.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 import { fourierRows, getPmseFromOmegas } from "./get.js";
@@ -306,12 +307,11 @@ export interface MixtureRunOptions {
   atol?: number;
   hMax?: number;
   maxSteps?: number;
-  signal?: AbortSignal;
-  onProgress?: (fraction: number, info: { t: number }) => void;
 }
 
 export interface MixtureRun {
-  status: "done" | "interrupted";
+  status: RunStatus;
+  message: string;
   t: number[];
   pmse: number[];
   pmsePerClass: number[][];
@@ -321,34 +321,38 @@ export interface MixtureRun {
   groups: number;
 }
 
-/** Integrate the mixture ODEs from the initial weights of an SGD run (adaptive GBS). */
-export function integrateMixture(params: MixtureOdeParams, init: MixtureInit, opts: MixtureRunOptions): MixtureRun {
+/** The mixture ODEs from the initial weights of an SGD run as an OdeProblem, and how to read its solution. */
+export function mixtureProblem(params: MixtureOdeParams, init: MixtureInit, opts: MixtureRunOptions): { ode: MixtureOde; problem: OdeProblem; finish: (sol: OdeSolution) => MixtureRun } {
   const ode = new MixtureOde(params, init.b, init.v);
-  const y0 = ode.initialState(init);
   const times = opts.times;
-  const t0 = times[0], t1 = times[times.length - 1];
-  let aborted = false;
-  const sol: Solution = solve(ode.rhs, y0, {
-    t0,
-    t1,
-    times,
-    method: opts.method ?? "gbs",
+  const problem: OdeProblem = { rhs: ode.rhs, y0: ode.initialState(init), tspan: [times[0], times[times.length - 1]], saveat: times };
+  const finish = (sol: OdeSolution): MixtureRun => {
+    const errs = sol.y.map((y) => ode.pmse(y));
+    return {
+      status: runStatusOf(sol.retcode),
+      message: sol.message,
+      t: sol.t,
+      pmse: errs.map((e) => e.pmse),
+      pmsePerClass: errs.map((e) => e.perClass),
+      states: sol.y.map((y) => ode.state(y)),
+      nRhs: sol.stats.nRhs,
+      nSteps: sol.stats.nSteps,
+      groups: ode.G,
+    };
+  };
+  return { ode, problem, finish };
+}
+
+/** Integrate the mixture ODEs from the initial weights of an SGD run (adaptive GBS by default). */
+export async function integrateMixture(params: MixtureOdeParams, init: MixtureInit, opts: MixtureRunOptions, hooks: RunHooks = {}): Promise<MixtureRun> {
+  const { problem, finish } = mixtureProblem(params, init, opts);
+  const sol = await solveAsync(problem, opts.method ?? "gbs", {
     rtol: opts.rtol ?? 1e-8,
     atol: opts.atol ?? 1e-10,
     hMax: opts.hMax ?? 0,
     maxSteps: opts.maxSteps ?? 1_000_000,
-    stopWhen: opts.signal ? () => (opts.signal!.aborted ? ((aborted = true), "interrupted") : false) : undefined,
-    onStep: opts.onProgress ? (t) => opts.onProgress!(t1 > t0 ? (t - t0) / (t1 - t0) : 1, { t }) : undefined,
+    signal: hooks.signal,
+    onProgress: hooks.onProgress,
   });
-  const errs = sol.y.map((y) => ode.pmse(y));
-  return {
-    status: aborted ? "interrupted" : "done",
-    t: sol.t,
-    pmse: errs.map((e) => e.pmse),
-    pmsePerClass: errs.map((e) => e.perClass),
-    states: sol.y.map((y) => ode.state(y)),
-    nRhs: sol.nRhs,
-    nSteps: sol.nSteps,
-    groups: ode.G,
-  };
+  return finish(sol);
 }

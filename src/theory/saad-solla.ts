@@ -15,7 +15,8 @@
  *   dv_i/dt  = η_v Σ_b w_b I2(i, b)                                    (trained second layer)
  * and the generalisation error ε = ½E[(Σ A_n g(ν_n) − φ)²] (noise-free test error).
  */
-import { solve, type Solution } from "../integrate/index.js";
+import { runStatusOf, solveAsync, type OdeProblem, type OdeSolution } from "../integrate/index.js";
+import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
@@ -230,13 +231,12 @@ export interface TeacherStudentRunOptions {
    * to double precision anyway.  Set 0 to disable.
    */
   convergedEps?: number;
-  signal?: AbortSignal;
-  onProgress?: (fraction: number, info: { t: number; eps: number }) => void;
 }
 
 export interface TeacherStudentRun {
-  /** "converged": ε fell below convergedEps at `tConverged`; later outputs repeat that state. */
-  status: "done" | "converged" | "interrupted";
+  /** "event": ε fell below convergedEps at `tConverged`; later outputs repeat that state. */
+  status: RunStatus;
+  message: string;
   t: number[];
   eps: number[];
   states: TeacherStudentState[];
@@ -245,48 +245,55 @@ export interface TeacherStudentRun {
   nSteps: number;
 }
 
-/** Integrate the Saad–Solla ODEs from `init` with adaptive GBS (error-controlled). */
-export function integrateTeacherStudent(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions): TeacherStudentRun {
+/** The Saad–Solla ODEs from `init` as an OdeProblem, and how to read its solution. */
+export function teacherStudentProblem(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions): { ode: SaadSollaOde; problem: OdeProblem; finish: (sol: OdeSolution) => TeacherStudentRun } {
   const ode = new SaadSollaOde(params, init.v);
-  const y0 = ode.pack(init);
   const times = opts.times;
-  const t1 = times[times.length - 1];
   const epsStop = opts.convergedEps ?? 1e-13;
-  let aborted = false;
-  const sol: Solution = solve(ode.rhs, y0, {
-    t0: times[0],
-    t1,
-    times,
-    method: opts.method ?? "gbs",
+  const problem: OdeProblem = {
+    rhs: ode.rhs,
+    y0: ode.pack(init),
+    tspan: [times[0], times[times.length - 1]],
+    saveat: times,
+    events: { stop: epsStop > 0 ? (_t, y) => (ode.error(y) <= epsStop ? "converged" : false) : undefined },
+  };
+  const finish = (sol: OdeSolution): TeacherStudentRun => {
+    let t = sol.t, ys = sol.y;
+    let tConverged: number | undefined;
+    let message = sol.message;
+    if (sol.retcode === "event" && sol.reason === "converged") {
+      tConverged = sol.tEnd;
+      const last = sol.y[sol.y.length - 1];
+      const n = times.filter((x) => x < sol.tEnd).length;
+      t = [...times];
+      ys = [...sol.y.slice(0, n), ...times.slice(n).map(() => last)];
+      message = `converged: ε ≤ ${epsStop} at t = ${sol.tEnd}; later rows repeat that state`;
+    }
+    return {
+      status: runStatusOf(sol.retcode),
+      message,
+      t,
+      eps: ys.map((y) => ode.error(y)),
+      states: ys.map((y) => ode.unpack(y)),
+      tConverged,
+      nRhs: sol.stats.nRhs,
+      nSteps: sol.stats.nSteps,
+    };
+  };
+  return { ode, problem, finish };
+}
+
+/** Integrate the Saad–Solla ODEs from `init` (adaptive GBS by default, error-controlled). */
+export async function integrateTeacherStudent(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions, hooks: RunHooks = {}): Promise<TeacherStudentRun> {
+  const { ode, problem, finish } = teacherStudentProblem(params, init, opts);
+  const sol = await solveAsync(problem, opts.method ?? "gbs", {
     rtol: opts.rtol ?? 1e-9,
     atol: opts.atol ?? 1e-11,
     hMax: opts.hMax ?? 0,
     maxSteps: opts.maxSteps ?? 1_000_000,
-    stopWhen: (_t, y) => {
-      if (opts.signal?.aborted) {
-        aborted = true;
-        return "interrupted";
-      }
-      return epsStop > 0 && ode.error(y) <= epsStop ? "converged" : false;
-    },
-    onStep: opts.onProgress ? (t, y) => opts.onProgress!(t1 > times[0] ? (t - times[0]) / (t1 - times[0]) : 1, { t, eps: ode.error(y) }) : undefined,
+    signal: hooks.signal,
+    onProgress: hooks.onProgress,
+    progressMetrics: hooks.onProgress ? (_t, y) => ({ eps: ode.error(y) }) : undefined,
   });
-  let t = sol.t, ys = sol.y;
-  let tConverged: number | undefined;
-  if (sol.status === "event" && sol.reason === "converged") {
-    tConverged = sol.tEnd;
-    const last = sol.y[sol.y.length - 1];
-    const n = times.filter((x) => x < sol.tEnd).length;
-    t = [...times];
-    ys = [...sol.y.slice(0, n), ...times.slice(n).map(() => last)];
-  }
-  return {
-    status: aborted ? "interrupted" : tConverged !== undefined ? "converged" : "done",
-    t,
-    eps: ys.map((y) => ode.error(y)),
-    states: ys.map((y) => ode.unpack(y)),
-    tConverged,
-    nRhs: sol.nRhs,
-    nSteps: sol.nSteps,
-  };
+  return finish(sol);
 }

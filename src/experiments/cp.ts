@@ -1,0 +1,244 @@
+/**
+ * Kind "cp": CP decomposition of a class's sample 4th-order cumulant (IG22 Fig. 4B/C/E, SI A.4).
+ *
+ * A model is a grid (the Cartesian product of sweep.{L, alpha, xi, gain}; one point without a
+ * sweep) × `samples` independent data sets.  Each (grid point, sample) is one unit of work
+ * (`cpPointUnit`, run by src/parallel/pool.ts on worker threads) whose seeds depend only on the sample
+ * (data: Rng.stream(seed, 2s); decomposition: seed + 1000003·(s + 1)), so results are the same for
+ * every thread count and order.  Runs are kept in (sample, grid point) order; an interrupted run
+ * keeps the units that finished.
+ */
+import { parseCpModel, type CpModel } from "../schema/cp.js";
+import type { Geometry } from "../data/kernels.js";
+import type { ClassSpec } from "../data/task.js";
+import { Rng } from "../stats/rng.js";
+import { summarise, type Summary } from "../stats/summary.js";
+import { analyseCumulant, type CpAnalysis, type CpAnalysisSpec } from "../cp/analyse.js";
+import { yieldToEventLoop, type AbortLike, type RunHooks, type RunStatus } from "../run/hooks.js";
+import { inOrderOrThrow, runUnits } from "../parallel/pool.js";
+import type { UnitTask } from "../parallel/worker.js";
+import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
+
+export interface CpGridPoint {
+  gain: number | null;
+  xi: number;
+  alpha: number | null;
+  L: number;
+  D: number;
+  P: number;
+  /** "L=…_P=…_xi=…[_g=…]" (directory names of the runs). */
+  tag: string;
+}
+
+/** One finished decomposition. */
+export interface CpRun {
+  /** Index into `CpResult.grid`. */
+  point: number;
+  sample: number;
+  analysis: CpAnalysis;
+}
+
+/** Per grid point statistics over its samples (sweeps). */
+export interface CpPointStats {
+  point: number;
+  n: number;
+  /** IPR of the leading factor. */
+  leadingIpr: Summary;
+  /** Max IPR among the first topK factors (IG22 Fig. 4E). */
+  maxIpr: Summary;
+  /** Mean relative reconstruction error (null unless every sample has one). */
+  relErrorMean: number | null;
+}
+
+export interface CpResult extends ResultBase<"cp", CpModel> {
+  /** Start of the run (ISO 8601). */
+  started: string;
+  grid: CpGridPoint[];
+  samples: number;
+  /** Finished decompositions, in (sample, grid point) order. */
+  runs: CpRun[];
+  /** Statistics per grid point with at least one finished run, in grid order (sweeps; else empty). */
+  stats: CpPointStats[];
+}
+
+/** The sweep grid (a single point without a sweep). */
+export function cpGrid(m: CpModel): CpGridPoint[] {
+  const c = m.data.class;
+  const gains: (number | null)[] = m.sweep?.gain ?? ["gain" in c ? c.gain : null];
+  const xis = m.sweep?.xi ?? [c.xi];
+  const alphas: (number | null)[] = m.sweep?.alpha ?? [m.data.alpha ?? null];
+  const Ls = m.sweep?.L ?? [m.data.geometry.L];
+  const out: CpGridPoint[] = [];
+  for (const L of Ls) {
+    const D = m.data.geometry.dim === 1 ? L : L * L;
+    for (const alpha of alphas) {
+      const P = alpha === null ? m.data.P! : Math.round(alpha * D);
+      for (const xi of xis) {
+        for (const gain of gains) {
+          const parts = [`L=${L}`, `P=${P}`, `xi=${xi}`];
+          if (gain !== null) parts.push(`g=${gain}`);
+          out.push({ gain, xi, alpha, L, D, P, tag: parts.join("_") });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function specFor(m: CpModel, g: CpGridPoint): CpAnalysisSpec {
+  const geometry = { dim: m.data.geometry.dim, L: g.L } as Geometry;
+  const c = m.data.class;
+  const cls: ClassSpec = c.kind === "gp" ? { kind: "gp", xi: g.xi }
+    : c.kind === "field" || c.kind === "field-clone" ? { kind: c.kind, xi: g.xi, marginal: c.marginal }
+    : { kind: c.kind, xi: g.xi, gain: g.gain!, convention: c.convention };
+  const d = m.decomposition;
+  return {
+    geometry, cls, P: g.P, rank: d.rank, topK: m.output.topK,
+    decompose: { restarts: d.restarts, maxIter: d.maxIter, gtol: d.gtol, ftol: d.ftol, m: d.memory, method: d.method },
+    reconstructionError: m.output.reconstructionError, implicitMaxFlops: m.output.implicitMaxFlops,
+  };
+}
+
+/** Data stream and decomposition seed of sample s (independent of the grid point). */
+export function sampleSeeds(seed: number, s: number): { data: Rng; decompose: number } {
+  return { data: Rng.stream(seed, 2 * s), decompose: seed + 1_000_003 * (s + 1) };
+}
+
+/** One unit of work of a cp model: grid point `grid` (index into cpGrid) of sample `sample`. */
+export interface CpPointTask {
+  /** The validated model. */
+  model: CpModel;
+  grid: number;
+  sample: number;
+}
+
+/**
+ * Decompose the cumulant of one (grid point, sample).  Seeds depend only on the sample, so the
+ * result is the same whichever thread runs it and in whatever order.
+ */
+export function computeCpPoint(t: CpPointTask, hooks: RunHooks = {}): CpAnalysis {
+  const m = t.model;
+  const g = cpGrid(m)[t.grid];
+  const spec = specFor(m, g);
+  const seeds = sampleSeeds(m.seed, t.sample);
+  spec.decompose.seed = seeds.decompose;
+  return analyseCumulant(spec, seeds.data, hooks);
+}
+
+/** Pool unit (src/parallel/worker.ts): one (grid point, sample), structured-clonable in and out. */
+export async function cpPointUnit(payload: CpPointTask, signal: AbortLike): Promise<CpAnalysis> {
+  return computeCpPoint(payload, { signal });
+}
+
+/** Run a validated cp model: every (grid point, sample), on `hooks.threads` worker threads. */
+export async function runCp(m: CpModel, hooks: ExperimentHooks = {}): Promise<CpResult> {
+  const started = new Date();
+  const t0 = performance.now();
+  const grid = cpGrid(m);
+  const samples = m.sweep?.samples ?? 1;
+  const total = grid.length * samples;
+  // Unit id = s·|grid| + g: id order is the serial (sample, grid point) order.
+  const unitOf = (id: number) => ({ point: id % grid.length, sample: Math.floor(id / grid.length) });
+  const runs: CpRun[] = [];
+  let status: RunStatus = "done";
+  const report = (r: CpRun) => {
+    const a = r.analysis;
+    hooks.log?.(`cp: ${grid[r.point].tag} sample ${r.sample}: leading IPR ${a.leadingIpr.toFixed(4)}, max IPR(top ${m.output.topK}) ${a.maxIprTopK.toFixed(4)}, rel. error ${a.relError === null ? "n/a" : a.relError.toFixed(4)}, ${a.seconds.toFixed(1)} s`);
+  };
+  const threads = hooks.threads ?? 1;
+  if (threads > 1 && total > 1) {
+    const tasks: UnitTask[] = Array.from({ length: total }, (_, id) => {
+      const { point, sample } = unitOf(id);
+      const payload: CpPointTask = { model: m, grid: point, sample };
+      return { id, module: import.meta.url, fn: "cpPointUnit", payload };
+    });
+    const rs = await runUnits(tasks, {
+      threads,
+      signal: hooks.signal,
+      onResult: (r, done) => {
+        hooks.onProgress?.({ done, total, unit: "decompositions" });
+        const a = r.value as CpAnalysis | undefined;
+        if (r.ok && a && a.status === "done") report({ ...unitOf(r.id), analysis: a });
+      },
+    });
+    for (const r of inOrderOrThrow(rs, "cp: decomposition")) {
+      const a = r.value as CpAnalysis;
+      if (a.status === "done") runs.push({ ...unitOf(r.id), analysis: a });
+    }
+    if (hooks.signal?.aborted || runs.length < total) status = "interrupted";
+  } else {
+    for (let id = 0; id < total; id++) {
+      await yieldToEventLoop(); // let a Ctrl-C handler run between decompositions
+      if (hooks.signal?.aborted) { status = "interrupted"; break; }
+      const u = unitOf(id);
+      const tag = `${grid[u.point].tag} s${u.sample}`;
+      const onProgress = hooks.onProgress;
+      const a = computeCpPoint({ model: m, grid: u.point, sample: u.sample }, {
+        signal: hooks.signal,
+        onProgress: onProgress
+          ? (e) => onProgress({ ...e, done: id + (e.total > 0 ? Math.min(1, e.done / e.total) : 0), total, unit: "decompositions", phase: e.phase ? `${tag} ${e.phase}` : tag })
+          : undefined,
+      });
+      if (a.status === "interrupted") { status = "interrupted"; break; }
+      const run = { ...u, analysis: a };
+      runs.push(run);
+      report(run);
+    }
+  }
+
+  const stats: CpPointStats[] = [];
+  if (m.sweep) {
+    grid.forEach((_, point) => {
+      const rs = runs.filter((x) => x.point === point).map((x) => x.analysis);
+      if (rs.length === 0) return;
+      stats.push({
+        point, n: rs.length,
+        leadingIpr: summarise(rs.map((a) => a.leadingIpr)),
+        maxIpr: summarise(rs.map((a) => a.maxIprTopK)),
+        relErrorMean: rs.every((a) => a.relError !== null) ? summarise(rs.map((a) => a.relError!)).mean : null,
+      });
+    });
+  }
+
+  let summary: Record<string, number>;
+  let message: string;
+  if (!m.sweep) {
+    const a = runs[0]?.analysis;
+    const g = grid[0];
+    summary = a
+      ? {
+        D: g.D, P: g.P, rank: a.r, loss: a.loss, leadingIpr: a.leadingIpr, maxIprTopK: a.maxIprTopK, argmaxIprTopK: a.argmaxIprTopK,
+        topK: m.output.topK, bestRestart: a.best, seconds: a.seconds,
+        ...(a.relError !== null ? { relativeReconstructionError: a.relError } : {}),
+        ...(a.cumulantNormSq !== null ? { cumulantNormSq: a.cumulantNormSq } : {}),
+      }
+      : {};
+    message = a
+      ? `${status}: ${g.tag}, leading IPR ${a.leadingIpr.toFixed(4)}, max IPR(top ${m.output.topK}) ${a.maxIprTopK.toFixed(4)}, rel. error ${a.relError === null ? "n/a" : a.relError.toFixed(4)}`
+      : `${status} before the decomposition finished`;
+  } else {
+    summary = { runs: runs.length, gridPoints: grid.length, samples, topK: m.output.topK };
+    message = `${status}: ${runs.length} of ${total} decompositions (${grid.length} grid point${grid.length === 1 ? "" : "s"} × ${samples} sample${samples === 1 ? "" : "s"})`;
+  }
+  return {
+    kind: "cp",
+    status,
+    message,
+    model: m,
+    seed: m.seed,
+    timings: { wall: (performance.now() - t0) / 1000 },
+    summary,
+    started: started.toISOString(),
+    grid,
+    samples,
+    runs,
+    stats,
+  };
+}
+
+export const cpExperiment: Experiment<CpModel, CpResult> = {
+  kind: "cp",
+  describe: "CP decomposition of a class's sample 4th-order cumulant (optionally swept)",
+  parse: parseCpModel,
+  run: runCp,
+};

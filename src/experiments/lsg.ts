@@ -1,0 +1,133 @@
+/**
+ * Kind "lsg": one run of LSG24's single ReLU neuron (no bias, labels {0, 1}) on two classes of
+ * field data, by the effective ODE (src/theory/lsg24.ts) or by online SGD (src/sim/single-relu.ts),
+ * from the same initial weights w_i ~ N(0, scale²/D) (Rng.stream(seed, 0); SGD samples from
+ * Rng.stream(seed, 1)).
+ */
+import { parseLsgModel, type LsgModel } from "../schema/lsg.js";
+import { UserError } from "../run/errors.js";
+import { geometrySize, type Geometry } from "../data/kernels.js";
+import { makeField, type FieldSpec, type Marginal } from "../data/marginals.js";
+import { Task, type ClassSampler } from "../data/task.js";
+import { Rng } from "../stats/rng.js";
+import { denseCirculant, initWeights, makePhi, runLsg, type PhiTable } from "../theory/lsg24.js";
+import { trainSingleRelu } from "../sim/single-relu.js";
+import { ipr } from "../analysis/ipr.js";
+import type { RunStatus } from "../run/hooks.js";
+import { canonicalJson } from "./sweep-grid.js";
+import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
+
+export interface LsgResult extends ResultBase<"lsg", LsgModel> {
+  /** Start of the run (ISO 8601). */
+  started: string;
+  D: number;
+  /** Recorded times (ODE time; SGD: lr·steps/2), starting at 0, and the weights there. */
+  t: number[];
+  ws: Float64Array[];
+  /** Final weights. */
+  w: Float64Array;
+  /** Descriptions of the two classes' marginals. */
+  marginals: [string, string];
+}
+
+function fieldSpecs(m: LsgModel): [FieldSpec, FieldSpec] {
+  return m.data.classes.map((c) => ({ xi: c.xi, marginal: (c.marginal ?? m.data.marginal)! })) as [FieldSpec, FieldSpec];
+}
+
+/**
+ * Covariances and the φ table depend only on (geometry, field specs, φ tolerance), not on the seed:
+ * they are cached (a few entries) so the seeds of one sweep point reuse them.  Cached values are
+ * the same numbers a fresh computation gives, so results do not depend on the cache.
+ */
+const systemCache = new Map<string, { S1: Float64Array; sum: Float64Array; phi: (a: number) => number; table?: PhiTable }>();
+
+function odeSystem(geom: Geometry, specs: [FieldSpec, FieldSpec], fields: { sampler: ClassSampler; marginal: Marginal }[], phiTol: number) {
+  const key = canonicalJson({ geom, specs, phiTol });
+  const hit = systemCache.get(key);
+  if (hit) return hit;
+  const D = geometrySize(geom);
+  const r0 = fields[0].sampler.covarianceRow(), r1 = fields[1].sampler.covarianceRow();
+  const S1 = denseCirculant(geom.L, geom.dim, r1), S0 = denseCirculant(geom.L, geom.dim, r0);
+  const sum = new Float64Array(D * D);
+  for (let i = 0; i < D * D; i++) sum[i] = S0[i] + S1[i];
+  const { phi, table } = makePhi(fields[1].marginal, { tol: phiTol });
+  const sys = { S1, sum, phi, table };
+  if (systemCache.size >= 8) systemCache.delete(systemCache.keys().next().value!);
+  systemCache.set(key, sys);
+  return sys;
+}
+
+/** n log-spaced integer step counts in [1, steps] (always including steps). */
+function logSteps(steps: number, n: number): number[] {
+  if (steps === 0) return [0];
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) out.push(Math.max(1, Math.round(Math.pow(steps, n === 1 ? 1 : k / (n - 1)))));
+  out.push(steps);
+  return out;
+}
+
+/** Run one validated "lsg" model. */
+export async function runLsgModel(model: LsgModel, hooks: ExperimentHooks = {}): Promise<LsgResult> {
+  const started = new Date();
+  const t0 = performance.now();
+  const geom = model.data.geometry as Geometry;
+  const D = geometrySize(geom);
+  const specs = fieldSpecs(model);
+  let fields: { sampler: ClassSampler; marginal: Marginal }[];
+  try {
+    fields = specs.map((s) => makeField(geom, s));
+  } catch (e) {
+    throw new UserError(`model.data: ${(e as Error).message}`);
+  }
+  const kappa = fields[1].marginal.kurtosis();
+  const w0 = initWeights(D, model.init.scale, Rng.stream(model.seed, 0));
+  hooks.log?.(`lsg (${model.dynamics}): D = ${D}, kurtosis ${kappa.toFixed(3)}, seed ${model.seed}`);
+  let t: number[], ws: Float64Array[], status: RunStatus, how: string;
+  const extra: Record<string, number> = {};
+  if (model.dynamics === "ode") {
+    const { S1, sum, phi, table } = odeSystem(geom, specs, fields, model.ode.phiTol);
+    if (table) { extra.phiPanels = table.panels; extra.phiTailEstimate = table.errorEstimate; }
+    const r = await runLsg({ D, sigma1: S1, sum, phi }, w0, {
+      t1: model.ode.t1, method: model.ode.method, rtol: model.ode.rtol, atol: model.ode.atol, dt: model.ode.dt,
+      steadyTol: model.ode.steadyTol > 0 ? model.ode.steadyTol : undefined, samples: model.ode.samples, maxSteps: model.ode.maxSteps,
+    }, hooks);
+    t = r.sol.t; ws = r.sol.y; status = r.status;
+    extra.nRhs = r.sol.stats.nRhs;
+    how = r.sol.message;
+  } else {
+    const task = new Task(fields.map((f) => f.sampler), [0, 1]);
+    const lr = model.sgd.lr, steps = Math.round((2 * model.sgd.t1) / lr);
+    const rec = Array.from(new Set([0, ...logSteps(steps, model.sgd.samples)])).sort((a, b) => a - b);
+    const r = await trainSingleRelu(task, w0, Rng.stream(model.seed, 1), { lr, steps, record: rec }, hooks);
+    t = r.steps.map((n) => (n * lr) / 2); ws = r.ws; status = r.status;
+    extra.steps = r.stepsDone;
+    how = `${r.stepsDone} of ${steps} SGD steps`;
+  }
+  const w = ws[ws.length - 1];
+  const I = ipr(w);
+  let n2 = 0;
+  for (let i = 0; i < D; i++) n2 += w[i] * w[i];
+  const tEnd = t[t.length - 1];
+  return {
+    kind: "lsg",
+    status,
+    message: `${status} at t = ${tEnd.toPrecision(4)} (${how}): IPR ${I.toFixed(4)}, kurtosis ${kappa.toFixed(3)}`,
+    model,
+    seed: model.seed,
+    timings: { wall: (performance.now() - t0) / 1000 },
+    summary: { ipr: I, participationRatio: 1 / I, norm: Math.sqrt(n2), kurtosis: kappa, excessKurtosis: kappa - 3, tEnd, ...extra },
+    started: started.toISOString(),
+    D,
+    t,
+    ws,
+    w,
+    marginals: [fields[0].marginal.describe(), fields[1].marginal.describe()],
+  };
+}
+
+export const lsgExperiment: Experiment<LsgModel, LsgResult> = {
+  kind: "lsg",
+  describe: "LSG24 single ReLU neuron: effective ODE or online SGD",
+  parse: parseLsgModel,
+  run: runLsgModel,
+};

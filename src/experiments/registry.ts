@@ -1,0 +1,58 @@
+/**
+ * The model kinds that a sweep can run, by name: `experiment(kind)` gives a kind's schema and run
+ * function, `runModel(raw, hooks)` validates a raw model (its "kind" selects the schema) and runs
+ * it.  Loaders are lazy so a run only loads the code of its own kind.  The sweep kind itself is
+ * added on top of these in ./index.ts (it runs these, so it cannot be one of them).
+ */
+import { UserError } from "../run/errors.js";
+import type { AbortLike } from "../run/hooks.js";
+import type { Experiment, ExperimentHooks } from "./types.js";
+import type { SimulateResult } from "./simulate.js";
+import type { FlowResult } from "./flow.js";
+import type { CpResult } from "./cp.js";
+import type { AttractorsResult } from "./attractors.js";
+import type { LsgResult } from "./lsg.js";
+import type { OdeResult } from "./ode.js";
+import type { CompareResult } from "./compare.js";
+
+/** The result of any kind a sweep can run (discriminated by `kind`). */
+export type BaseResult = SimulateResult | FlowResult | CpResult | AttractorsResult | LsgResult | OdeResult | CompareResult;
+export type BaseKind = BaseResult["kind"];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyExperiment = Experiment<any, any>;
+
+export const baseLoaders: Record<BaseKind, () => Promise<AnyExperiment>> = {
+  simulate: async () => (await import("./simulate.js")).simulateExperiment,
+  flow: async () => (await import("./flow.js")).flowExperiment,
+  cp: async () => (await import("./cp.js")).cpExperiment,
+  attractors: async () => (await import("./attractors.js")).attractorsExperiment,
+  lsg: async () => (await import("./lsg.js")).lsgExperiment,
+  ode: async () => (await import("./ode.js")).odeExperiment,
+  compare: async () => (await import("./compare.js")).compareExperiment,
+};
+
+/** The kind of a raw model among `allowed`, checked (UserError naming the field otherwise). */
+export function checkKind<K extends string>(raw: unknown, allowed: readonly K[], field = "model.kind"): K {
+  const k = raw !== null && typeof raw === "object" ? (raw as { kind?: unknown }).kind : undefined;
+  if (k === undefined) throw new UserError(`${field}: required, one of ${allowed.join(", ")}`);
+  if (typeof k !== "string" || !(allowed as readonly string[]).includes(k)) throw new UserError(`${field}: must be one of ${allowed.join(", ")} (got ${JSON.stringify(k)})`);
+  return k as K;
+}
+
+export const baseKinds = Object.keys(baseLoaders) as BaseKind[];
+
+/** Validate and run a raw model of a kind a sweep can run. */
+export async function runBaseModel(raw: unknown, hooks: ExperimentHooks = {}): Promise<BaseResult> {
+  const exp = await baseLoaders[checkKind(raw, baseKinds)]();
+  return (await exp.run(exp.parse(raw), hooks)) as BaseResult;
+}
+
+/** URL of this module, naming its pool units (works from sources and from dist/). */
+export const registryUrl = import.meta.url;
+
+/** Pool unit (see src/parallel/worker.ts): one sweep run, returning what the sweep records. */
+export async function runModelUnit(raw: unknown, signal: AbortLike): Promise<{ status: BaseResult["status"]; message: string; summary: Record<string, number> }> {
+  const r = await runBaseModel(raw, { signal });
+  return { status: r.status, message: r.message, summary: r.summary };
+}
