@@ -3,10 +3,7 @@
  *
  *   npx tsx examples/nlgp-statistics.ts
  */
-import { Rng } from "../src/stats/rng.js";
-import { kernelRow } from "../src/data/kernels.js";
-import { nlgpCovariance, nlgpGamma, nlgpKurtosis } from "../src/data/nlgp.js";
-import { NlgpClass } from "../src/data/task.js";
+import { Rng, kernelRow, nlgpCovariance, nlgpGamma, nlgpKurtosis, NlgpClass } from "rfdyn";
 
 const geom = { dim: 1, L: 64 } as const;
 const xi = 4;

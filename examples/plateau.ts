@@ -4,7 +4,7 @@
  *
  *   npx tsx examples/plateau.ts
  */
-import { integrateTeacherStudent } from "../src/theory/saad-solla.js";
+import { integrateTeacherStudent } from "rfdyn";
 
 const K = 3, M = 3;
 const eye = (n: number) => Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));

@@ -4,8 +4,7 @@
  *
  *   npx tsx examples/train-network.ts
  */
-import { simulate, type SimulationConfig } from "../src/sim/simulate.js";
-import { ipr } from "../src/analysis/ipr.js";
+import { simulate, ipr, type SimulationConfig } from "rfdyn";
 
 function config(kind: "nlgp" | "gp-clone"): SimulationConfig {
   const D = 100;

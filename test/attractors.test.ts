@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  classifyJacobian, cpFlowJacobian, cpFlowVector, denseFromOperator, newtonFixedPoint, numericalJacobian, type CpFlowSystem,
-} from "../src/analysis/stability.js";
+import { classifyJacobian, denseFromOperator, newtonFixedPoint, numericalJacobian } from "../src/analysis/stability.js";
+import { cpFlowJacobian, cpFlowVector, type CpFlowSystem } from "../src/analysis/cp-flow.js";
+import { makeCPTensor } from "../src/stats/cp-tensor.js";
 import { factorFixedPoints, factorOverlaps, runAttractors } from "../src/cp/attractors.js";
-import { buildSingleNeuronFlow, cpFactors, denseCovariance, type FlowClass } from "../src/theory/single-neuron.js";
+import { buildSingleNeuronFlow, denseCovariance, type FlowClass } from "../src/theory/single-neuron.js";
 import { closedFormCoefficients, deriveFlowCoefficients, type FlowCoefficients } from "../src/theory/coefficients.js";
 import { Rng } from "../src/stats/rng.js";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -69,7 +69,7 @@ describe("cp-flow Jacobian", () => {
     const r = 3;
     const U = new Float64Array(r * D);
     for (let k = 0; k < U.length; k++) U[k] = rng.normal() / Math.sqrt(D);
-    const cp = cpFactors(U, [-1.3, 0.7, -0.4], D);
+    const cp = makeCPTensor([-1.3, 0.7, -0.4], U, D);
     const classes: FlowClass[] = [
       { label: -1, weight: 0.4, cov: denseCovariance(C0, D) },
       { label: 1, weight: 0.6, cov: denseCovariance(C1, D), cp },
@@ -124,7 +124,7 @@ describe("fixed points and their stability (closed forms, C = I, one class y = +
   const sysFor = (gammas: number[], us: Float64Array[]): CpFlowSystem => {
     const U = new Float64Array(us.length * D);
     us.forEach((u, a) => U.set(u, a * D));
-    return { D, c4: coef1.c4, classes: [{ weight: 1, c2: coef1.c2[0], C: identity(D), cp: { r: us.length, D, U, gamma: Float64Array.from(gammas) } }] };
+    return { D, c4: coef1.c4, classes: [{ weight: 1, c2: coef1.c2[0], C: identity(D), cp: { weights: Float64Array.from(gammas), factors: U, r: us.length, D } }] };
   };
 
   for (const gamma of [-1.5, -0.4, 0.8, 2]) {
@@ -185,7 +185,7 @@ describe("attractor runs (integration with the flow module's cp RHS)", () => {
     const U = new Float64Array(2 * D);
     U.set(u1, 0);
     U.set(u2, D);
-    const cp = cpFactors(U, [gamma, gamma], D);
+    const cp = makeCPTensor([gamma, gamma], U, D);
     const flow = buildSingleNeuronFlow({ variant: "cp", D, v: 1, b: -1, classes: [{ label: 1, weight: 1, cov: denseCovariance(identity(D), D), cp }] }, coef1);
     const sys: CpFlowSystem = { D, c4: coef1.c4, classes: [{ weight: 1, c2: coef1.c2[0], C: identity(D), cp }] };
     const opts = { starts: [0, 1], seeds: 3, sigma: 0.15, seed: 4, T: 200, count: 30, steadyTol: 1e-10 };

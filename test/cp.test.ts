@@ -14,10 +14,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpExperiment } from "../src/experiments/cp.js";
 import { writeCpResult } from "../src/io/results/cp.js";
+import { makeCPTensor } from "../src/stats/cp-tensor.js";
 
 /** The explicit tensor Σ γ_a u_a⊗4 of weights γ and factors U (r×D). */
 function cpTensor(gamma: ArrayLike<number>, U: ArrayLike<number>, r: number, D: number): Float64Array {
-  return cpToTensor({ weights: Float64Array.from(gamma), factors: Float64Array.from(U), r, D });
+  if (gamma.length !== r) throw new RangeError(`cpTensor: need r = ${r} weights`);
+  return cpToTensor(makeCPTensor(gamma, U, D));
 }
 
 function gaussianish(P: number, D: number, seed: number): Float64Array {
@@ -341,7 +343,7 @@ describe("analysis helpers and model validation", () => {
     ["both alpha and P", { ...base, data: { ...base.data, P: 100 } }, /^model\.data: give exactly one of/],
     ["gain sweep on gp", { ...base, data: { ...base.data, class: { kind: "gp", xi: 3 } }, sweep: { gain: [1] } }, /^model\.sweep\.gain: class kind "gp" has no gain/],
     ["explicit error at D > 40", { ...base, data: { ...base.data, geometry: { dim: 1, L: 50 } }, output: { reconstructionError: "explicit" } }, /^model\.output\.reconstructionError: "explicit" needs D ≤ 40/],
-    ["unknown field", { ...base, extra: 1 }, /^model: unknown field\(s\) "extra"$/],
+    ["unknown field", { ...base, extra: 1 }, /^model\.extra: unknown field/],
   ];
   for (const [name, input, re] of bad) {
     it(`cp model: ${name} → one-line UserError naming the field`, () => {

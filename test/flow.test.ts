@@ -20,8 +20,8 @@
  *     (distance must shrink as η → 0), with the measured distances to the truncated flows reported.
  *  G. IG22 Fig. 4B, reduced size (D = 40, P = 100 D = 4000, ξ = (0, 3), b = −1, v = 1): IPR at high gain
  *     is large for the full and CP flows and stays at the flat-vector value 1/D for the Gaussian flow.
- *  H. Model-file validation, reproducibility, interruption, and the written outputs (experiments/flow.ts +
- *     io/results/flow.ts), on 1 and 2 worker threads; factor and weight files (io/model-files.ts).
+ *  H. Model-file validation, reproducibility, interruption, and the written outputs (src/experiments/flow.ts +
+ *     src/io/results/flow.ts), on 1 and 2 worker threads; factor and weight files (src/io/model-files.ts).
  */
 import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,9 +37,7 @@ import { SgdStepper, EpochBatcher } from "../src/sim/sgd.js";
 import type { Network } from "../src/sim/network.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "../src/theory/coefficients.js";
 import {
-  addCpContraction,
   buildSingleNeuronFlow,
-  cpFactors,
   denseCovariance,
   diagonalCumulantFactors,
   sampleCumulantContract,
@@ -47,7 +45,10 @@ import {
   type FlowClass,
   type FlowVariant,
 } from "../src/theory/single-neuron.js";
-import { classDatasets, integrateFlow, logTimes } from "../src/theory/flow-trajectory.js";
+import { addCpContraction, type CpFactors } from "../src/analysis/cp-flow.js";
+import { makeCPTensor } from "../src/stats/cp-tensor.js";
+import { classDatasets, integrateFlow } from "../src/theory/flow-trajectory.js";
+import { logTimes } from "../src/integrate/grid.js";
 import { flowExperiment, runFlow } from "../src/experiments/flow.js";
 import { writeFlowResult } from "../src/io/results/flow.js";
 import { resolveModelFiles } from "../src/io/model-files.js";
@@ -143,14 +144,14 @@ describe("A/B: cumulant and CP contractions", () => {
     const D = 7, r = 3, rng = new Rng(4);
     const U = new Float64Array(r * D), gamma = Float64Array.from([-1.3, 0.4, 2]);
     rng.fillNormal(U);
-    const f = cpFactors(U, gamma, D);
+    const f = makeCPTensor(gamma, U, D);
     const T = new Float64Array(D ** 4);
     for (let a = 0; a < r; a++) for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) for (let k = 0; k < D; k++) for (let l = 0; l < D; l++)
       T[((i * D + j) * D + k) * D + l] += gamma[a] * U[a * D + i] * U[a * D + j] * U[a * D + k] * U[a * D + l];
     const w = randomW(D, 8, 2), out = new Float64Array(D);
     addCpContraction(f, w, 1, out);
     expect(diffRel(out, contract3(T, D, w))).toBeLessThan(1e-12);
-    expect(() => cpFactors(U, gamma, D + 1)).toThrow(/r×D/);
+    expect(() => makeCPTensor(gamma, U, D + 1)).toThrow(/r×D/);
     // NLGP with ξ = 0 (independent coordinates): ΔT = (κ(g) − 3) Σ_i e_i⊗4 exactly.  Against the sample
     // cumulant of n = 2·10⁵ draws (sampling error of the 4th moment ≈ 1 %), 5 % tolerance; the
     // O(D) diagonal path equals the generic O(rD) contraction of the same (identity) factors.
@@ -185,7 +186,7 @@ describe("C: right-hand sides", () => {
     const D = 9, { task, cls } = data(D, 700, 5, 21);
     const weights = cls.map((c) => c.n / 700);
     const C = task.classes.map((s) => denseFromRow({ dim: 1, L: D }, s.covarianceRow()));
-    const mk = (variant: FlowVariant, cov: "exact" | "sample" | "sampleDense", cp?: ReturnType<typeof cpFactors>[]) =>
+    const mk = (variant: FlowVariant, cov: "exact" | "sample" | "sampleDense", cp?: CpFactors[]) =>
       buildSingleNeuronFlow({
         variant, D, v: 1, b: -1,
         classes: cls.map((c, mu): FlowClass => ({
@@ -221,7 +222,7 @@ describe("C: right-hand sides", () => {
     expect(diffRel(fS.map((x, i) => x - gS[i]), cum)).toBeLessThan(1e-11);
     // cp − gaussian = c4 Σ π Σ γ (u·w)³ u
     const rng = new Rng(6);
-    const facs = [0, 1].map(() => { const U = new Float64Array(2 * D); rng.fillNormal(U); return cpFactors(U, [0.7, -0.2], D); });
+    const facs = [0, 1].map(() => { const U = new Float64Array(2 * D); rng.fillNormal(U); return makeCPTensor([0.7, -0.2], U, D); });
     const cpR = rhs(mk("cp", "exact", facs));
     const cpRef = new Float64Array(D);
     facs.forEach((f, mu) => addCpContraction(f, w, weights[mu] * coef.c4, cpRef));
@@ -589,7 +590,7 @@ describe("H2: factor and initial-weight files", () => {
     const b = await runFlow(load({ ...base, cp: { factors: [null, { file: "f.json" }] } }));
     expect(Array.from(a.runs[0].trajectory.w[0])).toEqual(Array.from(w0));
     expect(diffRel(a.runs[0].trajectory.wFinal, b.runs[0].trajectory.wFinal)).toBe(0);
-    expect(Array.from(a.runs[0].cp![1]!.gamma)).toEqual(Array.from(gamma));
+    expect(Array.from(a.runs[0].cp![1]!.weights)).toEqual(Array.from(gamma));
     writeNpy(join(dir, "w0bad.npy"), w0.subarray(0, 5), [5]);
     expect(() => load({ ...base, init: { kind: "file", path: "w0bad.npy" }, cp: { factors: [null, null] } })).toThrow(/model\.init\.path: need 12 weights \(got 5\)/);
     expect(() => load({ ...base, init: { kind: "file", path: "missing.npy" }, cp: { factors: [null, null] } })).toThrow(/model\.init\.path: cannot read/);

@@ -7,13 +7,7 @@ import { Rng } from "../src/stats/rng.js";
 import { GpClass } from "../src/data/task.js";
 import { denseFromRow, kernelRow, spectrumOfRow, type Geometry } from "../src/data/kernels.js";
 import { ErfExpectations, gErf, gErfPrime } from "../src/stats/gaussian-integrals.js";
-
-function meanSe(xs: number[]): { mean: number; se: number } {
-  const n = xs.length;
-  const m = xs.reduce((a, b) => a + b, 0) / n;
-  const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1);
-  return { mean: m, se: Math.sqrt(v / n) };
-}
+import { meanSe } from "../src/stats/summary.js";
 
 function chol(C: Float64Array, n: number): Float64Array {
   const L = new Float64Array(n * n);

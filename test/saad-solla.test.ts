@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { integrateTeacherStudent, SaadSollaOde, type TeacherStudentParams } from "../src/theory/saad-solla.js";
 import { overlaps, simulateTeacherStudent, teacherStudentInit, type TeacherStudentSimConfig } from "../src/sim/teacher-student.js";
 import { I3At, I4At, I2 } from "../src/stats/gaussian-integrals.js";
+import { meanSe } from "../src/stats/summary.js";
 
 function eye(n: number): Float64Array {
   const I = new Float64Array(n * n);
@@ -20,13 +21,6 @@ function odeFromSim(cfg: TeacherStudentSimConfig, secondOrder = true) {
   };
   const init = { Q: overlaps(W, K, W, K, N), R: overlaps(W, K, B, M, N), v: Float64Array.from(cfg.v0) };
   return { params, init };
-}
-
-function meanSe(xs: number[]): { mean: number; se: number } {
-  const n = xs.length;
-  const m = xs.reduce((a, b) => a + b, 0) / n;
-  const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1);
-  return { mean: m, se: Math.sqrt(v / n) };
 }
 
 describe("Saad–Solla ODE: closed-form checks", () => {
@@ -160,10 +154,10 @@ describe("Saad–Solla ODE vs online SGD", () => {
       const first = await integrateTeacherStudent({ ...params, secondOrder: false }, init, { times });
       const sim = await simulateTeacherStudent(cfg);
       times.forEach((_, j) => {
-        dQ[j].push(sim.Q[j][0] - ode.states[j].Q[0]);
-        dQ1[j].push(sim.Q[j][0] - first.states[j].Q[0]);
-        dR[j].push(sim.R[j][1] - ode.states[j].R[1]);
-        dv[j].push(sim.v[j][0] - ode.states[j].v[0]);
+        dQ[j].push(sim.states[j].Q[0] - ode.states[j].Q[0]);
+        dQ1[j].push(sim.states[j].Q[0] - first.states[j].Q[0]);
+        dR[j].push(sim.states[j].R[1] - ode.states[j].R[1]);
+        dv[j].push(sim.states[j].v[0] - ode.states[j].v[0]);
       });
     }
     let firstOrderWorst = 0;
@@ -233,7 +227,7 @@ describe("teacher–student simulator and ODE: seeds and interruption", () => {
     const cfg: TeacherStudentSimConfig = { N: 100, K: 2, M: 2, lr: 0.5, trainSecondLayer: true, noise: 0.01, weightDecay: 0.01, A: [1, 1], v0: [0.5, 0.5], initScale: 0.3, times: [0, 1, 2], seed: 7 };
     const a = await simulateTeacherStudent(cfg), b = await simulateTeacherStudent(cfg), c = await simulateTeacherStudent({ ...cfg, seed: 8 });
     expect(a.eps).toEqual(b.eps);
-    expect(Array.from(a.Q[2])).toEqual(Array.from(b.Q[2]));
+    expect(Array.from(a.states[2].Q)).toEqual(Array.from(b.states[2].Q));
     expect(a.eps[2]).not.toBe(c.eps[2]);
   });
 

@@ -1,48 +1,16 @@
 /**
- * Linear stability of fixed points of the single-neuron flow (IG22 eq. 16) in its "gaussian" and
- * "cp" variants:
- *
- *   f(w) = Σ_μ π_μ [ (c2^μ + 3 c4 q^μ) C^μ w + c4 Σ_a γ_a^μ (u_a^μ·w)³ u_a^μ ],   q^μ = wᵀ C^μ w
- *
- * (π_μ = 1/M in IG22; the cp sum is absent for the gaussian variant or a class without factors).
- * Differentiating by hand (C^μ symmetric, ∂q^μ/∂w = 2 C^μ w):
- *
- *   J(w) = Σ_μ π_μ [ (c2^μ + 3 c4 q^μ) C^μ + 6 c4 (C^μ w)(C^μ w)ᵀ + 3 c4 Σ_a γ_a^μ (u_a^μ·w)² u_a^μ u_a^μᵀ ].
- *
- * J is symmetric (the flow is the gradient flow of a quartic potential), so its eigenvalues are real.
+ * Linear stability of fixed points of the single-neuron flow (IG22 eq. 16): classification of a
+ * fixed point by the eigenvalues of its Jacobian (for the cp flow the analytic one, `cpFlowJacobian`
+ * in ./cp-flow.ts).  J is symmetric for the gradient flow, so its eigenvalues are real.
  * A fixed point is an attractor if every eigenvalue is < −tol, a saddle if it has eigenvalues of
  * both signs beyond ±tol, a repeller if it has positive but no negative ones, and "marginal"
  * otherwise (some |λ| ≤ tol, none positive: linear stability is inconclusive).
  *
- * Also: a central-difference Jacobian (for tests of any RHS), and Newton's method for refining a
- * fixed point reached by integration (damped: backtracking on ‖f‖).
+ * Also: the dense matrix of a linear operator, a central-difference Jacobian (for tests of any
+ * RHS), and Newton's method for refining a fixed point reached by integration (damped:
+ * backtracking on ‖f‖).
  */
 import { EigenvalueDecomposition, LuDecomposition, Matrix } from "ml-matrix";
-
-/** Symmetric CP factors (r×D row-major), the same shape as the flow's `CpFactors`. */
-export interface CpFactorSet {
-  r: number;
-  D: number;
-  U: Float64Array;
-  gamma: Float64Array;
-}
-
-export interface StabilityClass {
-  /** Class weight π_μ. */
-  weight: number;
-  /** c2^μ. */
-  c2: number;
-  /** Dense symmetric covariance C^μ (D×D row-major). */
-  C: Float64Array;
-  /** CP factors of ΔT^μ (null/undefined: no cumulant term for this class). */
-  cp?: CpFactorSet | null;
-}
-
-export interface CpFlowSystem {
-  D: number;
-  c4: number;
-  classes: StabilityClass[];
-}
 
 /** Dense matrix of a linear operator given by its action (D applications on unit vectors). */
 export function denseFromOperator(apply: (x: Float64Array, out: Float64Array) => void, D: number): Float64Array {
@@ -63,73 +31,6 @@ export function denseFromOperator(apply: (x: Float64Array, out: Float64Array) =>
     }
   }
   return C;
-}
-
-/** The flow f(w) of the system (for Newton and tests; integration uses the flow module's RHS). */
-export function cpFlowVector(sys: CpFlowSystem, w: Float64Array, out: Float64Array): Float64Array {
-  const { D, c4 } = sys;
-  out.fill(0);
-  const cw = new Float64Array(D);
-  for (const c of sys.classes) {
-    let q = 0;
-    for (let i = 0; i < D; i++) {
-      let s = 0;
-      const o = i * D;
-      for (let j = 0; j < D; j++) s += c.C[o + j] * w[j];
-      cw[i] = s;
-      q += s * w[i];
-    }
-    const s = c.weight * (c.c2 + 3 * c4 * q);
-    for (let i = 0; i < D; i++) out[i] += s * cw[i];
-    if (c.cp) {
-      const { r, U, gamma } = c.cp;
-      for (let a = 0; a < r; a++) {
-        let m = 0;
-        for (let i = 0; i < D; i++) m += U[a * D + i] * w[i];
-        const f = c.weight * c4 * gamma[a] * m * m * m;
-        for (let i = 0; i < D; i++) out[i] += f * U[a * D + i];
-      }
-    }
-  }
-  return out;
-}
-
-/** Analytic Jacobian J(w) (D×D row-major, written into J); see the module comment. */
-export function cpFlowJacobian(sys: CpFlowSystem, w: Float64Array, J: Float64Array = new Float64Array(sys.D * sys.D)): Float64Array {
-  const { D, c4 } = sys;
-  J.fill(0);
-  const cw = new Float64Array(D);
-  for (const c of sys.classes) {
-    let q = 0;
-    for (let i = 0; i < D; i++) {
-      let s = 0;
-      const o = i * D;
-      for (let j = 0; j < D; j++) s += c.C[o + j] * w[j];
-      cw[i] = s;
-      q += s * w[i];
-    }
-    const s = c.weight * (c.c2 + 3 * c4 * q);
-    const t = 6 * c.weight * c4;
-    for (let i = 0; i < D; i++) {
-      const o = i * D, ti = t * cw[i];
-      for (let j = 0; j < D; j++) J[o + j] += s * c.C[o + j] + ti * cw[j];
-    }
-    if (c.cp) {
-      const { r, U, gamma } = c.cp;
-      for (let a = 0; a < r; a++) {
-        let m = 0;
-        const ua = a * D;
-        for (let i = 0; i < D; i++) m += U[ua + i] * w[i];
-        const f = 3 * c.weight * c4 * gamma[a] * m * m;
-        if (f === 0) continue;
-        for (let i = 0; i < D; i++) {
-          const fi = f * U[ua + i], o = i * D;
-          for (let j = 0; j < D; j++) J[o + j] += fi * U[ua + j];
-        }
-      }
-    }
-  }
-  return J;
 }
 
 /** Central-difference Jacobian of f at w (step h·max(1, |w_j|)), D×D row-major. */

@@ -9,11 +9,14 @@
  */
 import { basename, extname, join, resolve } from "node:path";
 import cliProgress from "cli-progress";
-import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { UserError } from "../run/errors.js";
-import { cleanupPendingWrites } from "../io/atomic.js";
+import { cleanupPendingWrites, writeJsonAtomic } from "../io/atomic.js";
+import { bookkeepingDir, directoryStore } from "../io/run-store.js";
+import type { RunStore } from "../run/store.js";
 import { IntegrationError } from "../integrate/index.js";
 import type { ProgressEvent, RunStatus } from "../run/hooks.js";
+import { EtaEstimator, formatEta } from "../run/progress.js";
 
 export interface RunContext {
   /** Output directory (created by writers on demand). */
@@ -84,18 +87,21 @@ export function progressInfo(e: ProgressEvent): string {
 export function progressBar(ctx: Pick<RunContext, "progress">, label: string): Progress {
   if (!ctx.progress) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% | ETA {eta_formatted} | {info}`, hideCursor: true, clearOnComplete: false, stream: process.stderr, etaBuffer: 50 },
+    { format: `${label} [{bar}] {percentage}% | ETA {etaSmooth} | {info}`, hideCursor: true, clearOnComplete: false, stream: process.stderr },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(1000, 0, { info: "" });
+  bar.start(1000, 0, { info: "", etaSmooth: "--" });
+  const eta = new EtaEstimator();
   let last = 0;
   return {
     update(e) {
-      const fraction = e.total > 0 ? e.done / e.total : 0;
+      const raw = e.total > 0 ? e.done / e.total : 0;
+      const fraction = Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : 0;
       const now = Date.now();
+      const remaining = eta.update(now / 1000, fraction);
       if (now - last < 100 && fraction < 1) return;
       last = now;
-      bar.update(Math.round(1000 * Math.min(1, Math.max(0, fraction || 0))), { info: progressInfo(e) });
+      bar.update(Math.round(1000 * fraction), { info: progressInfo(e), etaSmooth: formatEta(remaining) });
     },
     stop() {
       bar.stop();
@@ -123,6 +129,57 @@ export function checkOutDir(out: string, flag = "--out"): void {
   } catch {
     throw new UserError(`${flag}: directory "${out}" is not writable`);
   }
+}
+
+/** Remove temp files (`*.tmp`) that killed writes left anywhere under `dir`. */
+function removeTempFiles(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) removeTempFiles(p);
+    else if (e.name.endsWith(".tmp")) rmSync(p, { force: true });
+  }
+}
+
+/** What marks an output directory as one run's: the model hash (and kind) it holds results of. */
+interface RunMarker {
+  format: "rfdyn-run/1";
+  kind: string;
+  modelHash: string;
+  version: string;
+}
+
+/**
+ * Claim an output directory for a run, before any compute: the directory is checked (checkOutDir),
+ * a directory holding another model's results (or files that are not an rfdyn run) is refused
+ * unless `force`, temp files of killed writes are removed, and the run's checkpoint store is
+ * returned — emptied unless `resume`.
+ */
+export function claimOutDir(out: string, run: { kind: string; modelHash: string; version: string; resume: boolean; force: boolean }): RunStore & { clear(): void; keys(): string[] } {
+  checkOutDir(out);
+  const markerPath = join(bookkeepingDir(out), "run.json");
+  let marker: RunMarker | undefined;
+  if (existsSync(markerPath)) {
+    try {
+      marker = JSON.parse(readFileSync(markerPath, "utf8")) as RunMarker;
+    } catch {
+      marker = undefined;
+    }
+  }
+  const entries = readdirSync(out).filter((f) => f !== ".rfdyn");
+  const store = directoryStore(out);
+  if (!run.force) {
+    if (marker && marker.modelHash !== run.modelHash) {
+      throw new UserError(`--out: "${out}" holds results of another model (${marker.kind}, hash ${marker.modelHash.slice(0, 12)}); use --force to replace them or choose another directory`);
+    }
+    if (!marker && entries.length > 0) {
+      throw new UserError(`--out: "${out}" is not empty and holds no rfdyn run of this model; use --force to write into it or choose another directory`);
+    }
+  }
+  if (run.resume && marker && marker.modelHash !== run.modelHash) throw new UserError(`--resume: "${out}" holds a run of another model (hash ${marker.modelHash.slice(0, 12)}); nothing to resume`);
+  removeTempFiles(out);
+  if (!run.resume || (marker && marker.modelHash !== run.modelHash)) store.clear();
+  writeJsonAtomic(markerPath, { format: "rfdyn-run/1", kind: run.kind, modelHash: run.modelHash, version: run.version } satisfies RunMarker);
+  return store;
 }
 
 /** Exit status of a run status: 0 complete, 130 interrupted, 2 diverged (bad parameters), 3 failed. */

@@ -13,13 +13,14 @@
 import { dirname, join, resolve } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { checkOutDir, defaultOutDir, exitCodeOf, makeContext, progressBar, runCli } from "./common.js";
+import { checkOutDir, claimOutDir, defaultOutDir, exitCodeOf, makeContext, progressBar, runCli } from "./common.js";
+import { rfdynVersion } from "../io/version.js";
 import { loadModel } from "../io/read-model.js";
 import { UserError } from "../run/errors.js";
 import { isComplete } from "../run/hooks.js";
 import { experiment, kindOf, kinds, type AnyResult, type Kind } from "../experiments/index.js";
-import { parseShard } from "../experiments/sweep-grid.js";
-import type { SweepHooks } from "../experiments/sweep.js";
+import { modelHash, resolveShard } from "../experiments/sweep-grid.js";
+import { checkSweepPoints, type SweepHooks, type SweepRunModel } from "../experiments/sweep.js";
 import type { Argv } from "yargs";
 import { writeResult } from "../io/results/index.js";
 
@@ -29,6 +30,9 @@ interface CommonArgs {
   quiet?: boolean;
   threads?: number;
   shard?: string;
+  resume?: boolean;
+  force?: boolean;
+  checkpointEvery?: number;
 }
 
 async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> {
@@ -37,14 +41,19 @@ async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> 
   if (expectKind !== undefined && kind !== expectKind) throw new UserError(`model.kind: "${kind}" cannot be run by \`rfdyn ${expectKind}\` (use \`rfdyn run\`)`);
   const exp = await experiment(kind);
   const model = exp.parse(raw);
-  const shard = kind === "sweep" ? parseShard(argv.shard ?? process.env.RFDYN_SHARD) : undefined;
+  if (kind === "sweep") await checkSweepPoints(model as SweepRunModel);
+  if (argv.shard !== undefined && kind !== "sweep") throw new UserError(`--shard: only sweep models are sharded (this model is "${kind}")`);
+  const shard = kind === "sweep" ? resolveShard(argv.shard, process.env) : undefined;
   const out = argv.out ?? (shard && shard.count > 1 ? join(defaultOutDir(argv.model), `shard-${shard.index}-of-${shard.count}`) : undefined);
   const ctx = makeContext({ ...argv, out }, argv.model);
-  checkOutDir(ctx.out);
+  const every = argv.checkpointEvery;
+  if (every !== undefined && !(every > 0 && every <= 86400)) throw new UserError(`--checkpoint-every: must be a number of seconds in (0, 86400] (got ${every})`);
+  const store = claimOutDir(ctx.out, { kind, modelHash: modelHash({ model, shard: shard ?? null }), version: rfdynVersion(), resume: argv.resume ?? false, force: argv.force ?? false });
+  if (argv.resume && store.keys().length > 0) ctx.log(`rfdyn ${kind}: resuming from ${store.keys().length} saved record(s) in ${ctx.out}`);
   const bar = progressBar(ctx, kind);
   let result: AnyResult;
   try {
-    const hooks: SweepHooks = { signal: ctx.signal, onProgress: (e) => bar.update(e), log: ctx.log, threads: ctx.threads, shard };
+    const hooks: SweepHooks = { signal: ctx.signal, onProgress: (e) => bar.update(e), log: ctx.log, threads: ctx.threads, shard, store, checkpointSeconds: every };
     result = (await exp.run(model, hooks)) as AnyResult;
   } finally {
     bar.stop();
@@ -52,6 +61,8 @@ async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> 
   if (result.kind === "sweep") await (await import("../io/results/sweep.js")).writeSweepResult(ctx.out, result, argv.model);
   else await writeResult(ctx.out, result);
   // A run that did not complete always says why (even with --quiet); outputs are written either way.
+  // Complete: the checkpoints have served their purpose (result.json is the record now).
+  if (isComplete(result.status)) store.clear();
   const said = result.message.startsWith(result.status) ? result.message : `${result.status}: ${result.message}`;
   if (isComplete(result.status)) ctx.log(`rfdyn ${kind}: ${said} → ${ctx.out}`);
   else process.stderr.write(`rfdyn: ${kind} ${result.status}: ${result.message} (partial outputs in ${ctx.out})\n`);
@@ -63,7 +74,10 @@ const modelOptions = (y: ReturnType<typeof yargs>) =>
     .positional("model", { type: "string", describe: "model file (JSON)", demandOption: true })
     .option("out", { alias: "o", type: "string", describe: "output directory (default results/<model name>)" })
     .option("quiet", { alias: "q", type: "boolean", describe: "no progress bar or status lines" })
-    .option("threads", { alias: "j", type: "number", describe: "worker threads for sweeps and the independent units of cp and flow models (default 1)" });
+    .option("threads", { alias: "j", type: "number", describe: "worker threads for sweeps and the independent units of cp and flow models (default 1)" })
+    .option("resume", { type: "boolean", describe: "continue an interrupted run in the same output directory (finished units and checkpoints are kept)" })
+    .option("force", { type: "boolean", describe: "write into an output directory that holds another model's results" })
+    .option("checkpoint-every", { type: "number", describe: "seconds between checkpoints of long single runs (default 30)" });
 
 const describeKind: Record<Kind, string> = {
   simulate: "SGD simulation of a two-layer network",
@@ -82,7 +96,7 @@ let cli = yargs(hideBin(process.argv))
   .command({
     command: "run <model>",
     describe: "run any model file (dispatches on its \"kind\")",
-    builder: (y: Argv) => modelOptions(y as never).option("shard", { type: "string", describe: "sweeps: run only shard i of n (0 ≤ i < n)" }),
+    builder: (y: Argv) => modelOptions(y as never).option("shard", { type: "string", describe: "sweeps: run only shard i of n (0 ≤ i < n); default $RFDYN_SHARD, else the SLURM array task" }),
     handler: (argv: unknown) => runCli(() => runModelFile(argv as CommonArgs)),
   } as never);
 for (const kind of kinds) {
@@ -91,7 +105,7 @@ for (const kind of kinds) {
     describe: `${describeKind[kind]} (kind: ${kind})`,
     builder: (y: Argv) => {
       const b = modelOptions(y as never);
-      return kind === "sweep" ? b.option("shard", { type: "string", describe: "run only shard i of n (0 ≤ i < n), e.g. --shard 3/8 (points p ≡ i mod n); default $RFDYN_SHARD" }) : b;
+      return kind === "sweep" ? b.option("shard", { type: "string", describe: "run only shard i of n (0 ≤ i < n), e.g. --shard 3/8 (points p ≡ i mod n); default $RFDYN_SHARD, else the SLURM array task" }) : b;
     },
     handler: (argv: unknown) => runCli(() => runModelFile(argv as CommonArgs, kind)),
   } as never);

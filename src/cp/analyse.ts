@@ -13,7 +13,7 @@ import { decompose, type CpDecomposition, type DecomposeOptions } from "./decomp
 import {
   EXPLICIT_MAX_D, ImplicitCumulantLoss, cpToTensor, sampleCumulantNormSq, sampleCumulantNormSqCost, sampleCumulantTensor,
 } from "./loss.js";
-import type { CPTensor } from "./tensor.js";
+import type { CPTensor } from "../stats/cp-tensor.js";
 
 export type ReconstructionErrorMode = "auto" | "explicit" | "implicit" | "none";
 

@@ -4,7 +4,7 @@
  * For each chosen factor u_s and seed k: w0 = u_s + σ_n ε (ε i.i.d. N(0, 1)), integrate the flow
  * (the flow module's cp RHS, via `integrateFlow`), record the normalised overlaps
  * m_r(t) = w·u_r/(|w||u_r|) with every tracked factor, refine the end point to a fixed point by
- * Newton's method with the analytic Jacobian (src/analysis/stability.ts), and classify it by the
+ * Newton's method with the analytic Jacobian (src/analysis/cp-flow.ts), and classify it by the
  * Jacobian's eigenvalues.  Fixed points reached by several runs are identified up to the symmetry
  * w → −w.  The run "ends on" factor r if |m_r| at the fixed point is the largest overlap and
  * ≥ `matchThreshold`; the basin table counts (start factor → end factor).
@@ -14,17 +14,16 @@
  * from s u_a gives the nearby fixed point and its classification ("factor fixed points").
  */
 import type { SingleNeuronFlow } from "../theory/single-neuron.js";
-import { integrateFlow } from "../theory/flow-trajectory.js";
-import type { Method } from "../integrate/index.js";
+import { integrateFlow, type IntegrateFlowOptions } from "../theory/flow-trajectory.js";
 import { subProgress, type RunHooks, type RunStatus } from "../run/hooks.js";
 import { ipr } from "../analysis/ipr.js";
-import {
-  classifyJacobian, cpFlowJacobian, cpFlowVector, newtonFixedPoint,
-  type CpFactorSet, type CpFlowSystem, type FixedPointKind, type StabilityReport,
-} from "../analysis/stability.js";
+import { classifyJacobian, newtonFixedPoint, type FixedPointKind, type StabilityReport } from "../analysis/stability.js";
+import { cpFlowJacobian, cpFlowVector, type CpFlowSystem } from "../analysis/cp-flow.js";
+import type { CPTensor } from "../stats/cp-tensor.js";
 import { Rng } from "../stats/rng.js";
 
-export interface AttractorOptions {
+/** Integration settings (as `integrateFlow`'s: horizon T, `count` log-spaced output times from tMin, solver). */
+export interface AttractorOptions extends Pick<IntegrateFlowOptions, "T" | "count" | "tMin" | "method" | "rtol" | "atol" | "dt" | "maxSteps" | "steadyTol"> {
   /** Factor indices (0-based, into the tracked factors) to start from. */
   starts: number[];
   /** Runs (noise seeds) per start. */
@@ -32,16 +31,6 @@ export interface AttractorOptions {
   /** Noise amplitude σ_n of w0 = u_s + σ_n ε. */
   sigma: number;
   seed: number;
-  /** Integration horizon, number of log-spaced output times, first output time. */
-  T: number;
-  count?: number;
-  tMin?: number;
-  method?: Method;
-  rtol?: number;
-  atol?: number;
-  dt?: number;
-  maxSteps?: number;
-  steadyTol?: number;
   /** Newton tolerance on ‖f‖∞ (relative to max(1, ‖w‖∞)). Default 1e-11. */
   newtonTol?: number;
   /** Relative eigenvalue tolerance for "zero". Default 1e-9. */
@@ -107,8 +96,8 @@ export interface AttractorResult {
 }
 
 /** m_r = w·u_r/(|w||u_r|) for all r. */
-export function factorOverlaps(w: ArrayLike<number>, f: CpFactorSet, out = new Float64Array(f.r)): Float64Array {
-  const { r, D, U } = f;
+export function factorOverlaps(w: ArrayLike<number>, f: CPTensor, out = new Float64Array(f.r)): Float64Array {
+  const { r, D, factors: U } = f;
   let nw = 0;
   for (let i = 0; i < D; i++) nw += w[i] * w[i];
   nw = Math.sqrt(nw);
@@ -132,7 +121,7 @@ function dominant(m: Float64Array, threshold: number): number {
 
 /** Refine `w` by Newton and classify (no registration). */
 export function refineFixedPoint(
-  sys: CpFlowSystem, factors: CpFactorSet, w: Float64Array, o: { newtonTol?: number; eigTol?: number; matchThreshold?: number } = {},
+  sys: CpFlowSystem, factors: CPTensor, w: Float64Array, o: { newtonTol?: number; eigTol?: number; matchThreshold?: number } = {},
 ): Omit<FixedPointRecord, "id" | "hits"> {
   const f = (x: Float64Array, out: Float64Array) => { cpFlowVector(sys, x, out); };
   const jac = (x: Float64Array, J: Float64Array) => { cpFlowJacobian(sys, x, J); };
@@ -150,9 +139,9 @@ export function refineFixedPoint(
 
 /** Fixed points of the flow on the rays w = s u_a (see the module comment). */
 export function factorFixedPoints(
-  sys: CpFlowSystem, factors: CpFactorSet, o: { newtonTol?: number; eigTol?: number; matchThreshold?: number } = {},
+  sys: CpFlowSystem, factors: CPTensor, o: { newtonTol?: number; eigTol?: number; matchThreshold?: number } = {},
 ): FactorFixedPoint[] {
-  const { r, D, U } = factors;
+  const { r, D, factors: U } = factors;
   const out: FactorFixedPoint[] = [];
   const u = new Float64Array(D), su = new Float64Array(D), fv = new Float64Array(D);
   const proj = (s: number) => {
@@ -188,8 +177,8 @@ export function factorFixedPoints(
  * Run the attractor experiment; see the module comment.  Progress is reported in runs (starts ×
  * seeds); on abort the result holds the runs that finished (status "interrupted", no factor fixed points).
  */
-export async function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, factors: CpFactorSet, o: AttractorOptions, hooks: RunHooks = {}): Promise<AttractorResult> {
-  const { r, D, U } = factors;
+export async function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, factors: CPTensor, o: AttractorOptions, hooks: RunHooks = {}): Promise<AttractorResult> {
+  const { r, D, factors: U } = factors;
   if (flow.D !== D || sys.D !== D) throw new RangeError(`runAttractors: dimensions differ (flow ${flow.D}, system ${sys.D}, factors ${D})`);
   for (const s of o.starts) if (!(Number.isInteger(s) && s >= 0 && s < r)) throw new RangeError(`runAttractors: start factor ${s} out of range [0, ${r - 1}]`);
   const thr = o.matchThreshold ?? 0.5;

@@ -9,7 +9,7 @@
  *     (D = 100, P = 10⁴, r = 20) this needs ~8× fewer iterations than the joint form and reaches
  *     the same minimum;
  *   - method "joint": L-BFGS on (γ, U) jointly with γ initialised at γ*(U) (IG22 SI A.4 as written).
- * The restart with the smallest loss wins.  The result is a `CPTensor` (./tensor.ts), normalised:
+ * The restart with the smallest loss wins.  The result is a `CPTensor` (src/stats/cp-tensor.ts), normalised:
  * |u_a| = 1, the weight γ_a absorbs the scale (γ_a |u_a|⁴), the sign of u_a is fixed so that its
  * largest-magnitude entry is positive (u and −u give the same u⊗4), and factors are sorted by |γ_a|
  * (descending).
@@ -23,7 +23,7 @@ import { Rng } from "../stats/rng.js";
 import { choleskyFactor, choleskySolve } from "../stats/linalg.js";
 import type { RunHooks } from "../run/hooks.js";
 import type { CpObjective } from "./loss.js";
-import type { CPTensor } from "./tensor.js";
+import type { CPTensor } from "../stats/cp-tensor.js";
 
 export interface DecomposeOptions {
   /** Number of restarts (≥ 1). Default 5. */

@@ -21,7 +21,7 @@
  * Both return L without the constant unless `includeConstant` is set on the explicit one (then
  * L = ‖ΔT − T̂‖² exactly).
  */
-import type { CPTensor } from "./tensor.js";
+import type { CPTensor } from "../stats/cp-tensor.js";
 
 /** Objective over θ = [γ (r), U (r×D row-major)] used by the decomposition driver. */
 export interface CpObjective {

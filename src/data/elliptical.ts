@@ -22,7 +22,7 @@
 import type { Rng } from "../stats/rng.js";
 import { lgamma } from "../stats/gamma.js";
 import { gaussianExpectation, integrateAdaptive } from "../stats/quadrature.js";
-import { CirculantGaussian } from "./gp.js";
+import { CirculantGaussian, type GaussianSamplerState } from "./gp.js";
 import { geometrySize, kernelRow, type Geometry } from "./kernels.js";
 import type { ClassSampler } from "./sampler.js";
 
@@ -94,6 +94,13 @@ export class EllipticalClass implements ClassSampler {
     this.D = geometrySize(geom);
     this.row = kernelRow(geom, xi);
     this.gp = new CirculantGaussian(geom, this.row);
+  }
+  /** Sampler state seen by the stream of `rng` (the GP's cached second sample), for checkpoints. */
+  saveState(rng: Rng): GaussianSamplerState {
+    return this.gp.saveState(rng);
+  }
+  restoreState(state: unknown, rng: Rng): void {
+    this.gp.restoreState(state as GaussianSamplerState, rng);
   }
   sample(out: Float64Array, rng: Rng): Float64Array {
     this.gp.sample(out, rng);

@@ -11,6 +11,11 @@ import { Rng } from "../stats/rng.js";
 import { fftPlan, type FftPlan } from "../stats/fft.js";
 import { clipSpectrum, geometrySize, spectrumOfRow, type Geometry } from "./kernels.js";
 
+/** What `CirculantGaussian` carries between draws of one stream: the cached second sample, if any. */
+export interface GaussianSamplerState {
+  spare: Float64Array | null;
+}
+
 export class CirculantGaussian {
   readonly D: number;
   /** Eigenvalues of C (clipped at 0), row-major in 2D. */
@@ -72,6 +77,23 @@ export class CirculantGaussian {
     for (let i = 0; i < D; i++) { re[i] *= s; im[i] *= s; out[i] = re[i]; }
     this.spareOwner = rng;
     return out;
+  }
+
+  /**
+   * The sampler's state as seen by the stream of `rng` (for checkpoints): the cached second sample
+   * if `rng` paid for it, else null (a sample cached for another Rng is never served to `rng`).
+   */
+  saveState(rng: Rng): GaussianSamplerState {
+    return { spare: this.spareOwner === rng ? this.im.slice() : null };
+  }
+
+  /** Restore a state from `saveState`, the cached sample (if any) again belonging to `rng`. */
+  restoreState(s: GaussianSamplerState, rng: Rng): void {
+    if (s.spare) {
+      if (s.spare.length !== this.D) throw new RangeError(`sampler state has length ${s.spare.length}, expected D = ${this.D}`);
+      this.im.set(s.spare);
+      this.spareOwner = rng;
+    } else this.spareOwner = null;
   }
 
   /** Forget a cached second sample (e.g. after reseeding, so streams restart cleanly). */

@@ -23,7 +23,7 @@ import { erf, erfc } from "../stats/special.js";
 import { lbeta } from "../stats/gamma.js";
 import { gaussianExpectation } from "../stats/quadrature.js";
 import type { Rng } from "../stats/rng.js";
-import { CirculantGaussian } from "./gp.js";
+import { CirculantGaussian, type GaussianSamplerState } from "./gp.js";
 import { geometrySize, kernelRow, type Geometry } from "./kernels.js";
 import { nlgpCovariance, nlgpGamma, nlgpKurtosis, toIg22Gain, type GainConvention } from "./nlgp.js";
 import type { ClassSampler } from "./sampler.js";
@@ -307,6 +307,13 @@ export class NortaClass implements ClassSampler {
     this.T = marginal.sampleTransform ?? marginal.transform;
     this.D = geometrySize(geom);
     this.gp = new CirculantGaussian(geom, kernelRow(geom, xi));
+  }
+  /** Sampler state seen by the stream of `rng` (the GP's cached second sample), for checkpoints. */
+  saveState(rng: Rng): GaussianSamplerState {
+    return this.gp.saveState(rng);
+  }
+  restoreState(state: unknown, rng: Rng): void {
+    this.gp.restoreState(state as GaussianSamplerState, rng);
   }
   sample(out: Float64Array, rng: Rng): Float64Array {
     this.gp.sample(out, rng);

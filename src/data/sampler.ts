@@ -9,4 +9,12 @@ export interface ClassSampler {
   covarianceRow(): Float64Array;
   /** Human-readable description for result files. */
   describe(): string;
+  /**
+   * Samplers that carry state between draws (e.g. the cached second FFT sample of a Gaussian
+   * process) expose it for checkpoints: `saveState(rng)` returns what the stream of `rng` would see
+   * next (plain data and typed arrays), `restoreState(s, rng)` puts it back.  Stateless samplers
+   * omit both.
+   */
+  saveState?(rng: Rng): unknown;
+  restoreState?(state: unknown, rng: Rng): void;
 }

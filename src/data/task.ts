@@ -11,7 +11,7 @@
 import { Rng } from "../stats/rng.js";
 import type { ClassSampler } from "./sampler.js";
 import { erf } from "../stats/special.js";
-import { CirculantGaussian } from "./gp.js";
+import { CirculantGaussian, type GaussianSamplerState } from "./gp.js";
 import { geometrySize, kernelRow, type Geometry } from "./kernels.js";
 import { nlgpCovariance, nlgpGamma, toIg22Gain, type GainConvention } from "./nlgp.js";
 import { makeField, type MarginalSpec } from "./marginals.js";
@@ -33,6 +33,13 @@ export class GpClass implements ClassSampler {
   constructor(readonly geom: Geometry, private readonly row: Float64Array, private readonly label: string) {
     this.D = geometrySize(geom);
     this.gp = new CirculantGaussian(geom, row);
+  }
+  /** Sampler state seen by the stream of `rng` (the GP's cached second sample), for checkpoints. */
+  saveState(rng: Rng): GaussianSamplerState {
+    return this.gp.saveState(rng);
+  }
+  restoreState(state: unknown, rng: Rng): void {
+    this.gp.restoreState(state as GaussianSamplerState, rng);
   }
   sample(out: Float64Array, rng: Rng): Float64Array {
     return this.gp.sample(out, rng);
@@ -62,6 +69,13 @@ export class NlgpClass implements ClassSampler {
     this.gp = new CirculantGaussian(geom, kernelRow(geom, xi));
     this.a = this.g / Math.SQRT2;
     this.s = 1 / Math.sqrt(nlgpGamma(this.g));
+  }
+  /** Sampler state seen by the stream of `rng` (the GP's cached second sample), for checkpoints. */
+  saveState(rng: Rng): GaussianSamplerState {
+    return this.gp.saveState(rng);
+  }
+  restoreState(state: unknown, rng: Rng): void {
+    this.gp.restoreState(state as GaussianSamplerState, rng);
   }
   sample(out: Float64Array, rng: Rng): Float64Array {
     this.gp.sample(out, rng);
@@ -133,6 +147,22 @@ export class Task {
     return mu;
   }
 
+  /**
+   * State of the class samplers as seen by the stream of `rng` (one entry per class, null for a
+   * stateless sampler), for checkpoints of runs that draw examples from this task.
+   */
+  saveState(rng: Rng): unknown[] {
+    return this.classes.map((c) => (c.saveState ? c.saveState(rng) : null));
+  }
+
+  /** Restore a state from `saveState` (the samplers' caches again belong to `rng`). */
+  restoreState(states: readonly unknown[], rng: Rng): void {
+    if (!Array.isArray(states) || states.length !== this.classes.length) throw new RangeError("task state: one entry per class is required");
+    this.classes.forEach((c, i) => {
+      if (c.restoreState) c.restoreState(states[i], rng);
+    });
+  }
+
   /** A finite dataset of P examples: X (P×D row-major), class indices and labels. */
   dataset(P: number, rng: Rng): { X: Float64Array; cls: Int32Array; y: Float64Array } {
     const D = this.D;
@@ -146,7 +176,12 @@ export class Task {
   }
 }
 
+/** Label values [label of class 0, label of class 1] of the two papers' conventions (IG22 ±1, LSG24 0/1). */
+export function labelValues(labels: "pm1" | "01"): [number, number] {
+  return labels === "pm1" ? [-1, 1] : [0, 1];
+}
+
 /** Task helpers for the two papers' label conventions. */
 export function twoClassTask(geom: Geometry, minus: ClassSpec, plus: ClassSpec, labels: "pm1" | "01" = "pm1"): Task {
-  return new Task([makeClassSampler(geom, minus), makeClassSampler(geom, plus)], labels === "pm1" ? [-1, 1] : [0, 1]);
+  return new Task([makeClassSampler(geom, minus), makeClassSampler(geom, plus)], labelValues(labels));
 }

@@ -11,15 +11,16 @@ import { parseAttractorsModel, type AttractorCpSource, type AttractorsModel } fr
 import { UserError } from "../run/errors.js";
 import { subProgress } from "../run/hooks.js";
 import { denseFromRow, geometrySize, type Geometry } from "../data/kernels.js";
-import { twoClassTask, type ClassSpec } from "../data/task.js";
+import { labelValues, twoClassTask, type ClassSpec } from "../data/task.js";
 import { nlgpKurtosis, toIg22Gain } from "../data/nlgp.js";
 import { Rng } from "../stats/rng.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "../theory/coefficients.js";
 import { classDatasets } from "../theory/flow-trajectory.js";
 import {
-  buildSingleNeuronFlow, cpFactors, diagonalCumulantFactors, translationInvariantCovariance, type CpFactors, type FlowClass,
+  buildSingleNeuronFlow, diagonalCumulantFactors, translationInvariantCovariance, type FlowClass,
 } from "../theory/single-neuron.js";
-import type { CpFlowSystem } from "../analysis/stability.js";
+import { makeCPTensor } from "../stats/cp-tensor.js";
+import type { CpFactors, CpFlowSystem } from "../analysis/cp-flow.js";
 import { ImplicitCumulantLoss, secondMoment } from "../cp/loss.js";
 import { decompose } from "../cp/decompose.js";
 import { runAttractors, type AttractorResult } from "../cp/attractors.js";
@@ -65,14 +66,14 @@ function classFactors(
   });
   if (dec.status === "interrupted") return { f: null, info: { class: mu, source: "computed", interrupted: true } };
   hooks.log?.(`attractors: CP of class ${mu} (n = ${n}, rank ${src.rank}): loss ${dec.loss.toPrecision(6)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return { f: cpFactors(dec.factors, dec.weights, D), info: { source: "computed", n, rank: src.rank, loss: dec.loss, restarts: dec.restarts, best: dec.best } };
+  return { f: makeCPTensor(dec.weights, dec.factors, D), info: { source: "computed", n, rank: src.rank, loss: dec.loss, restarts: dec.restarts, best: dec.best } };
 }
 
 export async function runAttractorsModel(m: AttractorsModel, hooks: ExperimentHooks = {}): Promise<AttractorsResult> {
   const wall0 = performance.now();
   const geom = m.task.geometry as Geometry;
   const D = geometrySize(geom);
-  const labels = m.task.labels === "pm1" ? [-1, 1] : [0, 1];
+  const labels = labelValues(m.task.labels);
   const specs = m.task.classes as unknown as ClassSpec[];
   const task = twoClassTask(geom, specs[0], specs[1], m.task.labels);
   const P = m.P ?? (m.alpha !== undefined ? Math.round(m.alpha * D) : 0);

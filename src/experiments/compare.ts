@@ -15,28 +15,18 @@
  *   log times: test pmse and accuracy (held-out test set), mean IPR; at the snapshot times also the GET
  *   pmse of the SGD weights (IG22 Fig. 3 crosses) and the pre-activation variances mean_k Ω^μ_kk.
  */
-import { outputTimes, parseCompareModel, type CompareModel } from "../schema/ode.js";
+import { parseCompareModel, type CompareModel } from "../schema/ode.js";
 import { simulateTeacherStudent, type TeacherStudentSimResult } from "../sim/teacher-student.js";
-import { labelValues, simulate, type SimulationConfig, type SimulationResult } from "../sim/simulate.js";
+import { simulate, type SimulationResult } from "../sim/simulate.js";
+import { labelValues, type ClassSpec } from "../data/task.js";
+import { meanSe } from "../stats/summary.js";
 import { getTestError } from "../theory/get.js";
-import type { ClassSpec } from "../data/task.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 import type { MixtureRun } from "../theory/mixture-ode.js";
 import type { TeacherStudentRun } from "../theory/saad-solla.js";
 import { subProgress, type RunStatus } from "../run/hooks.js";
-import { classSpectra, mixtureAccuracy, mixtureNetwork, odeFailed, odeFailureMessage, runMixtureOde, runTeacherStudentOde, teacherStudentSetup, type AccuracyEstimate } from "./ode.js";
+import { classSpectra, gaussianClone, mixtureAccuracy, mixtureSgdConfig, odeFailed, odeFailureMessage, outputTimes, runMixtureOde, runTeacherStudentOde, teacherStudentSgdConfig, type AccuracyEstimate } from "./ode.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
-
-/** Mean, standard error of the mean and count of the finite values. */
-export function meanSe(xs: readonly number[]): { mean: number; se: number; n: number } {
-  const v = xs.filter((x) => Number.isFinite(x));
-  const n = v.length;
-  if (n === 0) return { mean: NaN, se: NaN, n };
-  const m = v.reduce((a, b) => a + b, 0) / n;
-  if (n < 2) return { mean: m, se: NaN, n };
-  const s2 = v.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1);
-  return { mean: m, se: Math.sqrt(s2 / n), n };
-}
 
 /** Deviation scores of the ODE values (per seed) from the SGD values (per seed). */
 export function deviation(ode: readonly number[], sgd: readonly number[]): { ode: number; sgd: number; se: number; z: number; zPaired: number } {
@@ -160,7 +150,6 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
   };
   for (let s = 0; s < S; s++) {
     const seed = m.seed + s;
-    const { v0, A } = teacherStudentSetup(m, seed);
     const to = performance.now();
     const ode = await runTeacherStudentOde(m, seed, times, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 2 * s, 2 * S, `seed ${s + 1}/${S} ODE`) });
     odeWall += (performance.now() - to) / 1000;
@@ -176,7 +165,7 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
     }
     const tsg = performance.now();
     const sim = await simulateTeacherStudent(
-      { N, K, M, lr: ts.lr, lrSecondLayer: ts.lrSecondLayer, trainSecondLayer: ts.secondLayer.mode === "trained", noise: ts.noise, weightDecay: ts.weightDecay, A, v0, initScale: ts.initScale, times, seed },
+      teacherStudentSgdConfig(m, seed, times),
       { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 2 * s + 1, 2 * S, `seed ${s + 1}/${S} SGD`) },
     );
     sgdWall += (performance.now() - tsg) / 1000;
@@ -188,7 +177,7 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
     odeRuns.push(ode);
     sims.push(sim);
     times.forEach((t, j) => {
-      const so = summarise(ode.states[j].Q, ode.states[j].R), ss = summarise(sim.Q[j], sim.R[j]);
+      const so = summarise(ode.states[j].Q, ode.states[j].R), ss = summarise(sim.states[j].Q, sim.states[j].R);
       per.eps.ode[j].push(ode.eps[j]);
       per.eps.sgd[j].push(sim.eps[j]);
       per.meanQdiag.ode[j].push(so.meanQdiag);
@@ -233,12 +222,6 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
   };
 }
 
-/** The Gaussian clone of a task's classes (NLGP / field → GP with the same covariance), or null if already Gaussian. */
-function gaussianCloneClasses(classes: readonly ClassSpec[]): ClassSpec[] | null {
-  if (!classes.some((c) => c.kind === "nlgp" || c.kind === "field")) return null;
-  return classes.map((c): ClassSpec => (c.kind === "nlgp" ? { kind: "gp-clone", xi: c.xi, gain: c.gain, convention: c.convention }
-    : c.kind === "field" ? { kind: "field-clone", xi: c.xi, marginal: c.marginal } : c));
-}
 
 /** Name of a task's data set in compare outputs: nlgp / field when non-Gaussian, else gp. */
 function datasetName(classes: readonly ClassSpec[]): string {
@@ -259,7 +242,7 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
   const S = m.sgd.seeds;
   const steps = Math.max(1, Math.round(m.time.end * D));
   const classes = m.task.classes as ClassSpec[];
-  const clone = m.sgd.gaussianClone ? gaussianCloneClasses(classes) : null;
+  const clone = m.sgd.gaussianClone && classes.some((c) => c.kind === "nlgp" || c.kind === "field") ? gaussianClone(classes) : null;
   const datasets: { name: string; classes: ClassSpec[] }[] = [{ name: datasetName(classes), classes }];
   if (clone) datasets.push({ name: "gp", classes: clone });
   const labels = labelValues(m.task.labels);
@@ -277,14 +260,7 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
   outer: for (let s = 0; s < S; s++) {
     const seed = m.seed + s;
     for (const ds of datasets) {
-      const cfg: SimulationConfig = {
-        task: { geometry: geom, classes: ds.classes as [ClassSpec, ClassSpec], labels: m.task.labels },
-        network: mixtureNetwork(m),
-        training: { mode: "online", steps, lr: m.training.lr, lrScaling: 1, lrBias: m.training.lrBias, lrSecondLayer: m.training.lrSecondLayer, weightDecay: m.training.weightDecay, batchSize: 1 },
-        logging: { points: m.time.points, snapshots: m.sgd.snapshots },
-        testSize: m.sgd.testSize,
-        seed,
-      };
+      const cfg = mixtureSgdConfig(m, seed, { classes: ds.classes, testSize: m.sgd.testSize, snapshots: m.sgd.snapshots });
       const ts = performance.now();
       const sim = await simulate(cfg, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, done, total, `seed ${s + 1}/${S} SGD ${ds.name}`) });
       sgdWall += (performance.now() - ts) / 1000;

@@ -19,15 +19,18 @@ import { effectiveCovariance, flowSchema, type CpSource, type FlowModel } from "
 import { UserError } from "../run/errors.js";
 import { subProgress, type AbortLike, type RunHooks, type RunStatus } from "../run/hooks.js";
 import { Rng } from "../stats/rng.js";
-import { makeClassSampler, Task, type ClassSampler, type ClassSpec } from "../data/task.js";
+import { labelValues, makeClassSampler, Task, type ClassSampler, type ClassSpec } from "../data/task.js";
 import { geometrySize } from "../data/kernels.js";
 import { nlgpKurtosis, toIg22Gain } from "../data/nlgp.js";
 import { logTimes } from "../integrate/grid.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "../theory/coefficients.js";
-import { classDatasets, classesWithGain, integrateFlow, quartiles, type FlowTrajectory } from "../theory/flow-trajectory.js";
+import { classDatasets, classesWithGain, integrateFlow, type FlowTrajectory } from "../theory/flow-trajectory.js";
+import { quartiles } from "../stats/summary.js";
 import {
-  buildSingleNeuronFlow, cpFactors, diagonalCumulantFactors, translationInvariantCovariance, type CpFactors, type FlowClass,
+  buildSingleNeuronFlow, diagonalCumulantFactors, translationInvariantCovariance, type FlowClass,
 } from "../theory/single-neuron.js";
+import { makeCPTensor } from "../stats/cp-tensor.js";
+import type { CpFactors } from "../analysis/cp-flow.js";
 import { ImplicitCumulantLoss } from "../cp/loss.js";
 import { decompose } from "../cp/decompose.js";
 import { inOrderOrThrow, runUnits } from "../parallel/pool.js";
@@ -78,7 +81,7 @@ interface GainSetup {
 
 async function prepare(model: FlowModel): Promise<FlowSetup> {
   const D = geometrySize(model.task.geometry);
-  const labels = model.task.labels === "pm1" ? [-1, 1] : [0, 1];
+  const labels = labelValues(model.task.labels);
   const coefficients = await deriveFlowCoefficients({ v: model.neuron.v, b: model.neuron.b, labels, alpha1: model.neuron.alpha1, alpha3: model.neuron.alpha3 });
   const P = model.P ?? (model.alpha !== undefined ? Math.max(1, Math.round(model.alpha * D)) : 0);
   if (P * D > 2e8) throw new UserError(`model.P: data set of P·D = ${P * D} doubles exceeds the 2e8 limit (P = ${P}, D = ${D})`);
@@ -125,7 +128,7 @@ export function factorsFromRows(gamma: unknown, U: unknown, D: number, field: st
   } else flat = U as number[];
   if (flat.length !== r * D) throw new UserError(`${field}.U: need r·D = ${r * D} entries (got ${flat.length})`);
   try {
-    return cpFactors(flat, gamma as number[], D);
+    return makeCPTensor(gamma as number[], flat, D);
   } catch (e) {
     throw new UserError(`${field}: ${(e as Error).message}`);
   }
@@ -183,7 +186,7 @@ async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks):
           seed: (model.seed % 2 ** 32) * 7919 + 31 * r + mu + 1,
         }, { signal: hooks.signal, onProgress: subProgress(cpProgress, mu, srcs.length, `CP class ${mu}`) });
         if (dec.status === "interrupted") return { record: null, interrupted: true };
-        cpUsed.push({ r: dec.r, D, U: dec.factors, gamma: dec.weights });
+        cpUsed.push({ weights: dec.weights, factors: dec.factors, r: dec.r, D });
         cpLoss.push(dec.loss);
       } else {
         cpUsed.push(givenCpFactors(src, D, mu, specs[mu]));

@@ -8,19 +8,27 @@
  *   pmse, pmse per class, the Gaussian-model accuracy (Monte Carlo) and b, v, |w_k|², Ω^μ.
  *
  * The initial state comes from the initial weights of the SGD run with the same seed, so the ODE
- * and `rfdyn simulate` / the teacher–student simulator start from the same point.
+ * and `rfdyn simulate` / the teacher–student simulator start from the same point. *
+ * Checkpoints (hooks.store, mixture mode): the solver state at output times is put under "ode/state"
+ * every hooks.checkpointSeconds (default 30) and on interruption; a run whose store holds it resumes
+ * there and ends bit-identical to an uninterrupted run (src/integrate/solve.ts, CheckpointOptions).
  */
-import { expandVector, outputTimes, parseOdeModel, type CompareModel, type OdeModel } from "../schema/ode.js";
-import { integrateTeacherStudent, type TeacherStudentParams, type TeacherStudentRun, type TeacherStudentState } from "../theory/saad-solla.js";
+import { UserError } from "../run/errors.js";
+import { expandVector, parseOdeModel, type CompareModel, type OdeModel } from "../schema/ode.js";
+import { logTimes } from "../integrate/grid.js";
+import { integrateTeacherStudent, type TeacherStudentParams, type TeacherStudentRun } from "../theory/saad-solla.js";
+import type { TeacherStudentState } from "../analysis/order-parameters.js";
 import { integrateMixture, type MixtureOdeParams, type MixtureRun } from "../theory/mixture-ode.js";
 import { getAccuracyMc } from "../theory/get.js";
-import { overlaps, teacherStudentInit } from "../sim/teacher-student.js";
+import { overlaps, teacherStudentInit, type TeacherStudentSimConfig } from "../sim/teacher-student.js";
+import type { SimulationConfig } from "../sim/simulate.js";
 import { initNetwork, type NetworkConfig } from "../sim/network.js";
-import { labelValues } from "../sim/simulate.js";
-import { makeClassSampler, type ClassSpec } from "../data/task.js";
+import { labelValues, makeClassSampler, type ClassSpec } from "../data/task.js";
 import { clipSpectrum, geometrySize, spectrumOfRow, type Geometry } from "../data/kernels.js";
 import { Rng } from "../stats/rng.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
+import { DEFAULT_CHECKPOINT_SECONDS, type RunStore } from "../run/store.js";
+import type { CheckpointOptions, SolverState } from "../integrate/index.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
 
 /** A teacher–student model of kind "ode" or "compare". */
@@ -48,6 +56,15 @@ export interface OdeMixtureResult extends ResultBase<"ode", Extract<OdeModel, { 
 
 export type OdeResult = OdeTeacherStudentResult | OdeMixtureResult;
 
+/** Output times: `points` times from 0 to end (log: 0 plus log-spaced from end·1e-3). */
+export function outputTimes(t: OdeModel["time"]): number[] {
+  if (t.spacing === "log") return logTimes(t.end, t.points, t.end * 1e-3);
+  const out = [0];
+  for (let j = 1; j < t.points; j++) out.push((t.end * j) / (t.points - 1));
+  out[out.length - 1] = t.end;
+  return out;
+}
+
 /** ODE parameters and initial state of a teacher–student model for SGD seed `seed`. */
 export function teacherStudentSetup(m: TeacherStudentOdeModel, seed: number): { params: TeacherStudentParams; init: TeacherStudentState; v0: number[]; A: number[] } {
   const ts = m.teacherStudent;
@@ -60,6 +77,48 @@ export function teacherStudentSetup(m: TeacherStudentOdeModel, seed: number): { 
     noise: ts.noise, weightDecay: ts.weightDecay, A, T: overlaps(B, M, B, M, N), secondOrder: ts.secondOrder,
   };
   return { params, init: { Q: overlaps(W, K, W, K, N), R: overlaps(W, K, B, M, N), v: Float64Array.from(v0) }, v0, A };
+}
+
+/** Validate an ode model of one mode (UserError if it is another), typed for that mode's setup functions. */
+export function parseOdeModelOf<Mode extends OdeModel["mode"]>(mode: Mode, raw: unknown): Extract<OdeModel, { mode: Mode }> {
+  const m = parseOdeModel(raw);
+  if (m.mode !== mode) throw new UserError(`model.mode: must be "${mode}" here (got "${m.mode}")`);
+  return m as Extract<OdeModel, { mode: Mode }>;
+}
+
+/** The SGD run that the teacher–student ODE of `m` describes: same seed, same initial weights, recorded at `times`. */
+export function teacherStudentSgdConfig(m: TeacherStudentOdeModel, seed: number, times: readonly number[]): TeacherStudentSimConfig {
+  const ts = m.teacherStudent;
+  const { v0, A } = teacherStudentSetup(m, seed);
+  return {
+    N: ts.N, K: ts.K, M: ts.M, lr: ts.lr, lrSecondLayer: ts.lrSecondLayer, trainSecondLayer: ts.secondLayer.mode === "trained",
+    noise: ts.noise, weightDecay: ts.weightDecay, A, v0, initScale: ts.initScale, times, seed,
+  };
+}
+
+/**
+ * The online SGD run (`simulate`) that the mixture ODE of `m` describes — λ = w·x + b, θ ← θ − (η/D)∂L/∂θ,
+ * t = steps/D, initial weights of the same seed — on `classes` (default the model's; e.g. their
+ * Gaussian clone), logged at `points` log-spaced times up to the model's end time.
+ */
+export function mixtureSgdConfig(m: MixtureOdeModel, seed: number, o: { classes?: readonly ClassSpec[]; points?: number; testSize?: number; snapshots?: number } = {}): SimulationConfig {
+  const geom = m.task.geometry as Geometry;
+  const D = geometrySize(geom);
+  const classes = (o.classes ?? m.task.classes) as ClassSpec[];
+  return {
+    task: { geometry: geom, classes: [classes[0], classes[1]], labels: m.task.labels },
+    network: mixtureNetwork(m),
+    training: { mode: "online", steps: Math.max(1, Math.round(m.time.end * D)), lr: m.training.lr, lrScaling: 1, lrBias: m.training.lrBias, lrSecondLayer: m.training.lrSecondLayer, weightDecay: m.training.weightDecay, batchSize: 1 },
+    logging: { points: o.points ?? m.time.points, snapshots: o.snapshots ?? 0 },
+    testSize: o.testSize ?? 10_000,
+    seed,
+  };
+}
+
+/** The Gaussian clone of a task's classes (NLGP / field → GP with the same covariance); the classes themselves if already Gaussian. */
+export function gaussianClone(classes: readonly ClassSpec[]): ClassSpec[] {
+  return classes.map((c): ClassSpec => (c.kind === "nlgp" ? { kind: "gp-clone", xi: c.xi, gain: c.gain, convention: c.convention }
+    : c.kind === "field" ? { kind: "field-clone", xi: c.xi, marginal: c.marginal } : c));
 }
 
 /** Network configuration of a mixture model (as `rfdyn simulate` builds it). */
@@ -107,12 +166,32 @@ export function runTeacherStudentOde(m: TeacherStudentOdeModel, seed: number, ti
   }, hooks);
 }
 
-/** Run the mixture ODE of a model (initial weights of seed `seed`) at `times`. */
-export function runMixtureOde(m: MixtureOdeModel, seed: number, times: readonly number[], hooks: RunHooks = {}): Promise<MixtureRun> {
+/** Store key of the checkpoint of a single ODE run (kind "ode"). */
+export const ODE_CHECKPOINT_KEY = "ode/state";
+
+/**
+ * Checkpoint options of a single ODE run with a store: resume from the SolverState under `key` if
+ * there is one, and save there every `checkpointSeconds` (default 30) and on interruption.
+ */
+export function odeCheckpointing(hooks: { store?: RunStore; checkpointSeconds?: number }, key = ODE_CHECKPOINT_KEY): CheckpointOptions {
+  const store = hooks.store;
+  if (!store) return {};
+  return {
+    resumeFrom: store.get<SolverState>(key),
+    checkpoint: { every: hooks.checkpointSeconds ?? DEFAULT_CHECKPOINT_SECONDS, save: (s) => store.put(key, s) },
+  };
+}
+
+/**
+ * Run the mixture ODE of a model (initial weights of seed `seed`) at `times`.  With `hooks.store`
+ * the integration is checkpointed under "ode/state" and resumed from it (one run per store: callers
+ * running several ODEs, e.g. compare's seeds, pass no store).
+ */
+export function runMixtureOde(m: MixtureOdeModel, seed: number, times: readonly number[], hooks: RunHooks & { store?: RunStore; checkpointSeconds?: number } = {}): Promise<MixtureRun> {
   const { params, init } = mixtureSetup(m, seed);
   return integrateMixture(params, init, {
     times, method: m.solver.method, rtol: m.solver.rtol, atol: m.solver.atol, hMax: m.solver.hMax, maxSteps: m.solver.maxSteps,
-  }, hooks);
+  }, { signal: hooks.signal, onProgress: hooks.onProgress }, odeCheckpointing(hooks));
 }
 
 /** Gaussian-model accuracy along a mixture ODE trajectory (MC over the K pre-activations). */

@@ -5,7 +5,7 @@
  * added on top of these in ./index.ts (it runs these, so it cannot be one of them).
  */
 import { UserError } from "../run/errors.js";
-import type { AbortLike } from "../run/hooks.js";
+import type { AbortLike, RunHooks } from "../run/hooks.js";
 import type { Experiment, ExperimentHooks } from "./types.js";
 import type { SimulateResult } from "./simulate.js";
 import type { FlowResult } from "./flow.js";
@@ -51,8 +51,24 @@ export async function runBaseModel(raw: unknown, hooks: ExperimentHooks = {}): P
 /** URL of this module, naming its pool units (works from sources and from dist/). */
 export const registryUrl = import.meta.url;
 
-/** Pool unit (see src/parallel/worker.ts): one sweep run, returning what the sweep records. */
-export async function runModelUnit(raw: unknown, signal: AbortLike): Promise<{ status: BaseResult["status"]; message: string; summary: Record<string, number> }> {
-  const r = await runBaseModel(raw, { signal });
-  return { status: r.status, message: r.message, summary: r.summary };
+/** What a sweep records of one run: its status and summary, or the error of a run that failed. */
+export interface ModelUnitValue {
+  status: BaseResult["status"] | "error";
+  message: string;
+  summary: Record<string, number>;
+}
+
+/**
+ * One sweep run (pool unit, see src/parallel/worker.ts, and the in-process path of a sweep).  Bad
+ * input is rethrown (the sweep stops with that message); any other failure is recorded as status
+ * "error" so the rest of the grid still runs.
+ */
+export async function runModelUnit(raw: unknown, signal: AbortLike, hooks: RunHooks = {}): Promise<ModelUnitValue> {
+  try {
+    const r = await runBaseModel(raw, { ...hooks, signal });
+    return { status: r.status, message: r.message, summary: r.summary };
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    return { status: "error", message: e instanceof Error ? e.message.split("\n")[0] : String(e), summary: {} };
+  }
 }

@@ -132,12 +132,38 @@ export interface Shard {
 }
 
 /** Parse "i/n" (0 ≤ i < n). */
-export function parseShard(s: string | undefined): Shard {
+export function parseShard(s: string | undefined, source = "--shard"): Shard {
   if (s === undefined) return { index: 0, count: 1 };
   const m = /^(\d+)\/(\d+)$/.exec(s.trim());
-  if (!m) throw new UserError(`--shard: must look like i/n with 0 ≤ i < n (got "${s}")`);
+  if (!m) throw new UserError(`${source}: must look like i/n with 0 ≤ i < n (got "${s}")`);
   const index = Number(m[1]), count = Number(m[2]);
-  if (!(count >= 1 && index < count)) throw new UserError(`--shard: must satisfy 0 ≤ i < n, n ≥ 1 (got "${s}")`);
+  if (!(count >= 1 && index < count)) throw new UserError(`${source}: must satisfy 0 ≤ i < n, n ≥ 1 (got "${s}")`);
+  return { index, count };
+}
+
+/**
+ * The shard of this process, numbered 0 ≤ i < n everywhere: `--shard i/n`, else RFDYN_SHARD=i/n,
+ * else a SLURM array job's variables (i = SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN, n =
+ * SLURM_ARRAY_TASK_COUNT or MAX − MIN + 1; so `--array=0-7` and `--array=1-8` both give 0/8 … 7/8).
+ */
+export function resolveShard(flag: string | undefined, env: Record<string, string | undefined>): Shard {
+  if (flag !== undefined) return parseShard(flag, "--shard");
+  if (env.RFDYN_SHARD !== undefined && env.RFDYN_SHARD !== "") return parseShard(env.RFDYN_SHARD, "RFDYN_SHARD");
+  const id = env.SLURM_ARRAY_TASK_ID;
+  if (id === undefined || id === "") return { index: 0, count: 1 };
+  const int = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === "") return undefined;
+    if (!/^\d+$/.test(v.trim())) throw new UserError(`${name}: must be a non-negative integer (got "${v}")`);
+    return Number(v);
+  };
+  const task = int("SLURM_ARRAY_TASK_ID")!;
+  const min = int("SLURM_ARRAY_TASK_MIN") ?? 0;
+  const max = int("SLURM_ARRAY_TASK_MAX");
+  const count = int("SLURM_ARRAY_TASK_COUNT") ?? (max !== undefined ? max - min + 1 : undefined);
+  if (count === undefined) throw new UserError("SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX is: cannot tell the number of shards (use --shard i/n)");
+  const index = task - min;
+  if (!(count >= 1 && index >= 0 && index < count)) throw new UserError(`SLURM array: task ${task} with min ${min} and count ${count} is not a shard 0 ≤ i < n`);
   return { index, count };
 }
 

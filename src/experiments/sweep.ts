@@ -1,16 +1,16 @@
 /**
  * Kind "sweep": a grid of models of another kind (src/schema/sweep.ts), each run in memory through
- * `runModel` on worker threads (./pool.ts, unit "model"), optionally one shard of the grid.  Every
- * run depends only on its own model and seed, so the records are the same for any thread count and
- * any sharding (see ./sweep-grid.ts).
+ * `runModel` on worker threads (src/parallel/pool.ts, unit "model"), optionally one shard of the
+ * grid.  Every run depends only on its own model and seed, so the records are the same for any
+ * thread count and any sharding (see ./sweep-grid.ts).
  */
 import { UserError } from "../run/errors.js";
 import { parseWith } from "../schema/common.js";
 import { sweepSchema, type SweepModel } from "../schema/sweep.js";
 import type { RunStatus } from "../run/hooks.js";
 import { enumerateGrid, modelHash, pointModel, runSeed, shardPoints, type GridPoint, type RunRecord, type Shard } from "./sweep-grid.js";
-import { runUnits } from "../parallel/pool.js";
-import { baseKinds, baseLoaders, checkKind, registryUrl } from "./registry.js";
+import { baseKinds, baseLoaders, checkKind, registryUrl, runModelUnit, type ModelUnitValue } from "./registry.js";
+import { runUnitsDurably } from "./units.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
 
 /** A validated sweep model whose base model is inline (a base given as a path is loaded by the caller). */
@@ -49,49 +49,56 @@ export function parseSweepModel(raw: unknown): SweepRunModel {
   return { ...m, base };
 }
 
+/**
+ * Validate the model of every grid point (with its first replicate's seed) before any compute, so a
+ * bad grid fails at once with one line naming the point — the CLI calls this before it creates the
+ * output directory.
+ */
+export async function checkSweepPoints(model: SweepRunModel): Promise<void> {
+  const base = await baseLoaders[checkKind(model.base, baseKinds, "model.base.kind")]();
+  const points = enumerateGrid(model);
+  for (const pt of points) {
+    try {
+      base.parse(pointModel(model, model.base, pt, runSeed(model, pt.index, 0)));
+    } catch (e) {
+      throw new UserError(`sweep point ${pt.index} (${describePoint(pt)}): ${(e as Error).message}`);
+    }
+  }
+}
+
 export async function runSweep(model: SweepRunModel, hooks: SweepHooks = {}): Promise<SweepResult> {
   const started = performance.now();
   const shard = hooks.shard ?? { index: 0, count: 1 };
   const points = enumerateGrid(model);
   const mine = shardPoints(points.length, shard);
   const R = model.seeds.count;
-  const base = await baseLoaders[checkKind(model.base, baseKinds, "model.base.kind")]();
-  const tasks: { id: number; module: string; fn: string; payload: unknown; point: number; replicate: number; seed: number }[] = [];
+  await checkSweepPoints(model);
+  const tasks: { id: number; payload: unknown; point: number; replicate: number; seed: number }[] = [];
   for (const p of mine) {
     for (let r = 0; r < R; r++) {
       const seed = runSeed(model, p, r);
-      const m = pointModel(model, model.base, points[p], seed);
-      if (r === 0) {
-        // Validate every point before any compute, so a bad grid fails at once with one line.
-        try {
-          base.parse(m);
-        } catch (e) {
-          throw new UserError(`sweep point ${p} (${describePoint(points[p])}): ${(e as Error).message}`);
-        }
-      }
-      tasks.push({ id: tasks.length, module: registryUrl, fn: "runModelUnit", payload: m, point: p, replicate: r, seed });
+      tasks.push({ id: tasks.length, payload: pointModel(model, model.base, points[p], seed), point: p, replicate: r, seed });
     }
   }
   const threads = Math.max(1, Math.min(hooks.threads ?? 1, tasks.length));
   hooks.log?.(`sweep ${model.name ?? ""}: ${points.length} points × ${R} seeds; shard ${shard.index}/${shard.count}: ${mine.length} points, ${tasks.length} runs on ${threads} thread(s)`);
-  const results = await runUnits(tasks, {
-    threads,
-    signal: hooks.signal,
-    onResult: (_r, done, total) => hooks.onProgress?.({ done, total, unit: "runs" }),
-  });
-  const byId = new Map(results.map((r) => [r.id, r]));
+  const { values } = await runUnitsDurably<unknown, ModelUnitValue>(tasks.map((t) => t.payload), {
+    module: registryUrl,
+    fn: "runModelUnit",
+    inProcess: (raw, h) => runModelUnit(raw, h.signal ?? { aborted: false }, h),
+    isFinal: (v) => v.status !== "interrupted",
+    unit: "runs",
+    describe: (id) => `sweep point ${tasks[id].point} (${describePoint(points[tasks[id].point])}), seed ${tasks[id].seed}`,
+    label: (id) => `point ${tasks[id].point} seed ${tasks[id].seed}`,
+  }, hooks);
   const runs: RunRecord[] = [];
-  let firstUserError: string | undefined;
   for (const t of tasks) {
-    const r = byId.get(t.id);
-    if (!r) continue; // not started (interrupted)
-    const v = r.value as { status: RunStatus; summary: Record<string, number> } | undefined;
-    const rec: RunRecord = { point: t.point, replicate: t.replicate, seed: t.seed, status: r.ok && v ? v.status : "error", summary: r.ok && v ? v.summary : {} };
-    if (r.error !== undefined) rec.error = r.error;
-    if (r.userError && firstUserError === undefined) firstUserError = `sweep point ${t.point} (${describePoint(points[t.point])}), seed ${t.seed}: ${r.error}`;
+    const v = values.get(t.id);
+    if (!v) continue; // not finished (interrupted)
+    const rec: RunRecord = { point: t.point, replicate: t.replicate, seed: t.seed, status: v.status, summary: v.summary };
+    if (v.status === "error") rec.error = v.message;
     runs.push(rec);
   }
-  if (firstUserError) throw new UserError(firstUserError);
   const complete = runs.length === tasks.length && runs.every((r) => r.status !== "error" && r.status !== "interrupted");
   const errors = runs.filter((r) => r.status === "error");
   const interrupted = hooks.signal?.aborted === true && !complete;

@@ -6,9 +6,10 @@
  * with no file I/O.  `model` is the validated model (see src/schema/); the Result holds everything
  * the writers (src/io/results/), plots, sweeps and scripts need, in memory.  Files a model refers to
  * (CP factors, initial weights) are loaded into the model by the caller before `run`
- * (src/io/model-file.ts), so a run depends only on its arguments.
+ * (src/io/model-files.ts), so a run depends only on its arguments.
  */
 import type { RunHooks, RunStatus } from "../run/hooks.js";
+import type { RunStore } from "../run/store.js";
 
 /** Hooks of an experiment: abort and progress, plus status lines and the worker-thread budget. */
 export interface ExperimentHooks extends RunHooks {
@@ -16,6 +17,14 @@ export interface ExperimentHooks extends RunHooks {
   log?: (msg: string) => void;
   /** Worker threads for kinds made of independent units (cp, flow, sweep); default 1 (in-process). */
   threads?: number;
+  /**
+   * Durable progress (see src/run/store.ts): finished units and checkpoints of long runs are put
+   * here, and a run given a store holding an earlier, interrupted run's values continues from them
+   * and ends with the same outputs.  Absent: nothing is saved.
+   */
+  store?: RunStore;
+  /** Seconds between checkpoints of long single runs (default 30). */
+  checkpointSeconds?: number;
 }
 
 /** What every result has. */

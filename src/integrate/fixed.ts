@@ -55,6 +55,26 @@ export class FixedStepper {
     this.tmp = new Float64Array(m);
   }
 
+  /** Current segment, cached first stage and counters (with t, y), for checkpoints. */
+  saveState(): Record<string, unknown> {
+    return {
+      t: this.t, y: this.y.slice(), nRhs: this.nRhs, nSteps: this.nSteps,
+      segTarget: this.segTarget, segStart: this.segStart, segK: this.segK, k1: this.k1.slice(), k1Valid: this.k1Valid,
+    };
+  }
+
+  restoreState(s: Record<string, unknown>): void {
+    this.t = s.t as number;
+    this.y.set(s.y as Float64Array);
+    this.nRhs = s.nRhs as number;
+    this.nSteps = s.nSteps as number;
+    this.segTarget = s.segTarget as number;
+    this.segStart = s.segStart as number;
+    this.segK = s.segK as number;
+    this.k1.set(s.k1 as Float64Array);
+    this.k1Valid = s.k1Valid as boolean;
+  }
+
   /** dy/dt at the current state (cached and reused as the next step's first stage). */
   dydt(): Float64Array {
     if (!this.k1Valid) {

@@ -3,5 +3,5 @@
  * Runge–Kutta–Chebyshev (stiff gradient flows), RK4 and Euler.  See ./types.ts.
  */
 export { IntegrationError, runStatusOf, successful } from "./types.js";
-export type { Algorithm, FailureCode, Jac, Method, OdeProblem, OdeSolution, Retcode, Rhs, SolveOptions, SolveStats, SolverCarry } from "./types.js";
+export type { Algorithm, FailureCode, Jac, Method, OdeProblem, OdeSolution, Retcode, Rhs, CheckpointOptions, SolveOptions, SolveStats, SolverCarry, SolverState } from "./types.js";
 export { solve, solveAsync, SOLVE_DEFAULTS } from "./solve.js";

@@ -114,6 +114,22 @@ export class GbsStepper {
     };
   }
 
+  /** Carried state (with t, y and the counters) for checkpoints; odex itself keeps none between calls. */
+  saveState(): Record<string, unknown> {
+    return { t: this.t, y: this.y.slice(), hNext: this.hNext, attempts: this.attempts, nRhs: this.nRhs, nSteps: this.nSteps, nRejected: this.nRejected };
+  }
+
+  restoreState(s: Record<string, unknown>): void {
+    this.t = s.t as number;
+    this.y.set(s.y as Float64Array);
+    this.yArr = Array.from(this.y);
+    this.hNext = s.hNext as number;
+    this.attempts = s.attempts as number;
+    this.nRhs = s.nRhs as number;
+    this.nSteps = s.nSteps as number;
+    this.nRejected = s.nRejected as number;
+  }
+
   /** dy/dt at the current state (one RHS evaluation). */
   dydt(): Float64Array {
     this.yIn.set(this.y);

@@ -161,6 +161,47 @@ export class RkcStepper {
     }
   }
 
+  /**
+   * Everything the next step depends on (with t, y and the counters), for checkpoints: step-size
+   * control (h, previous h and error, accepted count), the spectral-radius estimate and its
+   * schedule, the eigenvector and the cached F_n.  The stage buffers are scratch (written first).
+   */
+  saveState(): Record<string, unknown> {
+    return {
+      t: this.t, y: this.y.slice(), nRhs: this.nRhs, nSteps: this.nSteps, nRejected: this.nRejected,
+      maxStagesUsed: this.maxStagesUsed, nRho: this.nRho, nRhoRhs: this.nRhoRhs, rho: this.rho, attempts: this.attempts,
+      fn: this.fn.slice(), fnValid: this.fnValid, eig: this.eig.slice(), eigValid: this.eigValid,
+      absh: this.absh, hOld: this.hOld, errOld: this.errOld, nAccepted: this.nAccepted,
+      sinceRho: this.sinceRho, needRho: this.needRho, rhoFresh: this.rhoFresh, nanRetries: this.nanRetries,
+    };
+  }
+
+  restoreState(s: Record<string, unknown>): void {
+    const num = (k: string) => s[k] as number;
+    this.t = num("t");
+    this.y.set(s.y as Float64Array);
+    this.nRhs = num("nRhs");
+    this.nSteps = num("nSteps");
+    this.nRejected = num("nRejected");
+    this.maxStagesUsed = num("maxStagesUsed");
+    this.nRho = num("nRho");
+    this.nRhoRhs = num("nRhoRhs");
+    this.rho = num("rho");
+    this.attempts = num("attempts");
+    this.fn.set(s.fn as Float64Array);
+    this.fnValid = s.fnValid as boolean;
+    this.eig.set(s.eig as Float64Array);
+    this.eigValid = s.eigValid as boolean;
+    this.absh = num("absh");
+    this.hOld = num("hOld");
+    this.errOld = num("errOld");
+    this.nAccepted = num("nAccepted");
+    this.sinceRho = num("sinceRho");
+    this.needRho = s.needRho as boolean;
+    this.rhoFresh = s.rhoFresh as boolean;
+    this.nanRetries = num("nanRetries");
+  }
+
   /** dy/dt at the current state (cached: it is the next step's F_n). */
   dydt(): Float64Array {
     if (!this.fnValid) {

@@ -32,6 +32,9 @@ interface Stepper {
   readonly nRejected: number;
   dydt(): Float64Array;
   advance(tTarget: number, accepted: (t: number, y: Float64Array) => boolean): boolean;
+  /** Carried state (with t, y and the counters) for checkpoints, and its restoration. */
+  saveState(): Record<string, unknown>;
+  restoreState(s: Record<string, unknown>): void;
 }
 
 /**
@@ -54,6 +57,11 @@ export function solve(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS
  * "interrupted".  The arithmetic is exactly `solve`'s: rkc and fixed-step integrations pause at any
  * step and resume where they were; gbs pauses only at output times (odex restarts there anyway),
  * so its responsiveness is the time between two output times.
+ *
+ * Checkpoints (`opts.checkpoint`, `opts.resumeFrom`, see CheckpointOptions): the full state is
+ * saved at output times only — gbs restarts its extrapolation there anyway, and rkc / fixed-step
+ * save their complete step control — so a run resumed from a checkpoint ends bit-identical to an
+ * uninterrupted one (times, states, statistics, retcode).
  */
 export async function solveAsync(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS.method, opts: SolveOptions = {}): Promise<OdeSolution> {
   const it = drive(problem, algorithm, opts, true);
@@ -120,6 +128,21 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   if (stopWhen !== undefined && typeof stopWhen !== "function") throw new TypeError("solve: events.stop must be a function");
   if (onStep !== undefined && typeof onStep !== "function") throw new TypeError("solve: onStep must be a function");
 
+  const ckpt = opts.checkpoint;
+  if (ckpt !== undefined) {
+    if (ckpt === null || typeof ckpt !== "object" || typeof ckpt.save !== "function") throw new TypeError("solve: checkpoint must be { every, save(state) }");
+    if (!(ckpt.every >= 0 && ckpt.every < Infinity)) throw new RangeError(`solve: checkpoint.every must be ≥ 0 seconds and finite (got ${ckpt.every})`);
+  }
+  const resume = opts.resumeFrom;
+  if (resume !== undefined) {
+    const bad = (what: string) => new RangeError(`solve: resumeFrom does not belong to this problem (${what})`);
+    if (resume === null || typeof resume !== "object" || resume.format !== "rfdyn-solver/1") throw bad("not a solver state");
+    if (resume.method !== algorithm) throw bad(`method "${resume.method}", not "${algorithm}"`);
+    if (resume.n !== y0.length || resume.y.length !== y0.length) throw bad(`dimension ${resume.n}, not ${y0.length}`);
+    if (!(Number.isInteger(resume.next) && resume.next >= 1 && resume.next <= times.length) || resume.ts.length !== resume.next || resume.ys.length !== resume.next) throw bad("output count");
+    if (!Object.is(times[resume.next - 1], resume.t)) throw bad(`t = ${resume.t} is not output time ${resume.next - 1}`);
+  }
+
   const y = Float64Array.from(y0);
   let stepper: Stepper;
   if (method === "gbs") {
@@ -135,6 +158,8 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
     stepper = new FixedStepper(rhs, y, t0, method, dt, maxSteps);
   }
 
+  if (resume) stepper.restoreState(resume.stepper);
+
   let retcode: Retcode = "success";
   let reason: string | undefined;
   let pause = false;
@@ -144,8 +169,8 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   const report = (t: number, yt: Float64Array) =>
     onProgress?.({ done: t - t0, total: t1 - t0, unit: "time", t, metrics: progressMetrics?.(t, yt) });
   // Last accepted state, kept so that a failure still returns the point it reached.
-  let tGood = t0;
-  const yGood = Float64Array.from(y);
+  let tGood = resume ? resume.tGood : t0;
+  const yGood = Float64Array.from(resume ? resume.yGood : y);
   const accepted = (t: number, yt: Float64Array): boolean => {
     tGood = t;
     yGood.set(yt);
@@ -181,6 +206,36 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
 
   const ts: number[] = [];
   const ys: Float64Array[] = [];
+  if (resume) {
+    for (let i = 0; i < resume.next; i++) {
+      ts.push(resume.ts[i]);
+      ys.push(Float64Array.from(resume.ys[i]));
+    }
+  }
+  // Checkpoints: the state at the latest output time (kept while checkpointing), saved every
+  // `every` seconds and once more on interruption.
+  interface Pending { next: number; t: number; y: Float64Array; stats: { nRhs: number; nSteps: number; nRejected: number }; tGood: number; yGood: Float64Array; stepper: Record<string, unknown> }
+  let pending: Pending | null = null;
+  let savedNext = resume ? resume.next : 0;
+  let lastSave = performance.now();
+  const snapshot = (next: number): void => {
+    pending = {
+      next, t: stepper.t, y: stepper.y.slice(),
+      stats: { nRhs: stepper.nRhs, nSteps: stepper.nSteps, nRejected: stepper.nRejected },
+      tGood, yGood: yGood.slice(), stepper: stepper.saveState(),
+    };
+  };
+  const savePending = (): void => {
+    const p = pending as Pending | null;
+    if (!ckpt || !p || p.next === savedNext) return;
+    ckpt.save({
+      format: "rfdyn-solver/1", method, n: y.length, next: p.next, t: p.t, y: p.y,
+      ts: ts.slice(0, p.next), ys: ys.slice(0, p.next),
+      stats: { ...p.stats, nJac: 0 }, tGood: p.tGood, yGood: p.yGood, stepper: p.stepper,
+    });
+    savedNext = p.next;
+    lastSave = performance.now();
+  };
   let message = "";
   /** Advance to T, pausing (yield) when the clock says so; false when stopped early. */
   function* advanceTo(T: number): Generator<void, boolean, void> {
@@ -208,13 +263,18 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
     if (signal?.aborted) retcode = "interrupted";
     let running = retcode === "success";
     if (running) {
-      for (const T of times) {
+      for (let i = resume ? resume.next : 0; i < times.length; i++) {
+        const T = times[i];
         if (!(yield* advanceTo(T))) {
           running = false;
           break;
         }
         ts.push(T);
         ys.push(stepper.y.slice());
+        if (ckpt) {
+          snapshot(i + 1);
+          if (performance.now() - lastSave >= 1000 * ckpt.every) savePending();
+        }
       }
       // Integrate over all of [t0, t1] even if the grid ends earlier (events and steady state).
       if (running && stepper.t < t1) running = yield* advanceTo(t1);
@@ -235,6 +295,8 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   }
   if (opts.carry && stepper instanceof RkcStepper) stepper.saveCarry(opts.carry);
   retcode = retcode as Retcode; // assigned in callbacks: undo the control-flow narrowing
+  // Interrupted: save the last output time reached, so a resumed run loses only what came after it.
+  if (retcode === "interrupted") savePending();
   const failed = retcode === "unstable" || retcode === "dtmin" || retcode === "maxiters";
   const tEnd = failed ? tGood : stepper.t;
   // Final progress event at the time reached (not the last saved time: the grid may end before t1).

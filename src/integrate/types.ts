@@ -59,8 +59,47 @@ export interface OdeProblem {
 /** Integration algorithm: adaptive Gragg–Bulirsch–Stoer (odex), RKC (stiff, real spectra), fixed-step RK4 / Euler. */
 export type Algorithm = Method;
 
+/**
+ * Everything needed to continue an integration exactly from an output time: the time and state,
+ * the output so far, the statistics and the stepper's carried step-control state.  Plain data and
+ * typed arrays (it survives src/io/run-store.ts's encoding bit for bit).
+ */
+export interface SolverState {
+  format: "rfdyn-solver/1";
+  method: Method;
+  /** Dimension of y. */
+  n: number;
+  /** Output times done (the next saveat index); t = saveat[next − 1]. */
+  next: number;
+  t: number;
+  y: Float64Array;
+  /** Saved output times and states so far (the solution's t and y up to t). */
+  ts: number[];
+  ys: Float64Array[];
+  stats: SolveStats;
+  /** Last accepted step (reported if the resumed run fails before its next step). */
+  tGood: number;
+  yGood: Float64Array;
+  /** The stepper's own state (gbs: hNext, attempts; rkc: step control, ρ, eigenvector, F_n, …; fixed: segment, cached stage). */
+  stepper: Record<string, unknown>;
+}
+
+/** Checkpoints of a long integration and resuming from one (see SolverState). */
+export interface CheckpointOptions {
+  /**
+   * Save the state at output times, at most every `every` seconds (the first after `every` seconds),
+   * and once more when the run is interrupted (the state at the last output time reached).
+   */
+  checkpoint?: { every: number; save(state: SolverState): void };
+  /**
+   * Continue from a saved state (same problem, algorithm and options): the result equals the
+   * uninterrupted run's bit for bit (t, y, stats, retcode).
+   */
+  resumeFrom?: SolverState;
+}
+
 /** Algorithm settings (defaults in SOLVE_DEFAULTS) plus the run hooks (abort, progress). */
-export interface SolveOptions extends RunHooks {
+export interface SolveOptions extends RunHooks, CheckpointOptions {
   /** Adaptive tolerances (gbs, rkc). */
   rtol?: number;
   atol?: number;

@@ -59,6 +59,10 @@ const cpSourceSchema = z.union([
 ]);
 export type CpSource = z.infer<typeof cpSourceSchema>;
 
+/** Largest data set P·D (8 bytes each) and largest D for the exact diagonal cumulant (D×D factors). */
+export const FLOW_MAX_SAMPLE_DOUBLES = 2e8;
+export const FLOW_MAX_DIAGONAL_D = 10_000;
+
 export const flowIntegrationSchema = z
   .object({
     method: z.enum(["gbs", "rkc", "rk4", "euler"]).default("gbs"),
@@ -126,6 +130,15 @@ export const flowSchema = z
     if (m.neuron.activation !== undefined && m.variant !== "exact") ctx.addIssue({ code: "custom", path: ["neuron", "activation"], message: `only used by variant "exact" (the other variants use the cubic σ̃ = α1 h − (α3/3) h³)` });
     if (m.variant === "exact" && (m.neuron.activation ?? "erf") === "erf" && (m.neuron.alpha1 !== undefined || m.neuron.alpha3 !== undefined)) ctx.addIssue({ code: "custom", path: ["neuron", "alpha1"], message: 'alpha1/alpha3 define the cubic σ̃; the "exact" erf neuron does not use them' });
     if (m.gains && !m.task.classes.some((c) => "gain" in c)) ctx.addIssue({ code: "custom", path: ["gains"], message: "a gain sweep needs at least one nlgp or gp-clone class" });
+    // Sizes that would exhaust memory: refused while validating (before an output directory is made).
+    const D = m.task.geometry.dim === 1 ? m.task.geometry.L : m.task.geometry.L ** 2;
+    const P = m.P ?? (m.alpha !== undefined ? Math.max(1, Math.round(m.alpha * D)) : 0);
+    if (P * D > FLOW_MAX_SAMPLE_DOUBLES) ctx.addIssue({ code: "custom", path: [m.P !== undefined ? "P" : "alpha"], message: `data set P·D must be ≤ ${FLOW_MAX_SAMPLE_DOUBLES} numbers (got ${P}·${D})` });
+    m.cp?.factors.forEach((f, i) => {
+      if (f !== null && "diagonal" in f && D > FLOW_MAX_DIAGONAL_D) ctx.addIssue({ code: "custom", path: ["cp", "factors", i, "diagonal"], message: `the exact diagonal cumulant has D² entries: needs D ≤ ${FLOW_MAX_DIAGONAL_D} (got D = ${D})` });
+      if (f !== null && "compute" in f && f.compute.rank * D > 1e8) ctx.addIssue({ code: "custom", path: ["cp", "factors", i, "compute", "rank"], message: `rank·D must be ≤ 1e8 (got ${f.compute.rank}·${D})` });
+    });
+    if (m.init.kind === "inline" && m.init.w.length !== D) ctx.addIssue({ code: "custom", path: ["init", "w"], message: `needs D = ${D} weights (got ${m.init.w.length})` });
     const it = m.integration;
     if (it.tMin !== undefined && !(it.tMin < it.T)) ctx.addIssue({ code: "custom", path: ["integration", "tMin"], message: `must be < integration.T = ${it.T}` });
     if ((it.method === "rk4" || it.method === "euler") && it.dt > it.T) ctx.addIssue({ code: "custom", path: ["integration", "dt"], message: `must be ≤ integration.T = ${it.T}` });

@@ -26,7 +26,7 @@
  * mixture mode the times are the simulator's log times (`time.points` log-spaced step counts).
  */
 import { z } from "zod";
-import { parseWith, posInt, seed, taskSchema } from "./common.js";
+import { fmtGot, parseWith, posInt, seed, taskSchema } from "./common.js";
 import { networkSchema } from "./simulate.js";
 import { UserError } from "../run/errors.js";
 
@@ -120,21 +120,6 @@ export function expandVector(v: number | readonly number[], n: number, field: st
   return [...v];
 }
 
-/** Output times: `points` times from 0 to end (log: 0 plus log-spaced from end·1e-3). */
-export function outputTimes(t: z.infer<typeof timeSchema>): number[] {
-  const out = [0];
-  if (t.spacing === "linear") {
-    for (let j = 1; j < t.points; j++) out.push((t.end * j) / (t.points - 1));
-  } else if (t.points === 2) {
-    out.push(t.end);
-  } else {
-    const lo = Math.log(t.end * 1e-3), hi = Math.log(t.end);
-    for (let j = 0; j < t.points - 1; j++) out.push(Math.exp(lo + ((hi - lo) * j) / (t.points - 2)));
-  }
-  out[out.length - 1] = t.end;
-  return out;
-}
-
 /** Validate the model-level constraints zod cannot express; returns the parsed model. */
 export function parseOdeModel(raw: unknown): OdeModel {
   checkMode(raw);
@@ -148,6 +133,10 @@ export function parseCompareModel(raw: unknown): CompareModel {
   const m = parseWith(compareSchema, raw);
   checkCommon(m);
   if (m.sgd.seeds < 2) throw new UserError(`model.sgd.seeds: must be ≥ 2 to estimate a standard error (got ${m.sgd.seeds})`);
+  if (m.mode === "mixture") {
+    const L = m.task.geometry.L, D = m.task.geometry.dim === 1 ? L : L * L;
+    if (m.sgd.testSize * D > 1e8) throw new UserError(`model.sgd.testSize: testSize·D must be ≤ 1e8 numbers (got ${m.sgd.testSize}·${D})`);
+  }
   return m;
 }
 
@@ -156,7 +145,7 @@ const MODES = ["teacher-student", "mixture"];
 function checkMode(raw: unknown): void {
   const mode = raw !== null && typeof raw === "object" ? (raw as Record<string, unknown>).mode : undefined;
   if (typeof mode !== "string" || !MODES.includes(mode)) {
-    throw new UserError(`model.mode: must be one of ${MODES.map((x) => `"${x}"`).join(", ")}${mode === undefined ? "" : ` (got ${JSON.stringify(mode)?.slice(0, 60)})`}`);
+    throw new UserError(`model.mode: ${mode === undefined ? "required, " : ""}must be one of ${MODES.map((x) => `"${x}"`).join(", ")}${mode === undefined ? "" : ` (got ${fmtGot(mode)})`}`);
   }
 }
 

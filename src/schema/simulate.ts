@@ -87,30 +87,52 @@ export const simulateSchema = z
     } else if (tr.P !== undefined || tr.alpha !== undefined) {
       ctx.addIssue({ code: "custom", path: ["training", "mode"], message: 'training.P / training.alpha are only allowed with mode "batch"' });
     }
+    // Sizes that would exhaust memory or time: refused while validating (before an output directory is made).
+    if ((tr.steps === undefined) !== (tr.time === undefined) && (tr.mode !== "batch" || (tr.P === undefined) !== (tr.alpha === undefined))) {
+      const issue = simulateSizeIssue(m);
+      if (issue) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    }
   });
 
 export type SimulateModel = z.infer<typeof simulateSchema>;
 
-/** Derived run sizes: D, total steps, P; throws a one-line UserError for impossible combinations. */
-export function resolveSimulateSizes(m: SimulateModel): { D: number; steps: number; P?: number } {
+type SizeIssue = { path: string[]; message: string };
+type Sizes = { D: number; steps: number; P?: number };
+
+/** Derived run sizes, or the first impossible / too large one (path and message, with the value given). */
+function simulateSizes(m: Pick<SimulateModel, "task" | "training" | "testSize" | "network" | "logging">): Sizes | SizeIssue {
   const L = m.task.geometry.L;
   const D = m.task.geometry.dim === 1 ? L : L * L;
   const tr = m.training;
-  const steps = tr.steps ?? Math.round((tr.time ?? 0) * Math.pow(D, tr.lrScaling));
-  if (!(steps >= 1)) throw new UserError(`model.training.time: must give at least one step (time·D^lrScaling = ${(tr.time ?? 0) * Math.pow(D, tr.lrScaling)})`);
-  if (steps > 1e12) throw new UserError(`model.training.time: must give ≤ 1e12 steps (got ${steps})`);
+  const raw = (tr.time ?? 0) * Math.pow(D, tr.lrScaling);
+  const steps = tr.steps ?? Math.round(raw);
+  if (!(steps >= 1)) return { path: ["training", "time"], message: `must give at least one step: time·D^lrScaling ≥ 0.5 (got ${tr.time}·${D}^${tr.lrScaling} = ${raw.toPrecision(3)})` };
+  if (steps > 1e12) return { path: ["training", "time"], message: `must give ≤ 1e12 steps: time·D^lrScaling (got ${tr.time}·${D}^${tr.lrScaling} = ${steps.toPrecision(3)})` };
   let P: number | undefined;
   if (tr.mode === "batch") {
     P = tr.P ?? Math.round((tr.alpha ?? 0) * D);
-    if (!(P >= 1)) throw new UserError(`model.training.alpha: must give P = round(alpha·D) ≥ 1 (got ${P})`);
-    if (P * D > MAX_ARRAY_DOUBLES) throw new UserError(`model.training.${tr.P !== undefined ? "P" : "alpha"}: dataset P·D must be ≤ ${MAX_ARRAY_DOUBLES} numbers (got ${P}·${D})`);
-    if (tr.batchSize > P) throw new UserError(`model.training.batchSize: must be ≤ P = ${P} (got ${tr.batchSize})`);
+    const f = tr.P !== undefined ? "P" : "alpha";
+    if (!(P >= 1)) return { path: ["training", "alpha"], message: `must give P = round(alpha·D) ≥ 1 (got ${tr.alpha}·${D})` };
+    if (P * D > MAX_ARRAY_DOUBLES) return { path: ["training", f], message: `dataset P·D must be ≤ ${MAX_ARRAY_DOUBLES} numbers (got ${P}·${D})` };
+    if (tr.batchSize > P) return { path: ["training", "batchSize"], message: `must be ≤ P = ${P} (got ${tr.batchSize})` };
   } else if (tr.batchSize * D > MAX_ARRAY_DOUBLES) {
-    throw new UserError(`model.training.batchSize: batchSize·D must be ≤ ${MAX_ARRAY_DOUBLES} (got ${tr.batchSize}·${D})`);
+    return { path: ["training", "batchSize"], message: `batchSize·D must be ≤ ${MAX_ARRAY_DOUBLES} (got ${tr.batchSize}·${D})` };
   }
-  if (m.testSize * D > MAX_ARRAY_DOUBLES) throw new UserError(`model.testSize: testSize·D must be ≤ ${MAX_ARRAY_DOUBLES} numbers (got ${m.testSize}·${D})`);
-  if (m.network.K * D > MAX_ARRAY_DOUBLES) throw new UserError(`model.network.K: K·D must be ≤ ${MAX_ARRAY_DOUBLES} (got ${m.network.K}·${D})`);
+  if (m.testSize * D > MAX_ARRAY_DOUBLES) return { path: ["testSize"], message: `testSize·D must be ≤ ${MAX_ARRAY_DOUBLES} numbers (got ${m.testSize}·${D})` };
+  if (m.network.K * D > MAX_ARRAY_DOUBLES) return { path: ["network", "K"], message: `K·D must be ≤ ${MAX_ARRAY_DOUBLES} (got ${m.network.K}·${D})` };
   const nSnap = typeof m.logging.snapshots === "number" ? m.logging.snapshots : m.logging.snapshots.length;
-  if (nSnap * m.network.K * D > MAX_ARRAY_DOUBLES) throw new UserError(`model.logging.snapshots: snapshots·K·D must be ≤ ${MAX_ARRAY_DOUBLES} (got ${nSnap}·${m.network.K}·${D})`);
+  if (nSnap * m.network.K * D > MAX_ARRAY_DOUBLES) return { path: ["logging", "snapshots"], message: `snapshots·K·D must be ≤ ${MAX_ARRAY_DOUBLES} (got ${nSnap}·${m.network.K}·${D})` };
   return { D, steps, P };
+}
+
+function simulateSizeIssue(m: Parameters<typeof simulateSizes>[0]): SizeIssue | null {
+  const r = simulateSizes(m);
+  return "message" in r ? r : null;
+}
+
+/** Derived run sizes: D, total steps, P; throws a one-line UserError for impossible combinations. */
+export function resolveSimulateSizes(m: SimulateModel): Sizes {
+  const r = simulateSizes(m);
+  if ("message" in r) throw new UserError(`model.${r.path.join(".")}: ${r.message}`);
+  return r;
 }

@@ -23,7 +23,7 @@
  * replicate seeds come from "seeds".
  */
 import { z } from "zod";
-import { posInt } from "./common.js";
+import { fmtGot, posInt } from "./common.js";
 
 export const axisValues = z.union([
   z.array(z.unknown()).min(1).max(100000),
@@ -42,7 +42,7 @@ export const blockSchema = z
   })
   .strict();
 
-export const sweepSchema = z
+const sweepShape = z
   .object({
     kind: z.literal("sweep"),
     name: z.string().max(200).optional(),
@@ -68,6 +68,42 @@ export const sweepSchema = z
       .default({ logX: false, logY: false }),
   })
   .strict();
+
+/** Largest number of grid points (enumerated in memory) and of runs (points × seeds.count). */
+export const MAX_SWEEP_POINTS = 1_000_000;
+export const MAX_SWEEP_RUNS = 10_000_000;
+
+/** Where a free-form value holds NaN or ±Infinity (1e999 in JSON): copies of the base would turn it into null. */
+function nonFinite(v: unknown, path: (string | number)[]): { path: (string | number)[]; value: number } | null {
+  if (typeof v === "number") return Number.isFinite(v) ? null : { path, value: v };
+  if (v === null || typeof v !== "object") return null;
+  for (const [k, x] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
+    const r = nonFinite(x, [...path, k]);
+    if (r) return r;
+  }
+  return null;
+}
+
+/** Number of values of one axis. */
+function axisLength(a: AxisValues): number {
+  if (Array.isArray(a)) return a.length;
+  if ("linspace" in a) return a.linspace[2];
+  if ("logspace" in a) return a.logspace[2];
+  return a.count;
+}
+
+/** Cross-field checks of a sweep: finite free-form values, and grid / run counts that fit in memory. */
+function checkSweep(m: z.infer<typeof sweepShape>, ctx: z.core.$RefinementCtx): void {
+  const blocks = Array.isArray(m.grid) ? m.grid : [m.grid];
+  const bad = nonFinite(m.base, ["base"]) ??
+    blocks.reduce<ReturnType<typeof nonFinite>>((r, b, i) => r ?? nonFinite(b.set, Array.isArray(m.grid) ? ["grid", i, "set"] : ["grid", "set"]) ?? nonFinite(b.axes, Array.isArray(m.grid) ? ["grid", i, "axes"] : ["grid", "axes"]), null);
+  if (bad) ctx.addIssue({ code: "custom", path: bad.path, message: `must be a finite number (got ${fmtGot(bad.value)})` });
+  const points = blocks.reduce((n, b) => n + Object.values(b.axes).reduce((p, a) => p * axisLength(a), 1), 0);
+  if (points > MAX_SWEEP_POINTS) ctx.addIssue({ code: "custom", path: ["grid"], message: `must have ≤ ${MAX_SWEEP_POINTS} points (got ${points})` });
+  else if (points * m.seeds.count > MAX_SWEEP_RUNS) ctx.addIssue({ code: "custom", path: ["seeds", "count"], message: `grid points × seeds.count must be ≤ ${MAX_SWEEP_RUNS} runs (got ${points}·${m.seeds.count})` });
+}
+
+export const sweepSchema = sweepShape.superRefine(checkSweep);
 
 export type SweepModel = z.infer<typeof sweepSchema>;
 export type SweepBlock = z.infer<typeof blockSchema>;

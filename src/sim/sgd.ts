@@ -252,6 +252,17 @@ export class EpochBatcher {
     this.perm = Int32Array.from({ length: P }, (_, i) => i);
     this.pos = P; // shuffle on first use
   }
+  /** Current permutation and position in it (copies), for checkpoints; the RNG is saved by its owner. */
+  saveState(): { perm: Int32Array; pos: number } {
+    return { perm: this.perm.slice(), pos: this.pos };
+  }
+
+  restoreState(s: { perm: ArrayLike<number>; pos: number }): void {
+    if (s.perm.length !== this.P || !(s.pos >= 0 && s.pos <= this.P)) throw new RangeError("batcher state does not match the dataset size");
+    this.perm.set(s.perm);
+    this.pos = s.pos;
+  }
+
   /** Start index (into `perm`) and size of the next minibatch. */
   next(): { start: number; count: number } {
     if (this.pos >= this.P) {

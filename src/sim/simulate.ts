@@ -13,14 +13,21 @@
  *
  * Random streams of `seed` (Rng.stream(seed, k)): k = 0 initial weights, 1 training examples and
  * shuffles, 2 test set, 3 training dataset (batch mode).  Same configuration ⇒ bit-identical result.
+ *
+ * Checkpoints (hooks.store): the full state — weights, step and log position, the training stream,
+ * the samplers' cached GP samples, the batcher's permutation, the log and snapshots so far — is put
+ * under "sgd/state" every hooks.checkpointSeconds (default 30) at chunk/log boundaries and when the
+ * run is interrupted; a run whose store holds it continues from there, bit-identical to an
+ * uninterrupted run (the test set and dataset are redrawn from their own streams).
  */
 import { Rng } from "../stats/rng.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
-import { twoClassTask, type ClassSpec, type Task } from "../data/task.js";
+import { labelValues, twoClassTask, type ClassSpec, type Task } from "../data/task.js";
 import { ipr } from "../analysis/ipr.js";
 import { evaluate, initNetwork, type Network, type NetworkConfig } from "./network.js";
 import { EpochBatcher, SgdStepper } from "./sgd.js";
 import type { RunHooks } from "../run/hooks.js";
+import { DEFAULT_CHECKPOINT_SECONDS, type RunStore } from "../run/store.js";
 
 export interface TaskConfig {
   geometry: Geometry;
@@ -91,13 +98,53 @@ export interface SimulationResult {
   stepsPerSecond: number;
 }
 
-/** Progress is reported in steps, with the model time and the last logged test pmse and accuracy. */
-export type SimulationHooks = RunHooks;
+/**
+ * Progress is reported in steps, with the model time and the last logged test pmse and accuracy.
+ * With a `store`, the full state of the run is put under SGD_CHECKPOINT_KEY every
+ * `checkpointSeconds` (default 30) and when the run is interrupted, and a run whose store holds
+ * such a checkpoint continues from it, ending with the outputs of an uninterrupted run bit for bit.
+ */
+export type SimulationHooks = RunHooks & { store?: RunStore; checkpointSeconds?: number };
 
-/** Label values [label of class 0, label of class 1]. */
-export function labelValues(labels: "pm1" | "01"): [number, number] {
-  return labels === "pm1" ? [-1, 1] : [0, 1];
+/** Store key of the checkpoint of `simulate`. */
+export const SGD_CHECKPOINT_KEY = "sgd/state";
+
+/**
+ * Everything `simulate` needs to continue a run exactly (taken at a chunk or log boundary).  The
+ * test set and the batch-mode dataset are not saved: they come from their own RNG streams before
+ * training and are drawn again on resume.
+ */
+export interface SgdCheckpoint {
+  format: "rfdyn-sgd/1";
+  /** Identification of the run (checked on resume). */
+  seed: number;
+  D: number;
+  K: number;
+  totalSteps: number;
+  steps: number;
+  /** Index of the next log time. */
+  li: number;
+  trainMs: number;
+  wallMs: number;
+  W: Float64Array;
+  b: Float64Array;
+  v: Float64Array;
+  /** State of the training stream Rng.stream(seed, 1). */
+  rng: number[];
+  /** Class samplers' caches as seen by the training stream (Task.saveState). */
+  task: unknown[];
+  /** Batch mode: the epoch permutation and the position in it. */
+  batcher: { perm: Int32Array; pos: number } | null;
+  log: LogRow[];
+  ipr: Float64Array;
+  norms: Float64Array;
+  biases: Float64Array;
+  secondLayer: Float64Array;
+  snapT: number[];
+  snapSteps: number[];
+  snapW: Float64Array[];
 }
+
 
 /** A fresh Task (fresh sampler caches) for a task configuration. */
 export function buildTask(cfg: TaskConfig): Task {
@@ -231,10 +278,59 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
 
   let steps = 0;
   let trainMs = 0;
+  let wallBefore = 0;
   let status: "done" | "interrupted" | "diverged" = "done";
   let li = 0;
-  let last = record(0, snapIdx.has(0));
-  li = 1;
+  let last: { pmse: number; accuracy: number };
+
+  const store = hooks.store;
+  const everyMs = 1000 * (hooks.checkpointSeconds ?? DEFAULT_CHECKPOINT_SECONDS);
+  const saved = store?.get<SgdCheckpoint>(SGD_CHECKPOINT_KEY);
+  if (saved !== undefined) {
+    if (saved.format !== "rfdyn-sgd/1" || saved.seed !== seed || saved.D !== D || saved.K !== K || saved.totalSteps !== total) {
+      throw new Error(`checkpoint "${SGD_CHECKPOINT_KEY}" does not belong to this run (seed, D, K or steps differ)`);
+    }
+    steps = saved.steps;
+    li = saved.li;
+    trainMs = saved.trainMs;
+    wallBefore = saved.wallMs;
+    net.W.set(saved.W);
+    net.b.set(saved.b);
+    net.v.set(saved.v);
+    rngTrain.setState(saved.rng);
+    trainTask.restoreState(saved.task, rngTrain);
+    if (batcher) {
+      if (!saved.batcher) throw new Error(`checkpoint "${SGD_CHECKPOINT_KEY}" has no batcher state`);
+      batcher.restoreState(saved.batcher);
+    }
+    // (Loops, not push(...a): spreading a long array overflows the argument limit.)
+    const append = <T>(to: T[], from: ArrayLike<T>) => { for (let i = 0; i < from.length; i++) to.push(from[i]); };
+    append(log, saved.log);
+    append(iprS, saved.ipr); append(normS, saved.norms); append(biasS, saved.biases); append(vS, saved.secondLayer);
+    append(snapT, saved.snapT); append(snapSteps, saved.snapSteps); append(snapW, saved.snapW);
+    const row = log[log.length - 1];
+    last = { pmse: row.pmse, accuracy: row.accuracy };
+  } else {
+    last = record(0, snapIdx.has(0));
+    li = 1;
+  }
+  let lastCheckpoint = performance.now();
+  const checkpoint = () => {
+    if (!store) return;
+    const ck: SgdCheckpoint = {
+      format: "rfdyn-sgd/1", seed, D, K, totalSteps: total,
+      steps, li, trainMs, wallMs: wallBefore + (performance.now() - t0),
+      W: net.W.slice(), b: net.b.slice(), v: net.v.slice(),
+      rng: rngTrain.getState(),
+      task: trainTask.saveState(rngTrain),
+      batcher: batcher ? batcher.saveState() : null,
+      log: log.slice(),
+      ipr: Float64Array.from(iprS), norms: Float64Array.from(normS), biases: Float64Array.from(biasS), secondLayer: Float64Array.from(vS),
+      snapT: snapT.slice(), snapSteps: snapSteps.slice(), snapW: snapW.slice(),
+    };
+    store.put(SGD_CHECKPOINT_KEY, ck);
+    lastCheckpoint = performance.now();
+  };
   const CHUNK = 2048;
   let lastYield = performance.now();
   let lastReport = 0;
@@ -284,9 +380,12 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
       lastYield = performance.now();
     }
     if (hooks.signal?.aborted && steps < total) {
+      // Save the state reached (before the partial log row below) so a resumed run continues here.
+      checkpoint();
       status = "interrupted";
       break outer;
     }
+    if (store && steps < total && performance.now() - lastCheckpoint >= everyMs) checkpoint();
   }
   if (status === "interrupted" && log[log.length - 1].steps !== steps) {
     // Log the state reached, and keep it as the last snapshot if snapshots were requested.
@@ -307,7 +406,7 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
     secondLayer: Float64Array.from(vS),
     snapshots: { t: snapT, steps: snapSteps, W: concat(snapW) },
     net,
-    wallTime: (performance.now() - t0) / 1000,
+    wallTime: (wallBefore + performance.now() - t0) / 1000,
     trainTime,
     stepsPerSecond: trainTime > 0 ? steps / trainTime : NaN,
   };

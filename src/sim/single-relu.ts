@@ -9,8 +9,14 @@
  * Hooks: the signal is polled every 4096 steps (status "interrupted", the weights reached are
  * recorded); progress in steps, with t = lr·steps/2 and the IPR; the loop returns to the event loop
  * every ~40 ms so a Ctrl-C handler can run.
+ *
+ * Checkpoints: with `hooks.store`, the full state (weights, step count, the sampling stream and the
+ * samplers' caches, the recorded weights) is put under LSG_SGD_CHECKPOINT_KEY at chunk boundaries
+ * every `checkpointSeconds` (default 30) and when interrupted; a run whose store holds one
+ * continues from it and ends bit-identical to an uninterrupted run.
  */
 import type { Rng } from "../stats/rng.js";
+import { DEFAULT_CHECKPOINT_SECONDS, type RunStore } from "../run/store.js";
 import type { Task } from "../data/task.js";
 import { ipr } from "../analysis/ipr.js";
 import { YieldClock, yieldToEventLoop, type RunHooks } from "../run/hooks.js";
@@ -31,8 +37,30 @@ export interface SingleReluResult {
   status: "done" | "interrupted";
 }
 
+/** Store key of the checkpoint of `trainSingleRelu`. */
+export const LSG_SGD_CHECKPOINT_KEY = "lsg-sgd/state";
+
+/** What `trainSingleRelu` needs to continue exactly (taken at a chunk boundary). */
+export interface SingleReluCheckpoint {
+  format: "rfdyn-lsg-sgd/1";
+  D: number;
+  totalSteps: number;
+  lr: number;
+  /** Steps done and the index of the next record step. */
+  n: number;
+  ri: number;
+  w: Float64Array;
+  /** State of the sampling stream and of the task's samplers as seen by it. */
+  rng: number[];
+  task: unknown[];
+  steps: number[];
+  ws: Float64Array[];
+}
+
+export type SingleReluHooks = RunHooks & { store?: RunStore; checkpointSeconds?: number };
+
 /** Train from w0 (copied); the task supplies classes with labels {0, 1}. */
-export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o: SingleReluOptions, hooks: RunHooks = {}): Promise<SingleReluResult> {
+export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o: SingleReluOptions, hooks: SingleReluHooks = {}): Promise<SingleReluResult> {
   const D = task.D;
   if (w0.length !== D) throw new RangeError(`w0 has length ${w0.length}, expected D = ${D}`);
   if (!(o.lr > 0)) throw new RangeError(`lr must be > 0 (got ${o.lr})`);
@@ -48,15 +76,43 @@ export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o:
       ri++;
     }
   };
-  take(0);
   const labels = task.labels, eta = o.lr;
   const chunk = 4096;
   let n = 0;
+  const store = hooks.store;
+  const everyMs = 1000 * (hooks.checkpointSeconds ?? DEFAULT_CHECKPOINT_SECONDS);
+  const saved = store?.get<SingleReluCheckpoint>(LSG_SGD_CHECKPOINT_KEY);
+  if (saved !== undefined) {
+    if (saved.format !== "rfdyn-lsg-sgd/1" || saved.D !== D || saved.totalSteps !== o.steps || saved.lr !== o.lr) {
+      throw new Error(`checkpoint "${LSG_SGD_CHECKPOINT_KEY}" does not belong to this run (D, steps or lr differ)`);
+    }
+    n = saved.n;
+    ri = saved.ri;
+    w.set(saved.w);
+    rng.setState(saved.rng);
+    task.restoreState(saved.task, rng);
+    for (let i = 0; i < saved.steps.length; i++) { steps.push(saved.steps[i]); ws.push(saved.ws[i]); }
+  } else take(0);
+  let lastCheckpoint = performance.now();
+  const checkpoint = () => {
+    if (!store) return;
+    const ck: SingleReluCheckpoint = {
+      format: "rfdyn-lsg-sgd/1", D, totalSteps: o.steps, lr: o.lr, n, ri, w: w.slice(),
+      rng: rng.getState(), task: task.saveState(rng), steps: steps.slice(), ws: ws.slice(),
+    };
+    store.put(LSG_SGD_CHECKPOINT_KEY, ck);
+    lastCheckpoint = performance.now();
+  };
   let status: SingleReluResult["status"] = "done";
   const clock = new YieldClock();
   while (n < o.steps) {
     if (clock.due()) await yieldToEventLoop();
-    if (hooks.signal?.aborted) { status = "interrupted"; break; }
+    if (hooks.signal?.aborted) {
+      checkpoint();
+      status = "interrupted";
+      break;
+    }
+    if (store && n > 0 && performance.now() - lastCheckpoint >= everyMs) checkpoint();
     const end = Math.min(o.steps, n + chunk, ri < rec.length ? Math.max(rec[ri], n + 1) : Infinity);
     for (; n < end; ) {
       const mu = task.sample(x, rng);

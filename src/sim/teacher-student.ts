@@ -7,8 +7,8 @@
  * One step with e = y − φ:
  *   w_i ← w_i + (η/√N) v_i e g'(λ_i) x − (ηκ/N) w_i,   v_i ← v_i + (η_v/N) e g(λ_i)  (if trained)
  * and time t = steps/N.  The order parameters Q = WWᵀ/N, R = WBᵀ/N, T = BBᵀ/N are recorded at the
- * requested times, together with the exact (noise-free) generalisation error ε(Q, R, T, v, A)
- * (exact because the inputs are Gaussian: no test-set noise).
+ * requested times (as `states[j]`, the ODE's shape), together with the exact (noise-free)
+ * generalisation error ε(Q, R, T, v, A) (exact because the inputs are Gaussian: no test-set noise).
  *
  * Random streams (Rng.stream(seed, k)): 0 teacher, 1 student initialisation, 2 training inputs
  * and label noise.  Same configuration ⇒ bit-identical result.
@@ -17,6 +17,7 @@ import { Rng } from "../stats/rng.js";
 import { erf } from "../stats/special.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
 import { yieldToEventLoop, type RunHooks } from "../run/hooks.js";
+import type { TeacherStudentState } from "../analysis/order-parameters.js";
 
 export interface TeacherStudentSimConfig {
   N: number;
@@ -38,13 +39,16 @@ export interface TeacherStudentSimConfig {
   seed: number;
 }
 
+/** The same shape as the ODE's `TeacherStudentRun` (src/theory/saad-solla.ts): t[j], eps[j], states[j]. */
 export interface TeacherStudentSimResult {
   status: "done" | "interrupted" | "diverged";
+  /** Recorded times (steps/N). */
   t: number[];
+  /** Generalisation error ε at t[j]. */
   eps: number[];
-  Q: Float64Array[];
-  R: Float64Array[];
-  v: Float64Array[];
+  /** Order parameters Q, R, v at t[j]. */
+  states: TeacherStudentState[];
+  /** Teacher overlaps T = BBᵀ/N. */
   T: Float64Array;
   steps: number;
 }
@@ -96,13 +100,11 @@ export async function simulateTeacherStudent(cfg: TeacherStudentSimConfig, hooks
   const cV = cfg.trainSecondLayer ? (cfg.lrSecondLayer ?? cfg.lr) / N : 0;
   const sigma = Math.sqrt(cfg.noise);
 
-  const out: TeacherStudentSimResult = { status: "done", t: [], eps: [], Q: [], R: [], v: [], T, steps: 0 };
+  const out: TeacherStudentSimResult = { status: "done", t: [], eps: [], states: [], T, steps: 0 };
   const record = (steps: number) => {
     const Q = overlaps(W, K, W, K, N), R = overlaps(W, K, B, M, N);
     out.t.push(steps / N);
-    out.Q.push(Q);
-    out.R.push(R);
-    out.v.push(v.slice());
+    out.states.push({ Q, R, v: v.slice() });
     out.eps.push(erfGeneralisationError(Q, R, T, v, A, K, M));
   };
   const stepsAt = cfg.times.map((t) => Math.round(t * N));

@@ -32,11 +32,23 @@ export interface Summary {
   stderr: number;
 }
 
-/** Median, quartiles, mean and standard error of the finite values. */
+/**
+ * Mean, standard error of the mean √(s²/n) (unbiased s²; NaN for n < 2) and count of the finite
+ * values, summed in the given order (NaN mean if there are none).
+ */
+export function meanSe(xs: readonly number[]): { mean: number; se: number; n: number } {
+  const v = xs.filter((x) => Number.isFinite(x));
+  const n = v.length;
+  if (n === 0) return { mean: NaN, se: NaN, n };
+  const m = v.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean: m, se: NaN, n };
+  const s2 = v.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1);
+  return { mean: m, se: Math.sqrt(s2 / n), n };
+}
+
+/** Median, quartiles, mean and standard error of the finite values (mean summed in ascending order). */
 export function summarise(xs: Iterable<number>): Summary {
   const s = sortedFinite(xs);
-  const n = s.length;
-  const mean = s.reduce((x, y) => x + y, 0) / n;
-  const varr = n > 1 ? s.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1) : NaN;
-  return { n, median: quantileSorted(s, 0.5), q25: quantileSorted(s, 0.25), q75: quantileSorted(s, 0.75), mean, stderr: Math.sqrt(varr / n) };
+  const { n, mean, se } = meanSe(s);
+  return { n, median: quantileSorted(s, 0.5), q25: quantileSorted(s, 0.25), q75: quantileSorted(s, 0.75), mean, stderr: se };
 }

@@ -2,7 +2,7 @@
  * Integration of one single-neuron flow (src/theory/single-neuron.ts) with `solveAsync`, recording
  * IPR(t), q^μ(t), |w|(t) and the weights on an output grid, plus the data-set helpers shared by the
  * "flow" and "attractors" experiments (src/experiments/flow.ts, attractors.ts): per-class data sets,
- * gain substitution, quartiles.  No file I/O, no model files.
+ * gain substitution.  No file I/O, no model files.
  */
 import { runStatusOf, solveAsync, type Method, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
@@ -45,8 +45,6 @@ export interface FlowTrajectory {
   nSteps: number;
   wallSeconds: number;
 }
-
-export { logTimes } from "../integrate/grid.js";
 
 /**
  * Integrate `flow` from w0 to T, recording IPR, |w| and q^μ on the output grid.  Cooperative
@@ -132,15 +130,4 @@ export function classDatasets(task: Task, P: number, rng: Rng, symmetrise: boole
     }
   }
   return out;
-}
-
-/** Median and quartiles (linear interpolation) of a list. */
-export function quartiles(xs: readonly number[]): { median: number; q25: number; q75: number } {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return { median: NaN, q25: NaN, q75: NaN };
-  const at = (p: number) => {
-    const k = p * (s.length - 1), lo = Math.floor(k), hi = Math.ceil(k);
-    return s[lo] + (s[hi] - s[lo]) * (k - lo);
-  };
-  return { median: at(0.5), q25: at(0.25), q75: at(0.75) };
 }

@@ -18,6 +18,7 @@ import { fft2, fftPlan } from "../stats/fft.js";
 import { eGG, eG } from "../stats/gaussian-integrals.js";
 import { Rng } from "../stats/rng.js";
 import { erf } from "../stats/special.js";
+import { choleskySemidefinite } from "../stats/linalg.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 
 /** Fourier transforms of the K rows of W (K×D row-major) on the ring / torus. */
@@ -120,7 +121,7 @@ export function getAccuracyMc(
   const z = new Float64Array(K), L = new Float64Array(K * K);
   let acc = 0, variance = 0;
   omegas.forEach((Om, mu) => {
-    choleskyPsd(Om, K, L);
+    choleskySemidefinite(Om, K, L);
     let c = 0;
     for (let s = 0; s < samples; s++) {
       for (let k = 0; k < K; k++) z[k] = rng.normal();
@@ -140,19 +141,3 @@ export function getAccuracyMc(
   return { accuracy: acc, se: Math.sqrt(variance) };
 }
 
-/** Cholesky factor of a PSD matrix (zero columns where the pivot vanishes). */
-function choleskyPsd(A: ArrayLike<number>, n: number, L: Float64Array): void {
-  L.fill(0);
-  for (let j = 0; j < n; j++) {
-    let d = A[j * n + j];
-    for (let k = 0; k < j; k++) d -= L[j * n + k] ** 2;
-    const tol = 1e-14 * Math.max(1, A[j * n + j]);
-    const ljj = d > tol ? Math.sqrt(d) : 0;
-    L[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = A[i * n + j];
-      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-      L[i * n + j] = ljj > 0 ? s / ljj : 0;
-    }
-  }
-}

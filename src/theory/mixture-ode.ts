@@ -18,12 +18,12 @@
  * and Ω^μ = (1/D) Σ_τ ρ^μ_τ q_τ closes the system.  Modes with identical spectra (ρ^0_τ, ρ^1_τ, …)
  * obey the same linear equation, so they are summed into one group (exact): D/2 + 1 groups on a
  * ring, fewer in 2D.  All expectations are closed form (erf: Gaussian tilting) except E[g_j g_m]
- * with biases, a bivariate normal CDF (1-D integral, ≲ 1e-13); see stats/gaussian-integrals.ts.
+ * with biases, a bivariate normal CDF (1-D integral, ≲ 1e-13); see src/stats/gaussian-integrals.ts.
  *   db_k/dt = η_b Σ_μ p_μ v_k (y_μ E[g'_k] − Σ_j v_j E[g'_k g_j]),
  *   dv_k/dt = η_v Σ_μ p_μ (y_μ E[g_k] − Σ_j v_j E[g_k g_j]).
  * The η² corrections of b and v are O(1/D) and dropped.
  */
-import { runStatusOf, solveAsync, type OdeProblem, type OdeSolution } from "../integrate/index.js";
+import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { ErfExpectations } from "../stats/gaussian-integrals.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
@@ -343,8 +343,12 @@ export function mixtureProblem(params: MixtureOdeParams, init: MixtureInit, opts
   return { ode, problem, finish };
 }
 
-/** Integrate the mixture ODEs from the initial weights of an SGD run (adaptive GBS by default). */
-export async function integrateMixture(params: MixtureOdeParams, init: MixtureInit, opts: MixtureRunOptions, hooks: RunHooks = {}): Promise<MixtureRun> {
+/**
+ * Integrate the mixture ODEs from the initial weights of an SGD run (adaptive GBS by default).
+ * `durable` checkpoints the integration at output times / resumes it from a saved SolverState
+ * (see CheckpointOptions in src/integrate/types.ts); a resumed run returns the same numbers.
+ */
+export async function integrateMixture(params: MixtureOdeParams, init: MixtureInit, opts: MixtureRunOptions, hooks: RunHooks = {}, durable: CheckpointOptions = {}): Promise<MixtureRun> {
   const { problem, finish } = mixtureProblem(params, init, opts);
   const sol = await solveAsync(problem, opts.method ?? "gbs", {
     rtol: opts.rtol ?? 1e-8,
@@ -353,6 +357,8 @@ export async function integrateMixture(params: MixtureOdeParams, init: MixtureIn
     maxSteps: opts.maxSteps ?? 1_000_000,
     signal: hooks.signal,
     onProgress: hooks.onProgress,
+    checkpoint: durable.checkpoint,
+    resumeFrom: durable.resumeFrom,
   });
   return finish(sol);
 }

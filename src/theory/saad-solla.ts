@@ -18,6 +18,7 @@
 import { runStatusOf, solveAsync, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
+import type { TeacherStudentState } from "../analysis/order-parameters.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
 const FOUR_OVER_PI2 = 4 / (Math.PI * Math.PI);
@@ -40,15 +41,6 @@ export interface TeacherStudentParams {
   T: ArrayLike<number>;
   /** Include the O(η²) terms (default true); false gives the small-η (gradient-flow) limit. */
   secondOrder?: boolean;
-}
-
-export interface TeacherStudentState {
-  /** K×K */
-  Q: Float64Array;
-  /** K×M */
-  R: Float64Array;
-  /** K (second-layer weights; constant unless trained) */
-  v: Float64Array;
 }
 
 /**

@@ -29,6 +29,7 @@ import type { Rhs } from "../integrate/index.js";
 import { fftPlan } from "../stats/fft.js";
 import { erf } from "../stats/special.js";
 import { denseFromRow, geometrySize, spectrumOfRow, type Geometry } from "../data/kernels.js";
+import { addCpContraction, type CpFactors } from "../analysis/cp-flow.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "./coefficients.js";
 
 export type FlowVariant = "gaussian" | "full" | "cp" | "exact";
@@ -202,52 +203,14 @@ export function sampleCovariance(X: Float64Array, n: number, D: number): CovOper
   };
 }
 
-/** Symmetric CP factors ΔT ≈ Σ_a γ_a u_a⊗4: U is r×D row-major (row a = u_a). */
-export interface CpFactors {
-  r: number;
-  D: number;
-  U: Float64Array;
-  gamma: Float64Array;
-  /** U is the identity (r = D, u_a = e_a): contractions take the O(D) path. */
-  diagonal?: boolean;
-}
-
-/** Validate and wrap CP factors. */
-export function cpFactors(U: ArrayLike<number>, gamma: ArrayLike<number>, D: number): CpFactors {
-  const r = gamma.length;
-  if (r < 1) throw new RangeError("cpFactors: need at least one factor");
-  if (U.length !== r * D) throw new RangeError(`cpFactors: U must be r×D = ${r}×${D} (got ${U.length} entries)`);
-  const Uf = Float64Array.from(U), g = Float64Array.from(gamma);
-  for (let k = 0; k < Uf.length; k++) if (!Number.isFinite(Uf[k])) throw new RangeError(`cpFactors: U has a non-finite entry at ${k}`);
-  for (let k = 0; k < r; k++) if (!Number.isFinite(g[k])) throw new RangeError(`cpFactors: gamma[${k}] is not finite`);
-  return { r, D, U: Uf, gamma: g };
-}
-
 /**
  * Exact CP form of the cumulant of a class with independent coordinates of excess kurtosis κ−3
  * (e.g. an NLGP with ξ = 0): ΔT = (κ−3) Σ_i e_i⊗4, rank D.
  */
 export function diagonalCumulantFactors(D: number, excessKurtosis: number): CpFactors {
-  const U = new Float64Array(D * D);
-  for (let i = 0; i < D; i++) U[i * D + i] = 1;
-  return { r: D, D, U, gamma: new Float64Array(D).fill(excessKurtosis), diagonal: true };
-}
-
-/** out += scale · Σ_a γ_a (u_a·w)³ u_a  (O(rD); O(D) for diagonal factors). */
-export function addCpContraction(f: CpFactors, w: Float64Array, scale: number, out: Float64Array): void {
-  const { r, D, U, gamma } = f;
-  if (f.diagonal) {
-    for (let i = 0; i < D; i++) out[i] += scale * gamma[i] * w[i] * w[i] * w[i];
-    return;
-  }
-  for (let a = 0; a < r; a++) {
-    const o = a * D;
-    let m = 0;
-    for (let i = 0; i < D; i++) m += U[o + i] * w[i];
-    const s = scale * gamma[a] * m * m * m;
-    if (s === 0) continue;
-    for (let i = 0; i < D; i++) out[i] += s * U[o + i];
-  }
+  const factors = new Float64Array(D * D);
+  for (let i = 0; i < D; i++) factors[i * D + i] = 1;
+  return { weights: new Float64Array(D).fill(excessKurtosis), factors, r: D, D, diagonal: true };
 }
 
 /**

@@ -4,8 +4,9 @@
  *
  *     T̂ = Σ_a weights[a] · u_a⊗4,   u_a = factors[a·D … a·D + D − 1]  (r×D row-major)
  *
- * Decompositions (./decompose.ts) return one (unit-norm factors sorted by |weight|), the analysis
- * (./analyse.ts) and the writers read one; on disk it is factors.npy [r, D] and gamma.npy [r].
+ * Decompositions (src/cp/decompose.ts) return one (unit-norm factors sorted by |weight|), the cp
+ * single-neuron flow (src/theory/single-neuron.ts), its stability analysis (src/analysis/stability.ts)
+ * and the writers read one; on disk it is factors.npy [r, D] and gamma.npy [r].
  * No imports, so every layer may use it.
  */
 export interface CPTensor {
