@@ -85,7 +85,7 @@ export { makePhi, phiDirect, phiCubic, phiSign, lsgRhs, runLsg, initWeights, den
 
 // ---- CP decomposition -------------------------------------------------------------------------
 export { makeCPTensor, cpFactor, type CPTensor } from "./stats/cp-tensor.js";
-export { decompose, matchFactors, normaliseFactors, optimalWeights, type DecomposeOptions, type CpDecomposition, type CpMethod } from "./cp/decompose.js";
+export { decompose, decomposeAsync, matchFactors, normaliseFactors, optimalWeights, type DecomposeOptions, type CpDecomposition, type CpMethod } from "./cp/decompose.js";
 export { ImplicitCumulantLoss, ExplicitCumulantLoss, sampleCumulantTensor, sampleCumulantNormSq, cpToTensor, type CpObjective } from "./cp/loss.js";
 export { analyseCumulant, factorIprs, relativeReconstructionError, type CpAnalysis, type CpAnalysisSpec } from "./cp/analyse.js";
 export { runAttractors, factorOverlaps, factorFixedPoints, refineFixedPoint, type AttractorOptions, type AttractorResult } from "./cp/attractors.js";
@@ -124,7 +124,7 @@ export { I2, J2, I3, I4, erfGeneralisationError, bvnCdf } from "./stats/gaussian
 export { choleskyFactor, choleskySolve, choleskySemidefinite } from "./stats/linalg.js";
 export { quartiles, summarise, meanSe } from "./stats/summary.js";
 export { lgamma, lbeta } from "./stats/gamma.js";
-export { lbfgs, lineSearchStrongWolfe, type LbfgsOptions, type LbfgsResult } from "./optim/lbfgs.js";
+export { lbfgs, lbfgsAsync, lineSearchStrongWolfe, type LbfgsOptions, type LbfgsResult } from "./optim/lbfgs.js";
 export { checkGradient, numericalGradient } from "./optim/gradcheck.js";
 
 // ---- Plots ------------------------------------------------------------------------------------

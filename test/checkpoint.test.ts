@@ -15,7 +15,7 @@ import { decodeExact, directoryStore, encodeExact } from "../src/io/run-store.js
 import { simulate, SGD_CHECKPOINT_KEY, type SgdCheckpoint, type SimulationConfig, type SimulationResult } from "../src/sim/simulate.js";
 import { lsgExperiment, type LsgResult } from "../src/experiments/lsg.js";
 import { LSG_SGD_CHECKPOINT_KEY, type SingleReluCheckpoint } from "../src/sim/single-relu.js";
-import { odeExperiment, ODE_CHECKPOINT_KEY, type OdeMixtureResult } from "../src/experiments/ode.js";
+import { odeExperiment, ODE_CHECKPOINT_KEY, type OdeMixtureResult, type OdeTeacherStudentResult } from "../src/experiments/ode.js";
 import { solve, solveAsync, type OdeProblem, type OdeSolution, type SolveOptions, type SolverState } from "../src/integrate/index.js";
 import { teacherStudentProblem, type TeacherStudentParams } from "../src/theory/saad-solla.js";
 import { loadModel } from "../src/io/read-model.js";
@@ -261,6 +261,28 @@ describe("ODE checkpoints (kind ode, mixture mode, key ode/state)", () => {
         expectSameMixture(result, ref);
       });
     }
+  }
+});
+
+describe("ODE checkpoints (kind ode, teacher–student mode, key ode/state)", () => {
+  const model = odeExperiment.parse({ kind: "ode", mode: "teacher-student", seed: 3, time: { end: 300, points: 16, spacing: "linear" },
+    teacherStudent: { K: 2, M: 2, N: 500, lr: 0.5 } });
+  let refRun: Promise<OdeTeacherStudentResult> | undefined;
+  for (const kind of STORES) {
+    it(`Saad–Solla ODE through odeExperiment.run — ${kind} store`, async () => {
+      const ref = await (refRun ??= odeExperiment.run(model) as Promise<OdeTeacherStudentResult>);
+      expect(ref.status).toBe("done");
+      const store = makeStore(kind);
+      const { result } = await interruptedTwice<OdeTeacherStudentResult, SolverState>(async (h) => (await odeExperiment.run(model, h)) as OdeTeacherStudentResult, store, [(c) => c.next >= 4, (c) => c.next >= 9]);
+      expect(result.status).toBe(ref.status);
+      expect(result.run.t).toEqual(ref.run.t);
+      expect(result.run.eps).toEqual(ref.run.eps);
+      result.run.states.forEach((st, j) => {
+        expectSameBits(st.Q, ref.run.states[j].Q, `states[${j}].Q`);
+        expectSameBits(st.R, ref.run.states[j].R, `states[${j}].R`);
+      });
+      expect(result.run.nRhs).toBe(ref.run.nRhs);
+    });
   }
 });
 

@@ -5,7 +5,7 @@ import {
 import { ReducedCpObjective, decompose, matchFactors, normaliseFactors, optimalWeights } from "../src/cp/decompose.js";
 import { checkGradient } from "../src/optim/gradcheck.js";
 import { Rng } from "../src/stats/rng.js";
-import { relativeReconstructionError, analyseCumulant } from "../src/cp/analyse.js";
+import { relativeReconstructionError, analyseCumulant, sampleClass } from "../src/cp/analyse.js";
 import { parseCpModel } from "../src/schema/cp.js";
 import { parseAttractorsModel } from "../src/schema/attractors.js";
 import { UserError } from "../src/run/errors.js";
@@ -53,6 +53,21 @@ function bruteCumulant(X: Float64Array, P: number, D: number): Float64Array {
     T[((i * D + j) * D + k) * D + l] = m / P - (C[i * D + j] * C[k * D + l] + C[i * D + k] * C[j * D + l] + C[i * D + l] * C[j * D + k]);
   }
   return T;
+}
+
+/** Brute-force Σ_a γ_a u_a⊗4 and ‖B − T̂‖², ‖B‖², ⟨B − T̂, u_a⊗4⟩ against a brute-force cumulant B. */
+function bruteFit(B: Float64Array, gamma: ArrayLike<number>, U: ArrayLike<number>, r: number, D: number) {
+  let num = 0, den = 0;
+  const proj = new Float64Array(r);
+  for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) for (let k = 0; k < D; k++) for (let l = 0; l < D; l++) {
+    let t = 0;
+    for (let a = 0; a < r; a++) t += gamma[a] * U[a * D + i] * U[a * D + j] * U[a * D + k] * U[a * D + l];
+    const b = B[((i * D + j) * D + k) * D + l], res = b - t;
+    num += res * res;
+    den += b * b;
+    for (let a = 0; a < r; a++) proj[a] += res * U[a * D + i] * U[a * D + j] * U[a * D + k] * U[a * D + l];
+  }
+  return { residualSq: num, normSq: den, relError: Math.sqrt(num / den), loss: num - den, proj };
 }
 
 describe("cumulant tensors", () => {
@@ -293,10 +308,16 @@ describe("analysis helpers and model validation", () => {
     const i = relativeReconstructionError(X, P, res, "implicit");
     expect(e.method).toBe("explicit");
     expect(i.method).toBe("implicit");
-    expect(e.relError!).toBeGreaterThan(0.05);
-    expect(e.relError!).toBeLessThan(1);
-    expect(Math.abs(e.relError! - i.relError!)).toBeLessThan(1e-9);
-    expect(Math.abs(e.normSq! - i.normSq!) / e.normSq!).toBeLessThan(1e-10);
+    // Independent value: brute-force cumulant B and CP tensor entry by entry.
+    const bf = bruteFit(bruteCumulant(X, P, D), res.weights, res.factors, r, D);
+    expect(Math.abs(e.relError! - bf.relError)).toBeLessThan(1e-12);
+    expect(Math.abs(i.relError! - bf.relError)).toBeLessThan(1e-9);
+    expect(Math.abs(e.normSq! - bf.normSq) / bf.normSq).toBeLessThan(1e-12);
+    expect(Math.abs(i.normSq! - bf.normSq) / bf.normSq).toBeLessThan(1e-10);
+    // The reported loss is ‖B − T̂‖² − ‖B‖², and γ is optimal for U: the residual ⟂ every u_a⊗4.
+    expect(Math.abs(res.loss - bf.loss)).toBeLessThan(1e-9 * bf.normSq);
+    for (let a = 0; a < r; a++) expect(Math.abs(bf.proj[a])).toBeLessThan(1e-8 * Math.sqrt(bf.normSq));
+    expect(bf.relError).toBeGreaterThan(0.05); // rank 3 does not fit this cumulant exactly
   });
 
   it("an aborted signal stops the decomposition with status interrupted", () => {
@@ -314,24 +335,52 @@ describe("analysis helpers and model validation", () => {
     });
     expect(res.status).toBe("interrupted");
     expect(res.restarts.length).toBe(1);
-    expect(Number.isFinite(res.loss)).toBe(true);
+    // onProgress runs once per L-BFGS iteration (the abort in the 5th call stops restart 0 after 5
+    // iterations) and once more for the final summary.
+    expect(calls).toBe(6);
+    expect(res.restarts[0].iterations).toBe(5);
+    // The partial result is consistent: its loss is ‖B − T̂‖² − ‖B‖² at the returned (γ, U), with
+    // γ optimal for U, and unit factors.
+    const bf = bruteFit(bruteCumulant(X, P, D), res.weights, res.factors, r, D);
+    expect(Math.abs(res.loss - bf.loss)).toBeLessThan(1e-9 * bf.normSq);
+    for (let a = 0; a < r; a++) {
+      expect(Math.abs(bf.proj[a])).toBeLessThan(1e-8 * Math.sqrt(bf.normSq));
+      let n2 = 0;
+      for (let i = 0; i < D; i++) n2 += res.factors[a * D + i] ** 2;
+      expect(n2).toBeCloseTo(1, 14);
+    }
+    // … and the interrupted run has not reached the optimum of a full run from the same start.
+    const full = decompose(new ImplicitCumulantLoss(X, P, D, r), { restarts: 1, seed: 1 });
+    expect(full.loss).toBeLessThan(res.loss);
   });
 
-  it("analyseCumulant on NLGP data: unit factors sorted by |γ|, IPRs in [1/D, 1], reproducible", () => {
+  it("analyseCumulant on NLGP data: unit factors sorted by |γ|, IPRs in [1/D, 1], reproducible", async () => {
     const spec = {
       geometry: { dim: 1 as const, L: 16 }, cls: { kind: "nlgp" as const, xi: 2, gain: 3 }, P: 1600, rank: 4, topK: 3,
       decompose: { restarts: 2, seed: 9, maxIter: 500 }, reconstructionError: "auto" as const, implicitMaxFlops: 1e9,
     };
-    const a = analyseCumulant(spec, new Rng(5));
-    const b = analyseCumulant(spec, new Rng(5));
+    const a = await analyseCumulant(spec, new Rng(5));
+    const b = await analyseCumulant(spec, new Rng(5));
     expect(Array.from(a.factors)).toEqual(Array.from(b.factors));
     expect(a.relErrorMethod).toBe("explicit");
-    expect(a.relError!).toBeLessThan(1);
+    // Same data as analyseCumulant drew (sampleClass is its first use of the Rng): brute-force values.
+    const D = 16, X = sampleClass(spec.geometry, spec.cls, spec.P, new Rng(5));
+    const bf = bruteFit(bruteCumulant(X, spec.P, D), a.weights, a.factors, 4, D);
+    expect(Math.abs(a.relError! - bf.relError)).toBeLessThan(1e-12);
+    expect(Math.abs(a.cumulantNormSq! - bf.normSq) / bf.normSq).toBeLessThan(1e-12);
+    expect(Math.abs(a.loss - bf.loss)).toBeLessThan(1e-9 * bf.normSq);
     for (let k = 0; k < 4; k++) {
+      // IPR = Σu⁴/(Σu²)² of each factor, recomputed; factors have unit norm.
+      let s2 = 0, s4 = 0;
+      for (let i = 0; i < D; i++) { const u = a.factors[k * D + i]; s2 += u * u; s4 += u ** 4; }
+      expect(s2).toBeCloseTo(1, 14);
+      expect(Math.abs(a.ipr[k] - s4 / (s2 * s2))).toBeLessThan(1e-15);
       expect(a.ipr[k]).toBeGreaterThanOrEqual(1 / 16 - 1e-15);
-      expect(a.ipr[k]).toBeLessThanOrEqual(1);
+      if (k > 0) expect(Math.abs(a.weights[k])).toBeLessThanOrEqual(Math.abs(a.weights[k - 1])); // sorted by |γ|
     }
+    expect(a.leadingIpr).toBe(a.ipr[0]);
     expect(a.maxIprTopK).toBe(Math.max(a.ipr[0], a.ipr[1], a.ipr[2]));
+    expect(a.ipr[a.argmaxIprTopK]).toBe(a.maxIprTopK);
     // Strongly non-Gaussian NLGP (g = 3): negative excess kurtosis ⇒ the leading weights are negative.
     expect(a.weights[0]).toBeLessThan(0);
   });

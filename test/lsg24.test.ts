@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { makeField, makeMarginal, type MarginalSpec } from "../src/data/marginals.js";
+import { kurVariance, makeField, makeMarginal, type MarginalSpec } from "../src/data/marginals.js";
+import { lbeta } from "../src/stats/gamma.js";
+import { erf as erfRef } from "../src/stats/special.js";
 import { Rng } from "../src/stats/rng.js";
 import { Task } from "../src/data/task.js";
 import { kernelRow } from "../src/data/kernels.js";
@@ -68,11 +70,42 @@ describe("PhiTable (piecewise Chebyshev in θ = asin a)", () => {
     for (const s of specs) {
       const m = makeMarginal(s);
       const { phi, table } = makePhi(m);
-      expect(table).toBeDefined();
+      // The table met its own error target (largest tail coefficient ≤ tol = 1e-12) with few panels.
+      expect(table!.errorEstimate).toBeLessThanOrEqual(1e-12);
+      expect(table!.panels).toBeLessThan(100);
       const pts = [-1, -0.999999, -0.5, 0, 1e-6, 0.3, 0.9999, 1];
       for (let i = 0; i < 40; i++) pts.push(2 * rng.uniform() - 1);
       for (const a of pts) expect(Math.abs(phi(a) - phiDirect(m, a))).toBeLessThan(1e-9);
     }
+  });
+
+  it("table and quadrature equal closed forms: uniform marginal (NLGP g = 1) for all a; E|x| at a = ±1 for Kur(k) and Student-t", () => {
+    // NLGP g = 1: erf(z/√2) = 2Φ(z) − 1 is uniform, so x is uniform on [−√3, √3] and
+    // φ(a) = (1/√3) ∫_0^√3 x erf(cx) dx = (1/√3)[(3/2 − 1/(4c²)) erf(√3 c) + √3 e^{−3c²}/(2c√π)],  c = a/√(2(1−a²)).
+    const uni = makeMarginal({ kind: "nlgp", gain: 1 });
+    const { phi } = makePhi(uni);
+    const exactUniform = (a: number) => {
+      if (Math.abs(a) === 1) return Math.sign(a) * Math.sqrt(3) / 2; // E|x|
+      const c = Math.abs(a) / Math.sqrt(2 * (1 - a * a)), r3 = Math.sqrt(3);
+      const v = ((1.5 - 1 / (4 * c * c)) * erfRef(r3 * c) + (r3 * Math.exp(-3 * c * c)) / (2 * c * Math.sqrt(Math.PI))) / r3;
+      return Math.sign(a) * v;
+    };
+    for (const a of [-1, -0.97, -0.6, -0.2, 0.05, 0.1, 0.3, 0.5, 0.75, 0.9, 0.999, 1]) {
+      const want = exactUniform(a);
+      expect(Math.abs(phiDirect(uni, a) - want)).toBeLessThan(1e-12);
+      expect(Math.abs(phi(a) - want)).toBeLessThan(1e-11);
+    }
+    // Kur(k) at a = 1: E|x| = E[y (1 − y^k)^{−1/k}]/σ_k with y = |2U − 1| uniform = B(2/k, 1 − 1/k)/(k σ_k).
+    for (const k of [4.5, 7, 50]) {
+      const m = makeMarginal({ kind: "kur", k });
+      const want = Math.exp(lbeta(2 / k, 1 - 1 / k)) / (k * Math.sqrt(kurVariance(k)));
+      expect(Math.abs(makePhi(m).phi(1) - want)).toBeLessThan(1e-10);
+      expect(Math.abs(phiDirect(m, -1) + want)).toBeLessThan(1e-10);
+    }
+    // Student-t radius (ν = 6): E|x| = √((ν−2)/π) Γ((ν−1)/2)/Γ(ν/2) = 3/4 exactly.
+    const st = makeMarginal({ kind: "elliptical", radius: { kind: "student", nu: 6 } });
+    expect(Math.abs(makePhi(st).phi(1) - 0.75)).toBeLessThan(1e-10);
+    expect(Math.abs(phiDirect(st, 1) - 0.75)).toBeLessThan(1e-12);
   });
 });
 

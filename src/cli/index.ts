@@ -49,6 +49,9 @@ async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> 
   const every = argv.checkpointEvery;
   if (every !== undefined && !(every > 0 && every <= 86400)) throw new UserError(`--checkpoint-every: must be a number of seconds in (0, 86400] (got ${every})`);
   const store = claimOutDir(ctx.out, { kind, modelHash: modelHash({ model, shard: shard ?? null }), version: rfdynVersion(), resume: argv.resume ?? false, force: argv.force ?? false });
+  // Load the plot renderer (vega, vega-lite: 0.4–1 s of module loading) while the run computes,
+  // not after it, so that an interrupted run writes its partial results about a second after Ctrl-C.
+  void Promise.all([import("vega-lite"), import("vega")]).catch(() => undefined);
   if (argv.resume && store.keys().length > 0) ctx.log(`rfdyn ${kind}: resuming from ${store.keys().length} saved record(s) in ${ctx.out}`);
   const bar = progressBar(ctx, kind);
   let result: AnyResult;
@@ -60,6 +63,9 @@ async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> 
   }
   if (result.kind === "sweep") await (await import("../io/results/sweep.js")).writeSweepResult(ctx.out, result, argv.model);
   else await writeResult(ctx.out, result);
+  // Warnings (e.g. a saturated activation) are printed even with --quiet; they are in result.json too.
+  const warnings = (result as { warnings?: unknown }).warnings;
+  if (Array.isArray(warnings)) for (const w of warnings) process.stderr.write(`rfdyn: warning: ${String(w)}\n`);
   // A run that did not complete always says why (even with --quiet); outputs are written either way.
   // Complete: the checkpoints have served their purpose (result.json is the record now).
   if (isComplete(result.status)) store.clear();

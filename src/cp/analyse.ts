@@ -8,8 +8,8 @@ import type { Geometry } from "../data/kernels.js";
 import { geometrySize } from "../data/kernels.js";
 import { makeClassSampler, type ClassSpec } from "../data/task.js";
 import type { Rng } from "../stats/rng.js";
-import type { RunHooks } from "../run/hooks.js";
-import { decompose, type CpDecomposition, type DecomposeOptions } from "./decompose.js";
+import { yieldToEventLoop, type RunHooks } from "../run/hooks.js";
+import { decomposeAsync, type CpDecomposition, type DecomposeOptions } from "./decompose.js";
 import {
   EXPLICIT_MAX_D, ImplicitCumulantLoss, cpToTensor, sampleCumulantNormSq, sampleCumulantNormSqCost, sampleCumulantTensor,
 } from "./loss.js";
@@ -96,13 +96,17 @@ export function relativeReconstructionError(
   return { relError: Math.sqrt(Math.max(0, 1 + loss / n2)), method: "implicit", normSq: n2 };
 }
 
-/** Draw the data with `dataRng`, decompose (hooks: see `decompose`), summarise. */
-export function analyseCumulant(spec: CpAnalysisSpec, dataRng: Rng, hooks: RunHooks = {}): CpAnalysis {
+/**
+ * Draw the data with `dataRng`, decompose (cooperatively: `decomposeAsync`, so a Ctrl-C on the main
+ * thread is seen within ~40 ms; hooks: see `decompose`), summarise.
+ */
+export async function analyseCumulant(spec: CpAnalysisSpec, dataRng: Rng, hooks: RunHooks = {}): Promise<CpAnalysis> {
   const t0 = performance.now();
   const D = geometrySize(spec.geometry);
   const X = sampleClass(spec.geometry, spec.cls, spec.P, dataRng);
   const obj = new ImplicitCumulantLoss(X, spec.P, D, spec.rank);
-  const dec = decompose(obj, spec.decompose, hooks);
+  await yieldToEventLoop(); // sampling and setup take ~0.4 s at D = 100, P = 10⁴: let a Ctrl-C in
+  const dec = await decomposeAsync(obj, spec.decompose, hooks);
   const f = factorIprs(dec, spec.topK);
   const rec = dec.status === "done"
     ? relativeReconstructionError(X, spec.P, dec, spec.reconstructionError, spec.implicitMaxFlops)

@@ -14,8 +14,9 @@
  * from s u_a gives the nearby fixed point and its classification ("factor fixed points").
  */
 import type { SingleNeuronFlow } from "../theory/single-neuron.js";
-import { integrateFlow, type IntegrateFlowOptions } from "../theory/flow-trajectory.js";
+import { integrateFlow, type FlowTrajectory, type IntegrateFlowOptions } from "../theory/flow-trajectory.js";
 import { subProgress, type RunHooks, type RunStatus } from "../run/hooks.js";
+import type { RunStore } from "../run/store.js";
 import { ipr } from "../analysis/ipr.js";
 import { classifyJacobian, newtonFixedPoint, type FixedPointKind, type StabilityReport } from "../analysis/stability.js";
 import { cpFlowJacobian, cpFlowVector, type CpFlowSystem } from "../analysis/cp-flow.js";
@@ -177,7 +178,7 @@ export function factorFixedPoints(
  * Run the attractor experiment; see the module comment.  Progress is reported in runs (starts ×
  * seeds); on abort the result holds the runs that finished (status "interrupted", no factor fixed points).
  */
-export async function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, factors: CPTensor, o: AttractorOptions, hooks: RunHooks = {}): Promise<AttractorResult> {
+export async function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, factors: CPTensor, o: AttractorOptions, hooks: RunHooks & { store?: RunStore } = {}): Promise<AttractorResult> {
   const { r, D, factors: U } = factors;
   if (flow.D !== D || sys.D !== D) throw new RangeError(`runAttractors: dimensions differ (flow ${flow.D}, system ${sys.D}, factors ${D})`);
   for (const s of o.starts) if (!(Number.isInteger(s) && s >= 0 && s < r)) throw new RangeError(`runAttractors: start factor ${s} out of range [0, ${r - 1}]`);
@@ -218,7 +219,11 @@ export async function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, f
       const w0 = new Float64Array(D);
       for (let i = 0; i < D; i++) w0[i] = U[s * D + i] / nu + o.sigma * rng.normal();
       const done = runs.length;
-      const tr = await integrateFlow(flow, w0, {
+      // One (start, seed) run is a durable unit: a resumed run replays finished ones from the store
+      // (in the same order, so fixed points get the same ids).
+      const key = `start/${si}/${k}`;
+      const saved = hooks.store?.get<{ tr: FlowTrajectory; fp: ReturnType<typeof refineFixedPoint> }>(key);
+      const tr = saved ? saved.tr : await integrateFlow(flow, w0, {
         T: o.T, count: o.count ?? 80, tMin: o.tMin, method: o.method, rtol: o.rtol, atol: o.atol, dt: o.dt,
         maxSteps: o.maxSteps, steadyTol: o.steadyTol,
       }, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, done, total, `start u${s + 1} seed ${k}`) });
@@ -226,7 +231,8 @@ export async function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, f
       const nt = tr.t.length;
       const ov = new Float64Array(nt * r);
       for (let j = 0; j < nt; j++) factorOverlaps(tr.w[j], factors, ov.subarray(j * r, (j + 1) * r));
-      const fp = refineFixedPoint(sys, factors, tr.wFinal, o);
+      const fp = saved ? saved.fp : refineFixedPoint(sys, factors, tr.wFinal, o);
+      if (!saved) hooks.store?.put(key, { tr, fp });
       const id = register(fp);
       const endFactor = fp.newtonConverged ? fp.factor : dominant(ov.subarray((nt - 1) * r), thr);
       runs.push({

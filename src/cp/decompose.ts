@@ -15,13 +15,18 @@
  * (descending).
  *
  * Hooks: `signal` is polled after every L-BFGS iteration (the run stops with status
- * "interrupted", keeping the best finished restart); progress is reported per iteration in units
- * of restarts, with the iteration and loss as metrics.
+ * "interrupted", keeping the best restart so far, the stopped one included); progress is reported
+ * per iteration in units of restarts, with the iteration and loss as metrics.
+ *
+ * `decompose` is synchronous (a worker's shared abort flag is seen, a Ctrl-C on the main thread is
+ * not); `decomposeAsync` runs the same generator (`decomposeSteps`) cooperatively, returning to
+ * the event loop every ~40 ms (between restarts, L-BFGS iterations and line-search evaluations),
+ * so that signal handlers run; its results are bit-identical to `decompose`'s.
  */
-import { lbfgs, type LbfgsStatus } from "../optim/lbfgs.js";
+import { lbfgsSteps, type LbfgsStatus, type Pacer } from "../optim/lbfgs.js";
 import { Rng } from "../stats/rng.js";
 import { choleskyFactor, choleskySolve } from "../stats/linalg.js";
-import type { RunHooks } from "../run/hooks.js";
+import { YieldClock, yieldToEventLoop, type RunHooks } from "../run/hooks.js";
 import type { CpObjective } from "./loss.js";
 import type { CPTensor } from "../stats/cp-tensor.js";
 
@@ -253,8 +258,32 @@ export class ReducedCpObjective {
 
 export type CpMethod = "reduced" | "joint";
 
-/** Decompose with restarts; see the module comment. */
+/** Decompose with restarts, synchronously; see the module comment. */
 export function decompose(obj: CpObjective, opts: DecomposeOptions = {}, hooks: RunHooks = {}): CpDecomposition {
+  const it = decomposeSteps(obj, opts, hooks, null);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * `decompose`, cooperatively: returns to the event loop whenever ~40 ms of work have passed, so a
+ * Ctrl-C handler on the main thread can abort `hooks.signal` (seen within one line-search
+ * evaluation).  Same numbers as `decompose`.
+ */
+export async function decomposeAsync(obj: CpObjective, opts: DecomposeOptions = {}, hooks: RunHooks = {}): Promise<CpDecomposition> {
+  const clock = new YieldClock();
+  const it = decomposeSteps(obj, opts, hooks, { due: () => clock.due(), signal: hooks.signal });
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    await yieldToEventLoop();
+  }
+}
+
+/** The driver behind decompose/decomposeAsync: yields when `pacer.due()` (never with null). */
+export function* decomposeSteps(obj: CpObjective, opts: DecomposeOptions, hooks: RunHooks, pacer: Pacer | null): Generator<void, CpDecomposition, void> {
   const { r, D, n } = obj;
   const restarts = opts.restarts ?? 5;
   if (!(Number.isInteger(restarts) && restarts >= 1)) throw new RangeError(`decompose: restarts must be an integer ≥ 1 (got ${restarts})`);
@@ -272,6 +301,7 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}, hooks: 
   let best = -1;
   let interrupted = false;
   for (let k = 0; k < restarts; k++) {
+    if (pacer !== null && pacer.due()) yield;
     if (hooks.signal?.aborted) { interrupted = true; break; }
     const U = k === 0 && opts.initFactors ? Float64Array.from(opts.initFactors) : randomFactors(r, D, Rng.stream(seed, k));
     let stopped = false;
@@ -292,7 +322,7 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}, hooks: 
       theta0.set(U, r);
       fg = (x, g) => obj.fg(x, g);
     }
-    const res0 = lbfgs(fg, theta0, {
+    const res0 = yield* lbfgsSteps(fg, theta0, {
       m,
       maxIter,
       gtol,
@@ -308,7 +338,8 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}, hooks: 
         }
         return true;
       },
-    });
+    }, pacer);
+    if (res0.status === "stopped") stopped = true; // by onIter (above) or by the pacer's signal
     // Back to θ = [γ, U] and the unscaled loss.
     let theta: Float64Array, f: number;
     if (red) {

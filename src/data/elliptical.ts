@@ -30,22 +30,24 @@ export type RadiusSpec = { kind: "lognormal"; s: number } | { kind: "student"; n
 
 /** Standard Gamma(shape α ≥ 1, scale 1) by Marsaglia & Tsang (2000). */
 export function sampleGamma(alpha: number, rng: Rng): number {
+  if (!(alpha > 0 && alpha < Infinity)) throw new RangeError(`sampleGamma: shape must be finite and > 0 (got ${alpha})`);
   if (alpha < 1) {
     // Boost: Gamma(α) = Gamma(α + 1) · U^{1/α}.
     return sampleGamma(alpha + 1, rng) * Math.pow(rng.uniformOpen(), 1 / alpha);
   }
   const d = alpha - 1 / 3, c = 1 / Math.sqrt(9 * d);
-  for (;;) {
-    let x: number, v: number;
-    do {
-      x = rng.normal();
-      v = 1 + c * x;
-    } while (v <= 0);
+  // Acceptance probability ≥ 0.95 per pass for α ≥ 1 (and v ≤ 0 needs x ≤ −√(9d) ≤ −2.4, P < 0.01):
+  // 1000 rejections in a row cannot happen with a working generator.
+  for (let pass = 0; pass < 1000; pass++) {
+    const x = rng.normal();
+    let v = 1 + c * x;
+    if (v <= 0) continue;
     v = v * v * v;
     const u = rng.uniformOpen();
     if (u < 1 - 0.0331 * x * x * x * x) return d * v;
     if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
   }
+  throw new Error(`sampleGamma(α = ${alpha}): Marsaglia–Tsang sampler rejected 1000 times in a row (broken generator?)`);
 }
 
 export function checkRadius(r: RadiusSpec): void {

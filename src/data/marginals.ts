@@ -172,17 +172,29 @@ function transformedXErf(T: (z: number) => number, c: number, zmax: number): num
   return neg ? -v : v;
 }
 
-/** C(ρ) = E[T(z₁)T(z₂)], corr(z₁, z₂) = ρ, for an odd transform T, by nested adaptive quadrature. */
-export function transformedCovariance(T: (z: number) => number, rho: number, opts: { zmax?: number; tol?: number } = {}): number {
+/**
+ * C(ρ) = E[T(z₁)T(z₂)], corr(z₁, z₂) = ρ, for an odd transform T, by nested adaptive quadrature.
+ * The outer and all inner quadratures share one allowance of `maxIntervals` subintervals (smooth
+ * transforms need ~3·10⁴; default 3·10⁵): an inexact inner result makes the outer integrand noisy,
+ * and without a shared cap the outer rule would refine that noise for hours instead of failing.
+ */
+export function transformedCovariance(
+  T: (z: number) => number, rho: number, opts: { zmax?: number; tol?: number; maxIntervals?: number } = {},
+): number {
   if (!(rho >= -1 && rho <= 1)) throw new RangeError(`correlation must be in [−1, 1] (got ${rho})`);
   const zmax = opts.zmax ?? 9.5, tol = opts.tol ?? 1e-12;
   if (rho === 0) return 0;
   if (rho < 0) return -transformedCovariance(T, -rho, opts);
-  if (rho === 1) return gaussianExpectation((z) => T(z) * T(z), { abs: tol, rel: tol, zmax });
-  const s = Math.sqrt(1 - rho * rho);
-  const inner = (z1: number) =>
-    gaussianExpectation((u) => T(rho * z1 + s * u), { abs: tol * 0.1, rel: tol, zmax, breaks: [-rho * z1 / s] });
-  return gaussianExpectation((z1) => T(z1) * inner(z1), { abs: tol, rel: tol, zmax });
+  const budget = { intervals: opts.maxIntervals ?? 300_000 };
+  try {
+    if (rho === 1) return gaussianExpectation((z) => T(z) * T(z), { abs: tol, rel: tol, zmax, budget });
+    const s = Math.sqrt(1 - rho * rho);
+    const inner = (z1: number) =>
+      gaussianExpectation((u) => T(rho * z1 + s * u), { abs: tol * 0.1, rel: tol, zmax, breaks: [-rho * z1 / s], budget });
+    return gaussianExpectation((z1) => T(z1) * inner(z1), { abs: tol, rel: tol, zmax, budget });
+  } catch (e) {
+    throw new Error(`transformedCovariance(ρ = ${rho}, zmax = ${zmax}, tol = ${tol}) failed: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import {
 import { makeCPTensor } from "../stats/cp-tensor.js";
 import type { CpFactors, CpFlowSystem } from "../analysis/cp-flow.js";
 import { ImplicitCumulantLoss, secondMoment } from "../cp/loss.js";
-import { decompose } from "../cp/decompose.js";
+import { decomposeAsync } from "../cp/decompose.js";
 import { runAttractors, type AttractorResult } from "../cp/attractors.js";
 import { factorsFromRows } from "./flow.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
@@ -43,9 +43,9 @@ export interface AttractorsResult extends ResultBase<"attractors", AttractorsMod
   attractors: AttractorResult;
 }
 
-function classFactors(
+async function classFactors(
   src: Exclude<AttractorCpSource, null>, mu: number, D: number, spec: ClassSpec, X: Float64Array | undefined, n: number, seed: number, hooks: ExperimentHooks, progressPart: number,
-): { f: CpFactors | null; info: Record<string, unknown> } {
+): Promise<{ f: CpFactors | null; info: Record<string, unknown> }> {
   const field = `model.cp.classes[${mu}]`;
   if ("inline" in src) {
     const from = src.from;
@@ -60,7 +60,7 @@ function classFactors(
   if (!X) throw new UserError(`${field}: computing factors needs samples (model.alpha or model.P)`);
   const t0 = performance.now();
   const obj = new ImplicitCumulantLoss(X, n, D, src.rank);
-  const dec = decompose(obj, { restarts: src.restarts, maxIter: src.maxIter, gtol: src.gtol, method: src.method, seed }, {
+  const dec = await decomposeAsync(obj, { restarts: src.restarts, maxIter: src.maxIter, gtol: src.gtol, method: src.method, seed }, {
     signal: hooks.signal,
     onProgress: subProgress(hooks.onProgress, progressPart, 3, `CP class ${mu}`),
   });
@@ -92,7 +92,7 @@ export async function runAttractorsModel(m: AttractorsModel, hooks: ExperimentHo
     const X = data?.[mu].X, n = data?.[mu].n ?? 0;
     let f: CpFactors | null = null;
     if (src !== null) {
-      const lf = classFactors(src, mu, D, specs[mu], X, n, m.seed + 7919 * (mu + 1), hooks, mu);
+      const lf = await classFactors(src, mu, D, specs[mu], X, n, m.seed + 7919 * (mu + 1), hooks, mu);
       if (!lf.f) {
         interrupted = true;
         break;
@@ -129,7 +129,7 @@ export async function runAttractorsModel(m: AttractorsModel, hooks: ExperimentHo
       starts: m.starts.factors.map((s) => s - 1), seeds: m.starts.seeds, sigma: m.starts.sigma, seed: m.seed,
       T: it.T, count: it.times, tMin: it.tMin, method: it.method, rtol: it.rtol, atol: it.atol, dt: it.dt, steadyTol: it.steadyTol, maxSteps: it.maxSteps,
       newtonTol: an.newtonTol, eigTol: an.eigTol, matchThreshold: an.matchThreshold, fpTol: an.fpTol,
-    }, { signal: hooks.signal, onProgress: computes ? subProgress(hooks.onProgress, 2, 3, "runs") : hooks.onProgress });
+    }, { signal: hooks.signal, onProgress: computes ? subProgress(hooks.onProgress, 2, 3, "runs") : hooks.onProgress, store: hooks.store });
   }
   const res = attractors;
   const status = res.status;

@@ -25,7 +25,7 @@ import { geometrySize, type Geometry } from "../data/kernels.js";
 import type { MixtureRun } from "../theory/mixture-ode.js";
 import type { TeacherStudentRun } from "../theory/saad-solla.js";
 import { subProgress, type RunStatus } from "../run/hooks.js";
-import { classSpectra, gaussianClone, mixtureAccuracy, mixtureSgdConfig, odeFailed, odeFailureMessage, outputTimes, runMixtureOde, runTeacherStudentOde, teacherStudentSgdConfig, type AccuracyEstimate } from "./ode.js";
+import { classSpectra, fmtMeanSe, fmtNumber, gaussianClone, mixtureAccuracy, mixtureSgdConfig, odeFailed, odeFailureMessage, outputTimes, runMixtureOde, runTeacherStudentOde, teacherStudentSgdConfig, type AccuracyEstimate } from "./ode.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
 
 /** Deviation scores of the ODE values (per seed) from the SGD values (per seed). */
@@ -150,9 +150,12 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
   };
   for (let s = 0; s < S; s++) {
     const seed = m.seed + s;
+    // A seed (its ODE and its SGD run) is one durable unit: a resumed run takes finished seeds from the store.
+    const saved = hooks.store?.get<{ ode: TeacherStudentRun; sim: TeacherStudentSimResult; odeWall: number; sgdWall: number }>(`seed/${s}`);
     const to = performance.now();
-    const ode = await runTeacherStudentOde(m, seed, times, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 2 * s, 2 * S, `seed ${s + 1}/${S} ODE`) });
-    odeWall += (performance.now() - to) / 1000;
+    const ode = saved ? saved.ode : await runTeacherStudentOde(m, seed, times, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 2 * s, 2 * S, `seed ${s + 1}/${S} ODE`) });
+    const odeSeconds = saved ? saved.odeWall : (performance.now() - to) / 1000;
+    odeWall += odeSeconds;
     nRhs += ode.nRhs;
     if (ode.status === "interrupted") {
       status = "interrupted";
@@ -164,16 +167,18 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
       break;
     }
     const tsg = performance.now();
-    const sim = await simulateTeacherStudent(
+    const sim = saved ? saved.sim : await simulateTeacherStudent(
       teacherStudentSgdConfig(m, seed, times),
       { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 2 * s + 1, 2 * S, `seed ${s + 1}/${S} SGD`) },
     );
-    sgdWall += (performance.now() - tsg) / 1000;
+    const sgdSeconds = saved ? saved.sgdWall : (performance.now() - tsg) / 1000;
+    sgdWall += sgdSeconds;
     if (sim.status !== "done") {
       status = sim.status;
-      if (sim.status === "diverged") failure = `seed ${seed}: SGD diverged by t = ${sim.t[sim.t.length - 1].toPrecision(4)} (reduce model.teacherStudent.lr)`;
+      if (sim.status === "diverged") failure = `seed ${seed}: SGD ${sim.divergence ?? `diverged by t = ${sim.t[sim.t.length - 1].toPrecision(4)}`} (reduce model.teacherStudent.lr)`;
       break;
     }
+    if (!saved) hooks.store?.put(`seed/${s}`, { ode, sim, odeWall: odeSeconds, sgdWall: sgdSeconds });
     odeRuns.push(ode);
     sims.push(sim);
     times.forEach((t, j) => {
@@ -213,7 +218,7 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
   const sz = deviations.eps.zPaired;
   const wall = (performance.now() - t0) / 1000;
   const message = nDone === 0 ? failure || `${status} before the first seed finished`
-    : `${failure ? failure + "; " : ""}${status}, ${nDone} seeds; ε: max |z_paired| = ${sz.maxAbsZ.toFixed(2)}, rms = ${sz.rmsZ.toFixed(2)}`;
+    : `${failure ? failure + "; " : ""}${status}, ${nDone} seeds; ε: max |z_paired| = ${fmtNumber(sz.maxAbsZ, 2)}, rms = ${fmtNumber(sz.rmsZ, 2)}`;
   return {
     kind: "compare", mode: "teacher-student", status, message, model: m, seed: m.seed,
     timings: { wall, ode: odeWall, sgd: sgdWall },
@@ -232,6 +237,15 @@ function meanDiag(Om: ArrayLike<number>, K: number): number {
   let s = 0;
   for (let k = 0; k < K; k++) s += Om[k * K + k];
   return s / K;
+}
+
+/** What a finished seed of a mixture compare keeps (the durable unit of a resumed run). */
+interface MixtureSeed {
+  sims: Record<string, SimulationResult>;
+  ode: MixtureRun;
+  acc: AccuracyEstimate[];
+  sgdWall: number;
+  odeWall: number;
 }
 
 async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<CompareMixtureResult> {
@@ -259,31 +273,52 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
   let nRhs = 0, odeWall = 0, sgdWall = 0;
   outer: for (let s = 0; s < S; s++) {
     const seed = m.seed + s;
+    // A seed (its SGD runs and its ODE) is one durable unit: a resumed run takes finished seeds from the store.
+    const saved = hooks.store?.get<MixtureSeed>(`seed/${s}`);
+    if (saved) {
+      for (const ds of datasets) sims[ds.name].push(saved.sims[ds.name]);
+      logT ??= saved.sims[datasets[0].name].log.map((r) => r.t);
+      odeRuns.push(saved.ode);
+      odeAcc.push(saved.acc);
+      nRhs += saved.ode.nRhs;
+      sgdWall += saved.sgdWall;
+      odeWall += saved.odeWall;
+      done += datasets.length + 1;
+      continue;
+    }
+    const seedSims: Record<string, SimulationResult> = {};
+    let seedSgdWall = 0;
     for (const ds of datasets) {
       const cfg = mixtureSgdConfig(m, seed, { classes: ds.classes, testSize: m.sgd.testSize, snapshots: m.sgd.snapshots });
       const ts = performance.now();
       const sim = await simulate(cfg, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, done, total, `seed ${s + 1}/${S} SGD ${ds.name}`) });
-      sgdWall += (performance.now() - ts) / 1000;
+      const sgdSeconds = (performance.now() - ts) / 1000;
+      sgdWall += sgdSeconds;
+      seedSgdWall += sgdSeconds;
       done++;
       if (sim.status !== "done") {
         status = sim.status;
-        if (sim.status === "diverged") failure = `seed ${seed}: SGD on ${ds.name} diverged (non-finite test error or weights): reduce model.training.lr`;
+        if (sim.status === "diverged") failure = `seed ${seed}: SGD on ${ds.name} ${sim.divergence ?? "diverged (non-finite test error or weights)"}: reduce model.training.lr`;
         break outer;
       }
       sims[ds.name].push(sim);
+      seedSims[ds.name] = sim;
       logT ??= sim.log.map((r) => r.t);
     }
     const to = performance.now();
     const run = await runMixtureOde(m, seed, logT!, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, done, total, `seed ${s + 1}/${S} ODE`) });
-    odeWall += (performance.now() - to) / 1000;
+    const odeSeconds = (performance.now() - to) / 1000;
+    odeWall += odeSeconds;
     nRhs += run.nRhs;
     if (run.status !== "done") {
       status = run.status;
       if (odeFailed(run.status)) failure = `seed ${seed}: ${odeFailureMessage(run)}`;
       break;
     }
+    const acc = mixtureAccuracy(run, m);
     odeRuns.push(run);
-    odeAcc.push(mixtureAccuracy(run, m));
+    odeAcc.push(acc);
+    hooks.store?.put(`seed/${s}`, { sims: seedSims, ode: run, acc, sgdWall: seedSgdWall, odeWall: odeSeconds } satisfies MixtureSeed);
     done++;
   }
   const nSeeds = odeRuns.length;
@@ -385,10 +420,10 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
     summary[`${ds.name}_pmse_zPairedRms`] = dv.pmse.zPaired.rmsZ;
     summary[`${ds.name}_get_zPairedMaxAbs`] = dv.getOfSgdWeights.zPaired.maxAbsZ;
     const zs = dv.pmse.zPaired;
-    hooks.log?.(`compare: SGD on ${ds.name}: final pmse ${last[`sgd_${ds.name}_pmse`].toFixed(4)} ± ${last[`sgd_${ds.name}_pmse_se`].toFixed(4)} vs ODE ${last.ode_pmse.toFixed(4)}; max |z_paired| = ${zs.maxAbsZ.toFixed(2)}, mean IPR ${last[`sgd_${ds.name}_meanIpr`].toFixed(4)}`);
+    hooks.log?.(`compare: SGD on ${ds.name}: final pmse ${fmtMeanSe(last[`sgd_${ds.name}_pmse`], last[`sgd_${ds.name}_pmse_se`], nSeeds)} vs ODE ${fmtNumber(last.ode_pmse)}; max |z_paired| = ${fmtNumber(zs.maxAbsZ, 2)}, mean IPR ${fmtNumber(last[`sgd_${ds.name}_meanIpr`])}`);
   }
   const d0 = datasets[0].name;
-  const message = `${failure ? failure + "; " : ""}${status}, ${nSeeds} seeds, ODE ${odeWall.toFixed(1)} s (${nRhs} RHS), SGD ${sgdWall.toFixed(1)} s; ${d0}: final pmse ${last[`sgd_${d0}_pmse`].toFixed(4)} ± ${last[`sgd_${d0}_pmse_se`].toFixed(4)} vs ODE ${last.ode_pmse.toFixed(4)}, max |z_paired| = ${deviations[d0].pmse.zPaired.maxAbsZ.toFixed(2)}`;
+  const message = `${failure ? failure + "; " : ""}${status}, ${nSeeds} seeds, ODE ${odeWall.toFixed(1)} s (${nRhs} RHS), SGD ${sgdWall.toFixed(1)} s; ${d0}: final pmse ${fmtMeanSe(last[`sgd_${d0}_pmse`], last[`sgd_${d0}_pmse_se`], nSeeds)} vs ODE ${fmtNumber(last.ode_pmse)}, max |z_paired| = ${fmtNumber(deviations[d0].pmse.zPaired.maxAbsZ, 2)}`;
   const wall = (performance.now() - t0) / 1000;
   return {
     ...base, message,

@@ -14,9 +14,8 @@ import type { ClassSpec } from "../data/task.js";
 import { Rng } from "../stats/rng.js";
 import { summarise, type Summary } from "../stats/summary.js";
 import { analyseCumulant, type CpAnalysis, type CpAnalysisSpec } from "../cp/analyse.js";
-import { yieldToEventLoop, type AbortLike, type RunHooks, type RunStatus } from "../run/hooks.js";
-import { inOrderOrThrow, runUnits } from "../parallel/pool.js";
-import type { UnitTask } from "../parallel/worker.js";
+import { type AbortLike, type RunHooks, type RunStatus } from "../run/hooks.js";
+import { runUnitsDurably } from "./units.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
 
 export interface CpGridPoint {
@@ -114,9 +113,10 @@ export interface CpPointTask {
 
 /**
  * Decompose the cumulant of one (grid point, sample).  Seeds depend only on the sample, so the
- * result is the same whichever thread runs it and in whatever order.
+ * result is the same whichever thread runs it and in whatever order.  Cooperative (returns to the
+ * event loop every ~40 ms), so an abort of `hooks.signal` by a Ctrl-C handler is seen promptly.
  */
-export function computeCpPoint(t: CpPointTask, hooks: RunHooks = {}): CpAnalysis {
+export async function computeCpPoint(t: CpPointTask, hooks: RunHooks = {}): Promise<CpAnalysis> {
   const m = t.model;
   const g = cpGrid(m)[t.grid];
   const spec = specFor(m, g);
@@ -145,46 +145,25 @@ export async function runCp(m: CpModel, hooks: ExperimentHooks = {}): Promise<Cp
     const a = r.analysis;
     hooks.log?.(`cp: ${grid[r.point].tag} sample ${r.sample}: leading IPR ${a.leadingIpr.toFixed(4)}, max IPR(top ${m.output.topK}) ${a.maxIprTopK.toFixed(4)}, rel. error ${a.relError === null ? "n/a" : a.relError.toFixed(4)}, ${a.seconds.toFixed(1)} s`);
   };
-  const threads = hooks.threads ?? 1;
-  if (threads > 1 && total > 1) {
-    const tasks: UnitTask[] = Array.from({ length: total }, (_, id) => {
-      const { point, sample } = unitOf(id);
-      const payload: CpPointTask = { model: m, grid: point, sample };
-      return { id, module: import.meta.url, fn: "cpPointUnit", payload };
-    });
-    const rs = await runUnits(tasks, {
-      threads,
-      signal: hooks.signal,
-      onResult: (r, done) => {
-        hooks.onProgress?.({ done, total, unit: "decompositions" });
-        const a = r.value as CpAnalysis | undefined;
-        if (r.ok && a && a.status === "done") report({ ...unitOf(r.id), analysis: a });
-      },
-    });
-    for (const r of inOrderOrThrow(rs, "cp: decomposition")) {
-      const a = r.value as CpAnalysis;
-      if (a.status === "done") runs.push({ ...unitOf(r.id), analysis: a });
-    }
-    if (hooks.signal?.aborted || runs.length < total) status = "interrupted";
-  } else {
-    for (let id = 0; id < total; id++) {
-      await yieldToEventLoop(); // let a Ctrl-C handler run between decompositions
-      if (hooks.signal?.aborted) { status = "interrupted"; break; }
-      const u = unitOf(id);
-      const tag = `${grid[u.point].tag} s${u.sample}`;
-      const onProgress = hooks.onProgress;
-      const a = computeCpPoint({ model: m, grid: u.point, sample: u.sample }, {
-        signal: hooks.signal,
-        onProgress: onProgress
-          ? (e) => onProgress({ ...e, done: id + (e.total > 0 ? Math.min(1, e.done / e.total) : 0), total, unit: "decompositions", phase: e.phase ? `${tag} ${e.phase}` : tag })
-          : undefined,
-      });
-      if (a.status === "interrupted") { status = "interrupted"; break; }
-      const run = { ...u, analysis: a };
-      runs.push(run);
-      report(run);
-    }
+  const { values, interrupted } = await runUnitsDurably<CpPointTask, CpAnalysis>(
+    Array.from({ length: total }, (_, id) => ({ model: m, grid: unitOf(id).point, sample: unitOf(id).sample })),
+    {
+      module: import.meta.url,
+      fn: "cpPointUnit",
+      inProcess: async (t, h) => computeCpPoint(t, h),
+      isFinal: (a) => a.status === "done",
+      unit: "decompositions",
+      describe: (id) => `cp: decomposition ${id} (${grid[unitOf(id).point].tag} sample ${unitOf(id).sample})`,
+      label: (id) => `${grid[unitOf(id).point].tag} s${unitOf(id).sample}`,
+      onFinal: (id, a) => report({ ...unitOf(id), analysis: a }),
+    },
+    hooks,
+  );
+  for (let id = 0; id < total; id++) {
+    const a = values.get(id);
+    if (a) runs.push({ ...unitOf(id), analysis: a });
   }
+  if (interrupted) status = "interrupted";
 
   const stats: CpPointStats[] = [];
   if (m.sweep) {

@@ -32,9 +32,8 @@ import {
 import { makeCPTensor } from "../stats/cp-tensor.js";
 import type { CpFactors } from "../analysis/cp-flow.js";
 import { ImplicitCumulantLoss } from "../cp/loss.js";
-import { decompose } from "../cp/decompose.js";
-import { inOrderOrThrow, runUnits } from "../parallel/pool.js";
-import type { UnitTask } from "../parallel/worker.js";
+import { decomposeAsync } from "../cp/decompose.js";
+import { runUnitsDurably } from "./units.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
 
 export interface FlowRunRecord {
@@ -178,7 +177,7 @@ async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks):
       if ("compute" in src) {
         const d = data![mu];
         const obj = new ImplicitCumulantLoss(d.X, d.n, D, src.compute.rank);
-        const dec = decompose(obj, {
+        const dec = await decomposeAsync(obj, {
           restarts: src.compute.restarts,
           maxIter: src.compute.maxIter,
           gtol: src.compute.gtol,
@@ -268,39 +267,31 @@ export async function runFlow(model: FlowModel, hooks: ExperimentHooks = {}): Pr
     const parts = [g === null ? "" : `g=${g}`, R > 1 ? `rep ${r}` : ""].filter((x) => x);
     return parts.length > 0 ? parts.join(" ") : undefined;
   };
-  const threads = Math.max(1, Math.floor(hooks.threads ?? 1));
-  if (threads > 1 && total > 1) {
-    const tasks: UnitTask[] = Array.from({ length: total }, (_, run) => ({ id: run, module: import.meta.url, fn: "flowRunUnit", payload: { model, run } satisfies FlowRunPayload }));
-    const rs = await runUnits(tasks, {
-      threads,
-      signal: hooks.signal,
-      onResult: (u, done) => {
-        hooks.onProgress?.({ done, total, unit: "runs" });
-        const rec = (u.value as FlowRunValue | undefined)?.record;
-        if (rec) hooks.log?.(runLine(rec, R));
+  // One unit per (gain, replicate); in-process, the class samplers of a gain are built once.
+  let cached: { gi: number; gs: ReturnType<typeof gainSetup> } | null = null;
+  const { values, interrupted: cut } = await runUnitsDurably<FlowRunPayload, FlowRunValue>(
+    Array.from({ length: total }, (_, run) => ({ model, run })),
+    {
+      module: import.meta.url,
+      fn: "flowRunUnit",
+      inProcess: (p, h) => {
+        const gi = Math.floor(p.run / R);
+        if (cached?.gi !== gi) cached = { gi, gs: gainSetup(s, gi) };
+        return flowRun(s, cached.gs, p.run % R, h);
       },
-    });
-    if (rs.length < total || hooks.signal?.aborted) interrupted = true;
-    for (const u of inOrderOrThrow(rs, "flow: run")) {
-      const v = u.value as FlowRunValue;
-      if (v.record) runs.push(v.record);
-      if (v.interrupted) interrupted = true;
-    }
-  } else {
-    outer: for (let gi = 0; gi < s.gains.length; gi++) {
-      const gs = gainSetup(s, gi);
-      for (let r = 0; r < R; r++) {
-        if (hooks.signal?.aborted) { interrupted = true; break outer; }
-        const k = gi * R + r;
-        const o = await flowRun(s, gs, r, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, k, total, phaseOf(gi, r)) });
-        if (o.record) {
-          runs.push(o.record);
-          hooks.log?.(runLine(o.record, R));
-        }
-        if (o.interrupted) { interrupted = true; break outer; }
-      }
-    }
+      isFinal: (v) => !v.interrupted && v.record !== null,
+      unit: "runs",
+      describe: (id) => `flow run ${id}${phaseOf(Math.floor(id / R), id % R) ? ` (${phaseOf(Math.floor(id / R), id % R)})` : ""}`,
+      label: (id) => phaseOf(Math.floor(id / R), id % R),
+      onFinal: (_id, v) => { if (v.record) hooks.log?.(runLine(v.record, R)); },
+    },
+    hooks,
+  );
+  for (let id = 0; id < total; id++) {
+    const v = values.get(id);
+    if (v?.record) runs.push(v.record);
   }
+  interrupted = cut;
   hooks.onProgress?.({ done: interrupted ? runs.length : total, total, unit: "runs" });
 
   // Status: interrupted; else the status of the runs if every run failed (e.g. a single run that

@@ -13,6 +13,7 @@ import { Rng } from "../stats/rng.js";
 import { denseCirculant, initWeights, makePhi, runLsg, type PhiTable } from "../theory/lsg24.js";
 import { trainSingleRelu } from "../sim/single-relu.js";
 import { ipr } from "../analysis/ipr.js";
+import { DEAD_RELU_FRACTION } from "../sim/network.js";
 import type { RunStatus } from "../run/hooks.js";
 import { canonicalJson } from "./sweep-grid.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
@@ -28,7 +29,18 @@ export interface LsgResult extends ResultBase<"lsg", LsgModel> {
   w: Float64Array;
   /** Descriptions of the two classes' marginals. */
   marginals: [string, string];
+  /**
+   * Per recorded time: 1 if the neuron is dead (w·x ≤ 0 on ≥ 99 % of LSG_PROBE_SIZE probe inputs drawn
+   * from both classes, Rng.stream(seed, 2), after the run), else 0 — the ReLU case of the `saturated`
+   * column of `simulate`.
+   */
+  saturated: number[];
+  /** Warnings about a run that finished but is not healthy (a dead neuron); printed by the CLI. */
+  warnings: string[];
 }
+
+/** Probe inputs for the dead-neuron test of an lsg run. */
+export const LSG_PROBE_SIZE = 2000;
 
 function fieldSpecs(m: LsgModel): [FieldSpec, FieldSpec] {
   return m.data.classes.map((c) => ({ xi: c.xi, marginal: (c.marginal ?? m.data.marginal)! })) as [FieldSpec, FieldSpec];
@@ -66,6 +78,21 @@ function logSteps(steps: number, n: number): number[] {
   return out;
 }
 
+/** 1 per weight vector that is inactive (w·x ≤ 0) on ≥ 99 % of LSG_PROBE_SIZE probe inputs, else 0. */
+function deadNeuronProbe(specs: [FieldSpec, FieldSpec], geom: Geometry, D: number, ws: readonly Float64Array[], seed: number): number[] {
+  const probeTask = new Task(specs.map((s) => makeField(geom, s).sampler), [0, 1]);
+  const probe = probeTask.dataset(LSG_PROBE_SIZE, Rng.stream(seed, 2)).X;
+  return ws.map((wk) => {
+    let inactive = 0;
+    for (let m = 0; m < LSG_PROBE_SIZE; m++) {
+      let h = 0;
+      for (let i = 0; i < D; i++) h += wk[i] * probe[m * D + i];
+      if (!(h > 0)) inactive++;
+    }
+    return inactive >= DEAD_RELU_FRACTION * LSG_PROBE_SIZE ? 1 : 0;
+  });
+}
+
 /** Run one validated "lsg" model. */
 export async function runLsgModel(model: LsgModel, hooks: ExperimentHooks = {}): Promise<LsgResult> {
   const started = new Date();
@@ -98,20 +125,26 @@ export async function runLsgModel(model: LsgModel, hooks: ExperimentHooks = {}):
     const task = new Task(fields.map((f) => f.sampler), [0, 1]);
     const lr = model.sgd.lr, steps = Math.round((2 * model.sgd.t1) / lr);
     const rec = Array.from(new Set([0, ...logSteps(steps, model.sgd.samples)])).sort((a, b) => a - b);
-    const r = await trainSingleRelu(task, w0, Rng.stream(model.seed, 1), { lr, steps, record: rec }, hooks);
+    const r = await trainSingleRelu(task, w0, Rng.stream(model.seed, 1), { lr, steps, record: rec, maxGrowth: model.sgd.divergence.maxGrowth }, hooks);
     t = r.steps.map((n) => (n * lr) / 2); ws = r.ws; status = r.status;
     extra.steps = r.stepsDone;
-    how = `${r.stepsDone} of ${steps} SGD steps`;
+    how = r.divergence ?? `${r.stepsDone} of ${steps} SGD steps`;
   }
+  // Dead-neuron probe: fresh samplers (the run's samplers keep caches that must not be disturbed).
+  // Skipped (NaN) after an interruption, so Ctrl-C is not followed by extra sampling.
+  const saturated = status === "interrupted" ? ws.map(() => NaN) : deadNeuronProbe(specs, geom, D, ws, model.seed);
   const w = ws[ws.length - 1];
   const I = ipr(w);
   let n2 = 0;
   for (let i = 0; i < D; i++) n2 += w[i] * w[i];
   const tEnd = t[t.length - 1];
+  const warnings = saturated[saturated.length - 1] > 0.9
+    ? [`the ReLU neuron is dead at t = ${tEnd.toPrecision(4)} (w·x ≤ 0 on ≥ 99% of ${LSG_PROBE_SIZE} probe inputs): it receives no gradient and has stopped learning; try another seed or a smaller model.init.scale`]
+    : [];
   return {
     kind: "lsg",
     status,
-    message: `${status} at t = ${tEnd.toPrecision(4)} (${how}): IPR ${I.toFixed(4)}, kurtosis ${kappa.toFixed(3)}`,
+    message: status === "diverged" ? `${how}: kurtosis ${kappa.toFixed(3)}` : `${status} at t = ${tEnd.toPrecision(4)} (${how}): IPR ${I.toFixed(4)}, kurtosis ${kappa.toFixed(3)}`,
     model,
     seed: model.seed,
     timings: { wall: (performance.now() - t0) / 1000 },
@@ -122,6 +155,8 @@ export async function runLsgModel(model: LsgModel, hooks: ExperimentHooks = {}):
     ws,
     w,
     marginals: [fields[0].marginal.describe(), fields[1].marginal.describe()],
+    saturated,
+    warnings,
   };
 }
 

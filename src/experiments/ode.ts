@@ -159,11 +159,11 @@ export function mixtureSetup(m: MixtureOdeModel, seed: number): { params: Mixtur
 }
 
 /** Run the teacher–student ODE of a model (initial state of seed `seed`) at `times`. */
-export function runTeacherStudentOde(m: TeacherStudentOdeModel, seed: number, times: readonly number[], hooks: RunHooks = {}): Promise<TeacherStudentRun> {
+export function runTeacherStudentOde(m: TeacherStudentOdeModel, seed: number, times: readonly number[], hooks: RunHooks & { store?: RunStore; checkpointSeconds?: number } = {}): Promise<TeacherStudentRun> {
   const { params, init } = teacherStudentSetup(m, seed);
   return integrateTeacherStudent(params, init, {
     times, method: m.solver.method, rtol: m.solver.rtol, atol: m.solver.atol, hMax: m.solver.hMax, maxSteps: m.solver.maxSteps,
-  }, hooks);
+  }, { signal: hooks.signal, onProgress: hooks.onProgress }, odeCheckpointing(hooks));
 }
 
 /** Store key of the checkpoint of a single ODE run (kind "ode"). */
@@ -205,10 +205,30 @@ export function odeFailed(status: RunStatus): boolean {
   return status === "diverged" || status === "failed";
 }
 
+/**
+ * A number for a one-line message: `digits` decimals (or significant digits with `exp`), and "n/a"
+ * for NaN/±∞ — messages never print "NaN".
+ */
+export function fmtNumber(x: number, digits = 4, exp = false): string {
+  if (!Number.isFinite(x)) return "n/a";
+  return exp ? x.toExponential(digits) : x.toFixed(digits);
+}
+
+/**
+ * "mean ± se" for a message, without NaN: "0.1234 ± 0.0012"; with no standard error (fewer than two
+ * finite values: se NaN) "0.1234 (n = 1, no SE)"; with no value at all "n/a (no finished seed)".
+ * `n` is the number of values the mean is over (meanSe's n).
+ */
+export function fmtMeanSe(mean: number, se: number, n: number, digits = 4): string {
+  if (!Number.isFinite(mean) || n === 0) return "n/a (no finished seed)";
+  if (!Number.isFinite(se)) return `${mean.toFixed(digits)} (n = ${n}, no SE)`;
+  return `${mean.toFixed(digits)} ± ${se.toFixed(digits)}`;
+}
+
 /** The message of a failed ODE run, with the time reached and what to try. */
 export function odeFailureMessage(run: { t: number[]; message: string }): string {
-  const tEnd = run.t.length > 0 ? run.t[run.t.length - 1] : NaN;
-  return `ODE integration failed at t = ${tEnd.toPrecision(6)}: ${run.message} (try a smaller model.time.end or larger model.solver.rtol)`;
+  const where = run.t.length > 0 ? `at t = ${run.t[run.t.length - 1].toPrecision(6)}` : "before the first output time";
+  return `ODE integration failed ${where}: ${run.message} (try a smaller model.time.end or larger model.solver.rtol)`;
 }
 
 export async function runOde(model: OdeModel, hooks: ExperimentHooks = {}): Promise<OdeResult> {
@@ -218,9 +238,10 @@ export async function runOde(model: OdeModel, hooks: ExperimentHooks = {}): Prom
     const run = await runTeacherStudentOde(model, model.seed, times, hooks);
     const wall = (performance.now() - t0) / 1000;
     const last = run.t.length - 1;
-    const head = odeFailed(run.status) ? odeFailureMessage(run) : run.status === "event" ? run.message : `${run.status} at t = ${run.t[last]}`;
-    const message = `${head} (${run.nRhs} RHS evaluations, ${wall.toFixed(2)} s): eps = ${run.eps[last].toExponential(4)}`;
-    const summary: Record<string, number> = { t: run.t[last], eps: run.eps[last], nRhs: run.nRhs, nSteps: run.nSteps };
+    const tLast = last >= 0 ? run.t[last] : NaN, epsLast = last >= 0 ? run.eps[last] : NaN;
+    const head = odeFailed(run.status) ? odeFailureMessage(run) : run.status === "event" ? run.message : last >= 0 ? `${run.status} at t = ${tLast}` : `${run.status} before the first output time`;
+    const message = `${head} (${run.nRhs} RHS evaluations, ${wall.toFixed(2)} s): eps = ${fmtNumber(epsLast, 4, true)}`;
+    const summary: Record<string, number> = { t: tLast, eps: epsLast, nRhs: run.nRhs, nSteps: run.nSteps };
     if (run.tConverged !== undefined) summary.tConverged = run.tConverged;
     return { kind: "ode", mode: "teacher-student", status: run.status, message, model, seed: model.seed, timings: { wall, integrate: wall }, summary, run };
   }
@@ -229,12 +250,13 @@ export async function runOde(model: OdeModel, hooks: ExperimentHooks = {}): Prom
   const accuracy = mixtureAccuracy(run, model);
   const wall = (performance.now() - t0) / 1000;
   const last = run.t.length - 1;
-  const head = odeFailed(run.status) ? odeFailureMessage(run) : `${run.status} at t = ${run.t[last]}`;
-  const message = `${head} (${run.nRhs} RHS evaluations, ${run.groups} mode groups, ${integrate.toFixed(2)} s): pmse = ${run.pmse[last].toFixed(4)}, accuracy ≈ ${(100 * accuracy[last].accuracy).toFixed(1)}%`;
+  const tLast = last >= 0 ? run.t[last] : NaN, pmseLast = last >= 0 ? run.pmse[last] : NaN, accLast = last >= 0 ? accuracy[last].accuracy : NaN;
+  const head = odeFailed(run.status) ? odeFailureMessage(run) : last >= 0 ? `${run.status} at t = ${tLast}` : `${run.status} before the first output time`;
+  const message = `${head} (${run.nRhs} RHS evaluations, ${run.groups} mode groups, ${integrate.toFixed(2)} s): pmse = ${fmtNumber(pmseLast)}, accuracy ≈ ${fmtNumber(100 * accLast, 1)}%`;
   return {
     kind: "ode", mode: "mixture", status: run.status, message, model, seed: model.seed,
     timings: { wall, integrate },
-    summary: { t: run.t[last], pmse: run.pmse[last], accuracy: accuracy[last].accuracy, nRhs: run.nRhs, nSteps: run.nSteps },
+    summary: { t: tLast, pmse: pmseLast, accuracy: accLast, nRhs: run.nRhs, nSteps: run.nSteps },
     run, accuracy,
   };
 }

@@ -10,7 +10,23 @@ import { clusterReceptiveFields } from "../analysis/overlaps.js";
 import type { Geometry } from "../data/kernels.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
 
+/** Final saturation fraction (log column `saturated`) above which the result carries a warning. */
+export const SATURATION_WARNING = 0.9;
+
+/** Warning lines of a finished simulation (empty when healthy): saturated or dead hidden units. */
+export function simulationWarnings(sim: SimulationResult, activation: string): string[] {
+  const fin = sim.log[sim.log.length - 1];
+  const f = fin?.saturated;
+  if (!(f > SATURATION_WARNING)) return [];
+  const what = activation === "relu"
+    ? `${(100 * f).toFixed(1)}% of the ReLU units are dead (λ + b ≤ 0 on ≥ 99% of the test inputs)`
+    : `${(100 * f).toFixed(1)}% of (test input, neuron) pairs are saturated (σ'(λ + b) < 1e-3·max σ')`;
+  return [`${what} at t = ${fin.t.toPrecision(4)}: the network has stopped learning (pmse ${fin.pmse.toFixed(4)}); reduce model.training.lr or model.network.initScale`];
+}
+
 export interface SimulateResult extends ResultBase<"simulate", SimulateModel> {
+  /** Warnings about a run that finished but is not healthy (e.g. saturated units); printed by the CLI. */
+  warnings: string[];
   config: SimulationConfig;
   sim: SimulationResult;
   /** Final receptive field of each neuron (centre and width per axis). */
@@ -41,6 +57,7 @@ export function simulationConfig(m: SimulateModel): SimulationConfig {
       weightDecay: m.training.weightDecay,
       batchSize: m.training.batchSize,
       P,
+      divergence: m.training.divergence,
     },
     logging: { points: m.logging.points, snapshots: m.logging.snapshots },
     testSize: m.testSize,
@@ -57,7 +74,7 @@ export async function runSimulate(model: SimulateModel, hooks: ExperimentHooks =
   const K = sim.K;
   const fin = sim.log[sim.log.length - 1];
   const message = sim.status === "diverged"
-    ? `training diverged by t = ${fin.t.toPrecision(4)} (non-finite test error or weights): reduce model.training.lr`
+    ? sim.divergence ?? `training diverged by t = ${fin.t.toPrecision(4)} (non-finite test error or weights): reduce model.training.lr`
     : `${sim.status} at t = ${fin.t.toPrecision(4)} (${sim.steps} steps, ${Math.round(sim.stepsPerSecond)} steps/s): pmse = ${fin.pmse.toFixed(4)}, accuracy = ${(100 * fin.accuracy).toFixed(2)}%, max IPR = ${fin.maxIpr.toFixed(4)}`;
   return {
     kind: "simulate",
@@ -66,7 +83,8 @@ export async function runSimulate(model: SimulateModel, hooks: ExperimentHooks =
     model,
     seed: model.seed,
     timings: { wall: sim.wallTime, train: sim.trainTime },
-    summary: { t: fin.t, steps: fin.steps, pmse: fin.pmse, accuracy: fin.accuracy, meanIpr: fin.meanIpr, maxIpr: fin.maxIpr, minIpr: fin.minIpr },
+    summary: { t: fin.t, steps: fin.steps, pmse: fin.pmse, accuracy: fin.accuracy, meanIpr: fin.meanIpr, maxIpr: fin.maxIpr, minIpr: fin.minIpr, saturated: fin.saturated },
+    warnings: simulationWarnings(sim, config.network.activation),
     config,
     sim,
     receptiveFields: receptiveFields(sim.net.W, K, geom),

@@ -26,7 +26,7 @@ export interface UnitsSpec<P, V> {
   /** Names a unit in the message of its failure (e.g. id → "sweep point 3 (k=6), seed 7"). */
   describe: (id: number) => string;
   /** Short label of a unit for progress phases. */
-  label?: (id: number) => string;
+  label?: (id: number) => string | undefined;
   /** Called once per final value, in completion order (status lines). */
   onFinal?: (id: number, value: V, fromStore: boolean) => void;
 }

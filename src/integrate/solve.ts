@@ -164,8 +164,8 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   let reason: string | undefined;
   let pause = false;
   const restartsOnResume = method === "gbs";
-  const clock = new YieldClock();
-  const progressClock = new YieldClock(100);
+  const clock = new YieldClock(opts.pauseEveryMs ?? 40);
+  const progressClock = new YieldClock(opts.progressEveryMs ?? 100);
   const report = (t: number, yt: Float64Array) =>
     onProgress?.({ done: t - t0, total: t1 - t0, unit: "time", t, metrics: progressMetrics?.(t, yt) });
   // Last accepted state, kept so that a failure still returns the point it reached.

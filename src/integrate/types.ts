@@ -117,7 +117,11 @@ export interface SolveOptions extends RunHooks, CheckpointOptions {
   throwOnFailure?: boolean;
   /** Called after each accepted step; must not modify y. */
   onStep?: (t: number, y: Float64Array) => void;
-  /** Figures to show with progress events (called at most every ~100 ms). */
+  /** solveAsync: milliseconds of work between returns to the event loop (default 40; 0 = at every opportunity). */
+  pauseEveryMs?: number;
+  /** Milliseconds between progress events (default 100; 0 = after every accepted step); a final event is always sent. */
+  progressEveryMs?: number;
+  /** Figures to show with progress events (called with each event). */
   progressMetrics?: (t: number, y: Float64Array) => Record<string, number>;
 }
 

@@ -27,8 +27,15 @@
  *   returned x is still the best point found).  A line search that ends early (evaluation budget,
  *   interval collapse) but has a sufficient-decrease point accepts that point.
  * - Stopping: ‖g‖∞ ≤ gtol·max(1, ‖x‖∞) ("gtol"); (f_k − f_{k+1}) ≤ ftol·max(|f_k|, |f_{k+1}|, 1)
- *   ("ftol"); iteration/evaluation budgets; `onIter` returning false ("stopped").
+ *   ("ftol"); iteration/evaluation budgets; `onIter` returning false or `signal` aborted
+ *   ("stopped").
+ * - One driver, two runners (as src/integrate/solve.ts): the generator `lbfgsSteps` is run to the
+ *   end at once by `lbfgs` (synchronous) and cooperatively by `lbfgsAsync`, which returns to the
+ *   event loop every ~40 ms (between iterations and between line-search evaluations) so that a
+ *   Ctrl-C handler can abort `signal`.  Both give bit-identical iterates.
  */
+
+import { YieldClock, yieldToEventLoop, type AbortLike } from "../run/hooks.js";
 
 // ---------------------------------------------------------------------------------------------
 // Line search
@@ -76,7 +83,12 @@ export type LineSearchStatus =
   /** Reached alphaMax while φ still decreasing (sufficient decrease holds at α = alphaMax). */
   | "alphaMax"
   /** φ'(0) ≥ 0: not a descent direction. */
-  | "notDescent";
+  | "notDescent"
+  /**
+   * Cooperative drivers only (lbfgsAsync): the signal was aborted at a pause between two
+   * evaluations; α is the best sufficient-decrease point found (may be 0).
+   */
+  | "interrupted";
 
 export interface LineSearchResult {
   alpha: number;
@@ -113,6 +125,15 @@ function quadMin(a: number, fa: number, da: number, b: number, fb: number): numb
 }
 
 /**
+ * When a cooperative driver may pause: `due()` says that it is time to return to the event loop
+ * (the generator yields); after the pause `signal` is polled.  `null`: never pause (synchronous).
+ */
+export interface Pacer {
+  due: () => boolean;
+  signal?: AbortLike;
+}
+
+/**
  * Strong-Wolfe line search (N&W Alg. 3.5/3.6).  Finds α > 0 with
  *   φ(α) ≤ φ(0) + c1·α·φ'(0)   and   |φ'(α)| ≤ c2·|φ'(0)|.
  *
@@ -127,6 +148,26 @@ export function lineSearchStrongWolfe(
   alpha0: number,
   opts: LineSearchOptions = {},
 ): LineSearchResult {
+  const it = lineSearchSteps(phi, phi0, dphi0, alpha0, opts, null);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * `lineSearchStrongWolfe` as a generator: before every evaluation of φ it yields if `pacer.due()`
+ * (never with `pacer` null), and after such a pause returns status "interrupted" if
+ * `pacer.signal` is aborted.  Pausing does not change the arithmetic.
+ */
+export function* lineSearchSteps(
+  phi: LineFunction,
+  phi0: number,
+  dphi0: number,
+  alpha0: number,
+  opts: LineSearchOptions,
+  pacer: Pacer | null,
+): Generator<void, LineSearchResult, void> {
   const c1 = opts.c1 ?? 1e-4;
   const c2 = opts.c2 ?? 0.9;
   const maxEvals = opts.maxEvals ?? 25;
@@ -187,7 +228,14 @@ export function lineSearchStrongWolfe(
   let hiF = NaN;
   let hiD = NaN;
 
-  const zoom = (): LineSearchResult => {
+  /** Pause point before an evaluation: true if the signal was aborted during the pause. */
+  function* pause(): Generator<void, boolean, void> {
+    if (pacer === null || !pacer.due()) return false;
+    yield;
+    return pacer.signal?.aborted === true;
+  }
+
+  function* zoom(): Generator<void, LineSearchResult, void> {
     // Moré–Thuente-style safeguard: if the bracket has not shrunk by a factor 0.66 over two
     // trials, bisect.
     let width = Math.abs(hiA - loA);
@@ -222,6 +270,7 @@ export function lineSearchStrongWolfe(
         if (a < lower + margin) a = lower + margin;
         else if (a > upper - margin) a = upper - margin;
       }
+      if (yield* pause()) return fail("interrupted");
       const ok = evalAt(a);
       const fa = out.phi;
       const da = out.dphi;
@@ -249,7 +298,7 @@ export function lineSearchStrongWolfe(
         loD = da;
       }
     }
-  };
+  }
 
   // Bracketing phase.
   let prevA = 0;
@@ -258,6 +307,7 @@ export function lineSearchStrongWolfe(
   let a = Math.min(alpha0 > 0 && isFiniteNum(alpha0) ? alpha0 : 1, alphaMax);
   for (let i = 0; ; i++) {
     if (evals >= maxEvals) return fail("maxEvals");
+    if (yield* pause()) return fail("interrupted");
     const ok = evalAt(a);
     const fa = out.phi;
     const da = out.dphi;
@@ -272,7 +322,7 @@ export function lineSearchStrongWolfe(
       hiA = a;
       hiF = ok ? fa : NaN;
       hiD = ok ? da : NaN;
-      return zoom();
+      return yield* zoom();
     }
     note(a, fa, da);
     if (curvatureOk(da)) {
@@ -285,7 +335,7 @@ export function lineSearchStrongWolfe(
       hiA = prevA;
       hiF = prevF;
       hiD = prevD;
-      return zoom();
+      return yield* zoom();
     }
     if (a >= alphaMax) return fail("alphaMax");
     // Extrapolate: cubic step safeguarded to [a + 1.1Δ, a + 4Δ] (Moré–Thuente's bounds).
@@ -323,6 +373,12 @@ export interface LbfgsOptions {
   lineSearch?: { c1?: number; c2?: number; maxEvals?: number; approxTol?: number };
   /** Called after every iteration; return false to stop (status "stopped"). */
   onIter?: (it: number, f: number, gnorm: number) => void | boolean;
+  /**
+   * Polled after every iteration (after `onIter`) and, in `lbfgsAsync`, at every pause (between
+   * iterations and between the function evaluations of a line search); when it reads aborted the
+   * run stops with status "stopped" at the last accepted iterate.
+   */
+  signal?: AbortLike;
 }
 
 export type LbfgsStatus = "gtol" | "ftol" | "maxIter" | "maxEvals" | "lineSearchFailed" | "stopped";
@@ -356,9 +412,41 @@ function normInf(a: Float64Array): number {
 
 /**
  * Minimise f with L-BFGS.  `fg(x, g)` must write ∇f(x) into g and return f(x).
- * `x0` is not modified.  See the module comment for the algorithmic details.
+ * `x0` is not modified.  See the module comment for the algorithmic details.  Synchronous: the
+ * signal is polled after every iteration, which sees a worker's shared abort flag but not a
+ * Ctrl-C on the main thread (use `lbfgsAsync`).
  */
 export function lbfgs(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOptions = {}): LbfgsResult {
+  const it = lbfgsSteps(fg, x0, opts, null);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * `lbfgs`, returning to the event loop whenever ~40 ms of work have passed (between iterations
+ * and between the function evaluations of a line search), so that signal handlers and timers run;
+ * `opts.signal` is polled after every pause.  The iterates and the result are bit-identical to
+ * `lbfgs` (pausing does not touch the arithmetic); only an abort makes them differ.
+ */
+export async function lbfgsAsync(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOptions = {}): Promise<LbfgsResult> {
+  const clock = new YieldClock();
+  const it = lbfgsSteps(fg, x0, opts, { due: () => clock.due(), signal: opts.signal });
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    await yieldToEventLoop();
+  }
+}
+
+/**
+ * The one L-BFGS driver behind `lbfgs` and `lbfgsAsync`, as a generator: it yields when
+ * `pacer.due()` says so (never with `pacer` null) — at the start of every iteration and before
+ * every line-search evaluation — and the caller resumes it (after awaiting the event loop, or at
+ * once).  Composable with `yield*` (e.g. restarts in src/cp/decompose.ts).
+ */
+export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOptions, pacer: Pacer | null): Generator<void, LbfgsResult, void> {
   const n = x0.length;
   const m = Math.max(1, Math.floor(opts.m ?? 10));
   const maxIter = opts.maxIter ?? 1000;
@@ -411,8 +499,14 @@ export function lbfgs(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOp
     message,
   });
 
+  const signal = opts.signal;
+  const interrupted = (it: number) => finish("stopped", "stopped by the signal", it);
   let it = 0;
   for (;;) {
+    if (pacer !== null && pacer.due()) {
+      yield;
+      if (pacer.signal?.aborted) return interrupted(it);
+    }
     const gInf = normInf(g);
     if (gInf <= gtol * Math.max(1, normInf(x))) {
       return finish("gtol", `converged: ||g||_inf = ${gInf.toExponential(3)} <= gtol`, it);
@@ -464,7 +558,8 @@ export function lbfgs(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOp
       const alpha0 = histLen > 0 || gammaLast > 0 ? 1 : 1 / Math.sqrt(-dphi0);
       const budget = Math.min(lsOpts.maxEvals, maxEvals - evaluations);
       if (budget <= 0) break;
-      ls = lineSearchStrongWolfe(phi, f, dphi0, alpha0, { ...lsOpts, maxEvals: budget });
+      ls = yield* lineSearchSteps(phi, f, dphi0, alpha0, { ...lsOpts, maxEvals: budget }, pacer);
+      if (ls.status === "interrupted") return interrupted(it);
       if (ls.alpha > 0) break;
       // No sufficient-decrease point: reset the memory and retry steepest descent once (unless
       // this search already was steepest descent, i.e. the memory was empty).
@@ -523,6 +618,7 @@ export function lbfgs(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOp
       const r = opts.onIter(it, f, normInf(g));
       if (r === false) return finish("stopped", "stopped by onIter callback", it);
     }
+    if (signal?.aborted) return interrupted(it);
     if (ftol > 0 && fOld - f <= ftol * Math.max(Math.abs(fOld), Math.abs(f), 1)) {
       const gInfNow = normInf(g);
       if (gInfNow <= gtol * Math.max(1, normInf(x))) {

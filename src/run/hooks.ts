@@ -82,6 +82,7 @@ export class YieldClock {
   private last = performance.now();
   constructor(private readonly ms = 40) {}
   due(): boolean {
+    if (this.ms <= 0) return true;
     const now = performance.now();
     if (now - this.last < this.ms) return false;
     this.last = now;

@@ -10,7 +10,8 @@
  *               "classes": [{"xi": 0.3}, {"xi": 0.7}] },       // … unless a class gives its own
  *     "init": {"scale": 1},                                     // w_i ~ N(0, scale²/D)
  *     "ode": {"t1": 1000, "method": "gbs", "steadyTol": 1e-9},
- *     "sgd": {"lr": 0.01, "t1": 1000}                           // steps = 2 t1/lr (ODE time units)
+ *     "sgd": {"lr": 0.01, "t1": 1000,                           // steps = 2 t1/lr (ODE time units)
+ *             "divergence": {"maxGrowth": 1e6}}                 // diverged when |w| > 1e6·max(1, |w(0)|)
  *   }
  *
  * Marginals: gaussian | sign | nlgp {gain, convention "ig22" (erf(g z/√2), default) | "lsg24"
@@ -63,9 +64,11 @@ export const lsgSchema = z
         lr: z.number().gt(0).max(10).default(0.01),
         t1: z.number().gt(0).max(1e9).default(1000),
         samples: posInt(100000).default(60),
+        // Runaway guard: status "diverged" when |w| > maxGrowth·max(1, |w(0)|) (src/sim/single-relu.ts).
+        divergence: z.object({ maxGrowth: z.number().gt(1).max(1e300).default(1e6) }).strict().default({ maxGrowth: 1e6 }),
       })
       .strict()
-      .default({ lr: 0.01, t1: 1000, samples: 60 }),
+      .default({ lr: 0.01, t1: 1000, samples: 60, divergence: { maxGrowth: 1e6 } }),
   })
   .strict();
 

@@ -57,6 +57,12 @@ export const trainingSchema = z
     batchSize: posInt(1e6).default(1),
     P: posInt(1e9).optional(),
     alpha: z.number().gt(0).max(1e9).optional(),
+    /**
+     * Runaway guard (src/sim/simulate.ts, DivergenceConfig): the run stops with status "diverged"
+     * when a neuron's |w_k| (or a trained |b_k|, |v_k|) exceeds maxGrowth·max(1, its initial value)
+     * or the test pmse exceeds maxGrowth·(max |label|)².  Default 1e6, far above any healthy run.
+     */
+    divergence: z.object({ maxGrowth: z.number().gt(1).max(1e300).default(1e6) }).strict().default({ maxGrowth: 1e6 }),
   })
   .strict();
 

@@ -165,9 +165,49 @@ export function lossAndGradient(net: Network, X: ArrayLike<number>, y: ArrayLike
  * the predicted label (φ > threshold ⇒ `hi`, else `lo`; threshold = (lo + hi)/2, i.e. sign(φ) for ±1
  * labels and 0.5 for {0, 1}).
  */
-export function evaluate(net: Network, X: ArrayLike<number>, y: ArrayLike<number>, n: number, labels: readonly [number, number]): { pmse: number; accuracy: number } {
+/**
+ * |h| beyond which σ'(h) < 1e-3·max σ' (erf: σ' ∝ exp(−h²/2) ⇒ h² > 2 ln 1000; tanh: sech²h < 1e-3
+ * ⇒ cosh h > √1000).  ReLU has no such bound (a unit is dead instead, see `saturationFraction`);
+ * the cubic's σ' is a polynomial (Infinity: never counted).
+ */
+export const SATURATION_THRESHOLD: Record<Activation, number> = {
+  erf: Math.sqrt(2 * Math.log(1000)),
+  tanh: Math.acosh(Math.sqrt(1000)),
+  relu: Infinity,
+  cubic: Infinity,
+};
+
+/** A ReLU unit is dead when λ + b ≤ 0 on at least this fraction of the test inputs. */
+export const DEAD_RELU_FRACTION = 0.99;
+
+/**
+ * Fraction of saturated units from per-neuron counts (`counts[k]` = inputs, of n, on which unit k
+ * is saturated — |λ + b| above SATURATION_THRESHOLD — or, for ReLU, inactive: λ + b ≤ 0):
+ * erf/tanh: Σ_k counts[k] / (nK), the fraction of (input, neuron) pairs with σ' < 1e-3·max σ';
+ * relu: the fraction of dead units (inactive on ≥ 99 % of the inputs); cubic: NaN (σ' does not decay).
+ */
+export function saturationFraction(activation: Activation, counts: ArrayLike<number>, n: number): number {
+  const K = counts.length;
+  if (activation === "cubic" || K === 0 || n === 0) return NaN;
+  let s = 0;
+  if (activation === "relu") {
+    for (let k = 0; k < K; k++) if (counts[k] >= DEAD_RELU_FRACTION * n) s++;
+    return s / K;
+  }
+  for (let k = 0; k < K; k++) s += counts[k];
+  return s / (n * K);
+}
+
+/**
+ * Test pmse and accuracy of `net` on n examples.  With `satCounts` (length K, zeroed by the
+ * caller), also counts per neuron the inputs on which it is saturated or, for ReLU, inactive
+ * (see `saturationFraction`); the pmse and accuracy do not depend on it.
+ */
+export function evaluate(net: Network, X: ArrayLike<number>, y: ArrayLike<number>, n: number, labels: readonly [number, number], satCounts?: Float64Array): { pmse: number; accuracy: number } {
   const { K, D, W, b, v } = net;
   const code = ACT_CODE[net.activation];
+  const relu = net.activation === "relu";
+  const hSat = SATURATION_THRESHOLD[net.activation];
   const [lo, hi] = labels;
   const thr = 0.5 * (lo + hi);
   let se = 0, correct = 0;
@@ -185,7 +225,9 @@ export function evaluate(net: Network, X: ArrayLike<number>, y: ArrayLike<number
         s3 += W[o + i + 3] * X[off + i + 3];
       }
       for (; i < D; i++) s0 += W[o + i] * X[off + i];
-      phi += v[k] * sigma(code, b[k] + (s0 + s1) + (s2 + s3));
+      const h = b[k] + (s0 + s1) + (s2 + s3);
+      phi += v[k] * sigma(code, h);
+      if (satCounts && (relu ? !(h > 0) : Math.abs(h) > hSat)) satCounts[k]++;
     }
     const e = phi - y[m];
     se += e * e;

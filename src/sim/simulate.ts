@@ -24,7 +24,7 @@ import { Rng } from "../stats/rng.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 import { labelValues, twoClassTask, type ClassSpec, type Task } from "../data/task.js";
 import { ipr } from "../analysis/ipr.js";
-import { evaluate, initNetwork, type Network, type NetworkConfig } from "./network.js";
+import { evaluate, initNetwork, saturationFraction, type Network, type NetworkConfig } from "./network.js";
 import { EpochBatcher, SgdStepper } from "./sgd.js";
 import type { RunHooks } from "../run/hooks.js";
 import { DEFAULT_CHECKPOINT_SECONDS, type RunStore } from "../run/store.js";
@@ -47,6 +47,42 @@ export interface TrainingConfig {
   batchSize: number;
   /** Dataset size (batch mode). */
   P?: number;
+  /** Runaway guard (default DEFAULT_DIVERGENCE); see `DivergenceConfig`. */
+  divergence?: DivergenceConfig;
+}
+
+/**
+ * When an SGD run counts as diverged (status "diverged", stopped where it was detected, the log up
+ * to there kept): a non-finite weight or test error, or a runaway —
+ *   |w_k| > maxGrowth·max(1, |w_k(0)|) for some neuron k (first-layer row norm; likewise |b_k|, |v_k|
+ *   when trained), checked every ≤ 2048 steps, or
+ *   test pmse > maxGrowth·(max |label|)², checked at the log times.
+ * Default maxGrowth = 1e6: healthy runs stay far below it — weight norms start at O(initScale) ≤ O(1)
+ * and grow by at most a few hundred while learning (localised receptive fields concentrate, not
+ * inflate, the norm; weight decay only shrinks it), and pmse ≤ O(max |φ|²) = O(K²v²) ≪ 1e6 for a
+ * converging network — while runaway SGD grows geometrically (e.g. the single ReLU neuron at lr 0.1,
+ * L = 40 reaches |w| ~ 1e17–1e21), so it crosses 1e6 within a few hundred steps of leaving the
+ * healthy range and the reported time is where the instability set in, not where floats overflowed.
+ */
+export interface DivergenceConfig {
+  maxGrowth: number;
+}
+
+export const DEFAULT_DIVERGENCE: DivergenceConfig = { maxGrowth: 1e6 };
+
+/**
+ * First runaway entry: index k with |x_k| > maxGrowth·max(1, |x0_k|) (rows of length `stride` taken
+ * as vectors: their Euclidean norms are compared), or −1.  Non-finite entries count as runaway.
+ */
+export function runawayIndex(x: ArrayLike<number>, x0: ArrayLike<number>, stride: number, maxGrowth: number): { k: number; norm: number; limit: number } | null {
+  const rows = x.length / stride;
+  for (let k = 0; k < rows; k++) {
+    let n2 = 0, m2 = 0;
+    for (let i = 0; i < stride; i++) { n2 += x[k * stride + i] ** 2; m2 += x0[k * stride + i] ** 2; }
+    const norm = Math.sqrt(n2), limit = maxGrowth * Math.max(1, Math.sqrt(m2));
+    if (!(norm <= limit)) return { k, norm, limit };
+  }
+  return null;
 }
 
 export interface SimulationConfig {
@@ -73,11 +109,22 @@ export interface LogRow {
   maxIpr: number;
   minIpr: number;
   meanNorm: number;
+  /**
+   * Saturation of the hidden units on the test set (see `saturationFraction` in network.ts): erf/tanh
+   * the fraction of (test input, neuron) pairs with σ'(λ + b) < 1e-3·max σ'; relu the fraction of
+   * dead units (λ + b ≤ 0 on ≥ 99 % of the test inputs); cubic NaN.
+   */
+  saturated: number;
 }
 
 export interface SimulationResult {
-  /** "diverged": the weights or the test error became non-finite (run stopped at that log time). */
+  /**
+   * "diverged": a weight or the test error became non-finite or ran away (`DivergenceConfig`); the
+   * run stopped there, `divergence` says what and where, and the log ends with the state reached.
+   */
   status: "done" | "interrupted" | "diverged";
+  /** Why the run diverged (with the time reached), if it did. */
+  divergence?: string;
   D: number;
   K: number;
   /** Steps planned / done. */
@@ -231,8 +278,10 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
   const snapT: number[] = [], snapSteps: number[] = [], snapW: Float64Array[] = [];
   const P = tr.P ?? 0;
 
+  const satCounts = new Float64Array(K);
   const record = (steps: number, snapshot: boolean) => {
-    const ev = evaluate(net, test.X, test.y, cfg.testSize, labels);
+    satCounts.fill(0);
+    const ev = evaluate(net, test.X, test.y, cfg.testSize, labels, satCounts);
     const evTrain = data ? evaluate(net, data.X, data.y, P, labels) : { pmse: NaN, accuracy: NaN };
     let sIpr = 0, mx = -Infinity, mn = Infinity, sNorm = 0;
     for (let k = 0; k < K; k++) {
@@ -258,6 +307,7 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
       maxIpr: mx,
       minIpr: mn,
       meanNorm: sNorm / K,
+      saturated: saturationFraction(net.activation, satCounts, cfg.testSize),
     });
     if (snapshot) {
       snapT.push(steps / stepsPerTime);
@@ -280,6 +330,24 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
   let trainMs = 0;
   let wallBefore = 0;
   let status: "done" | "interrupted" | "diverged" = "done";
+  let divergence: string | undefined;
+  const maxGrowth = (tr.divergence ?? DEFAULT_DIVERGENCE).maxGrowth;
+  const W0 = net.W.slice(), b0 = net.b.slice(), v0 = net.v.slice();
+  const labelScale = Math.max(Math.abs(labels[0]), Math.abs(labels[1]), 1e-300);
+  const maxPmse = maxGrowth * labelScale * labelScale;
+  const fmt = (x: number) => x.toExponential(2);
+  /** The runaway check of DivergenceConfig at `steps` (null: healthy). */
+  const runaway = (steps: number): string | null => {
+    const at = `diverged at t = ${(steps / stepsPerTime).toPrecision(4)} (step ${steps})`;
+    const hint = "reduce model.training.lr";
+    const w = runawayIndex(net.W, W0, D, maxGrowth);
+    if (w) return `${at}: |w_${w.k}| = ${fmt(w.norm)} > ${fmt(maxGrowth)}·max(1, |w_${w.k}(0)|) = ${fmt(w.limit)}; ${hint}`;
+    const b = runawayIndex(net.b, b0, 1, maxGrowth);
+    if (b) return `${at}: |b_${b.k}| = ${fmt(b.norm)} > ${fmt(b.limit)}; ${hint}`;
+    const v = runawayIndex(net.v, v0, 1, maxGrowth);
+    if (v) return `${at}: |v_${v.k}| = ${fmt(v.norm)} > ${fmt(v.limit)}; ${hint}`;
+    return null;
+  };
   let li = 0;
   let last: { pmse: number; accuracy: number };
 
@@ -357,17 +425,21 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
       }
     }
     trainMs += performance.now() - ts;
-    if (!Number.isFinite(net.W[0] + net.W[net.W.length - 1] + net.b[0] + net.v[0])) {
-      // NaN/∞ spreads to every weight within a step or two: stop now rather than at the next log time.
-      last = record(steps, snapIdx.size > 0);
+    // Runaway or NaN/∞ weights (NaN spreads to every weight within a step or two): stop now rather
+    // than at the next log time, and log the state reached.
+    const bad = runaway(steps);
+    if (bad !== null) {
+      if (log[log.length - 1].steps !== steps) last = record(steps, snapIdx.size > 0);
       status = "diverged";
+      divergence = bad;
       break outer;
     }
     if (steps === sched[li]) {
       last = record(steps, snapIdx.has(li));
       li++;
-      if (!Number.isFinite(last.pmse) || !Number.isFinite(log[log.length - 1].meanNorm)) {
+      if (!(last.pmse <= maxPmse) || !Number.isFinite(log[log.length - 1].meanNorm)) {
         status = "diverged";
+        divergence = `diverged at t = ${(steps / stepsPerTime).toPrecision(4)} (step ${steps}): test pmse = ${fmt(last.pmse)} > ${fmt(maxGrowth)}·(max |label|)² = ${fmt(maxPmse)}; reduce model.training.lr`;
         break outer;
       }
     }
@@ -395,6 +467,7 @@ export async function simulate(cfg: SimulationConfig, hooks: SimulationHooks = {
   const trainTime = trainMs / 1000;
   return {
     status,
+    ...(divergence !== undefined ? { divergence } : {}),
     D,
     K,
     totalSteps: total,

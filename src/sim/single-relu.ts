@@ -10,6 +10,10 @@
  * recorded); progress in steps, with t = lr·steps/2 and the IPR; the loop returns to the event loop
  * every ~40 ms so a Ctrl-C handler can run.
  *
+ * Divergence: at every chunk boundary (≤ 4096 steps) the run stops with status "diverged" when w is
+ * non-finite or |w| > maxGrowth·max(1, |w(0)|) (default 1e6, as for `simulate`: see DivergenceConfig
+ * in simulate.ts); the state reached is recorded and `divergence` says when and how large.
+ *
  * Checkpoints: with `hooks.store`, the full state (weights, step count, the sampling stream and the
  * samplers' caches, the recorded weights) is put under LSG_SGD_CHECKPOINT_KEY at chunk boundaries
  * every `checkpointSeconds` (default 30) and when interrupted; a run whose store holds one
@@ -26,6 +30,8 @@ export interface SingleReluOptions {
   steps: number;
   /** Step indices (ascending) at which to record w (0 = before the first step). */
   record?: readonly number[];
+  /** Runaway threshold (default 1e6): diverged when |w| > maxGrowth·max(1, |w(0)|). */
+  maxGrowth?: number;
 }
 
 export interface SingleReluResult {
@@ -34,7 +40,9 @@ export interface SingleReluResult {
   steps: number[];
   ws: Float64Array[];
   stepsDone: number;
-  status: "done" | "interrupted";
+  status: "done" | "interrupted" | "diverged";
+  /** Why the run diverged (time t = lr·steps/2 reached, |w| and the threshold), if it did. */
+  divergence?: string;
 }
 
 /** Store key of the checkpoint of `trainSingleRelu`. */
@@ -104,6 +112,11 @@ export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o:
     lastCheckpoint = performance.now();
   };
   let status: SingleReluResult["status"] = "done";
+  let divergence: string | undefined;
+  const maxGrowth = o.maxGrowth ?? 1e6;
+  let n0 = 0;
+  for (let i = 0; i < D; i++) n0 += w0[i] * w0[i];
+  const limit = maxGrowth * Math.max(1, Math.sqrt(n0));
   const clock = new YieldClock();
   while (n < o.steps) {
     if (clock.due()) await yieldToEventLoop();
@@ -124,9 +137,16 @@ export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o:
       }
       n++;
     }
+    let n2 = 0;
+    for (let i = 0; i < D; i++) n2 += w[i] * w[i];
+    if (!(Math.sqrt(n2) <= limit)) {
+      status = "diverged";
+      divergence = `diverged at t = ${((n * eta) / 2).toPrecision(4)} (step ${n}): |w| = ${Math.sqrt(n2).toExponential(2)} > ${maxGrowth.toExponential(2)}·max(1, |w(0)|) = ${limit.toExponential(2)}; reduce model.sgd.lr`;
+      break;
+    }
     take(n);
     hooks.onProgress?.({ done: n, total: o.steps, unit: "steps", t: (n * eta) / 2, metrics: { ipr: ipr(w) } });
   }
-  if (status === "interrupted" && steps[steps.length - 1] !== n) { steps.push(n); ws.push(w.slice()); }
-  return { w, steps, ws, stepsDone: n, status };
+  if (status !== "done" && steps[steps.length - 1] !== n) { steps.push(n); ws.push(w.slice()); }
+  return { w, steps, ws, stepsDone: n, status, ...(divergence !== undefined ? { divergence } : {}) };
 }

@@ -37,11 +37,19 @@ export interface TeacherStudentSimConfig {
   /** Times t (= steps/N) at which to record; ascending, ≥ 0. */
   times: readonly number[];
   seed: number;
+  /**
+   * Runaway threshold (default 1e6, as DivergenceConfig in simulate.ts): "diverged" when a student's
+   * √Q_ii = |w_i|/√N exceeds maxGrowth·max(1, √Q_ii(0)) or a trained |v_i| exceeds
+   * maxGrowth·max(1, |v_i(0)|).  Healthy runs have Q_ii → T_nn = O(1).
+   */
+  maxGrowth?: number;
 }
 
 /** The same shape as the ODE's `TeacherStudentRun` (src/theory/saad-solla.ts): t[j], eps[j], states[j]. */
 export interface TeacherStudentSimResult {
   status: "done" | "interrupted" | "diverged";
+  /** Why the run diverged (time reached, the runaway quantity and the threshold), if it did. */
+  divergence?: string;
   /** Recorded times (steps/N). */
   t: number[];
   /** Generalisation error ε at t[j]. */
@@ -108,6 +116,24 @@ export async function simulateTeacherStudent(cfg: TeacherStudentSimConfig, hooks
     out.eps.push(erfGeneralisationError(Q, R, T, v, A, K, M));
   };
   const stepsAt = cfg.times.map((t) => Math.round(t * N));
+  const maxGrowth = cfg.maxGrowth ?? 1e6;
+  const norm = (i: number) => {
+    let s = 0;
+    for (let k = 0; k < N; k++) s += W[i * N + k] * W[i * N + k];
+    return Math.sqrt(s / N);
+  };
+  const limW = Array.from({ length: K }, (_, i) => maxGrowth * Math.max(1, norm(i)));
+  const limV = Array.from({ length: K }, (_, i) => maxGrowth * Math.max(1, Math.abs(v[i])));
+  /** The runaway check (null: healthy). */
+  const runaway = (steps: number): string | null => {
+    const at = `diverged at t = ${(steps / N).toPrecision(4)} (step ${steps})`;
+    for (let i = 0; i < K; i++) {
+      const q = norm(i);
+      if (!(q <= limW[i])) return `${at}: |w_${i}|/√N = ${q.toExponential(2)} > ${maxGrowth.toExponential(2)}·max(1, |w_${i}(0)|/√N) = ${limW[i].toExponential(2)}; reduce model.teacherStudent.lr`;
+      if (!(Math.abs(v[i]) <= limV[i])) return `${at}: |v_${i}| = ${Math.abs(v[i]).toExponential(2)} > ${limV[i].toExponential(2)}; reduce model.teacherStudent.lrSecondLayer`;
+    }
+    return null;
+  };
   let steps = 0;
   let lastYield = performance.now();
   for (let r = 0; r < stepsAt.length; r++) {
@@ -144,8 +170,10 @@ export async function simulateTeacherStudent(cfg: TeacherStudentSimConfig, hooks
         }
         if (cV !== 0) for (let i = 0; i < K; i++) v[i] += cV * e * gl[i];
       }
-      if (!Number.isFinite(W[0] + v[0])) {
+      const bad = runaway(steps);
+      if (bad !== null) {
         out.status = "diverged";
+        out.divergence = bad;
         out.steps = steps;
         record(steps);
         return out;

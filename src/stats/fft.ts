@@ -266,6 +266,7 @@ export function fftPlan(n: number): FftPlan {
 
 /** Fresh (uncached) plan of a given algorithm, for tests and benchmarks. */
 export function fftPlanOf(n: number, kind: "pow2" | "stockham" | "bluestein"): FftPlan {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`FFT length must be a positive integer, got ${n}`);
   if (kind === "pow2") return new Pow2Plan(n);
   if (kind === "bluestein") return new BluesteinPlan(n);
   const f = factorize(n);

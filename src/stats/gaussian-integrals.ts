@@ -106,23 +106,79 @@ export function erfGeneralisationError(
   Q: ArrayLike<number>, R: ArrayLike<number>, T: ArrayLike<number>,
   v: ArrayLike<number>, A: ArrayLike<number>, K: number, M: number,
 ): number {
-  let s = 0;
+  let s = 0, scale = 0;
   for (let i = 0; i < K; i++) {
     for (let k = 0; k < K; k++) {
-      s += v[i] * v[k] * Math.asin(clampUnit(Q[i * K + k] / Math.sqrt((1 + Q[i * K + i]) * (1 + Q[k * K + k]))));
+      const x = v[i] * v[k] * Math.asin(clampUnit(Q[i * K + k] / Math.sqrt((1 + Q[i * K + i]) * (1 + Q[k * K + k]))));
+      s += x; scale += Math.abs(x);
     }
   }
   for (let n = 0; n < M; n++) {
     for (let m = 0; m < M; m++) {
-      s += A[n] * A[m] * Math.asin(clampUnit(T[n * M + m] / Math.sqrt((1 + T[n * M + n]) * (1 + T[m * M + m]))));
+      const x = A[n] * A[m] * Math.asin(clampUnit(T[n * M + m] / Math.sqrt((1 + T[n * M + n]) * (1 + T[m * M + m]))));
+      s += x; scale += Math.abs(x);
     }
   }
   for (let i = 0; i < K; i++) {
     for (let n = 0; n < M; n++) {
-      s -= 2 * v[i] * A[n] * Math.asin(clampUnit(R[i * M + n] / Math.sqrt((1 + Q[i * K + i]) * (1 + T[n * M + n]))));
+      const x = 2 * v[i] * A[n] * Math.asin(clampUnit(R[i * M + n] / Math.sqrt((1 + Q[i * K + i]) * (1 + T[n * M + n]))));
+      s -= x; scale += Math.abs(x);
     }
   }
-  return s / Math.PI;
+  // ε = (1/π) uᵀGu with u = (v, −A) and G_ab = asin(C_ab/√((1+C_aa)(1+C_bb))) for the joint covariance
+  // C = [[Q, R], [Rᵀ, T]]: G is PSD whenever C is (asin has non-negative Taylor coefficients, so G is
+  // a sum of Hadamard powers of a PSD matrix), hence ε ≥ 0.  The direct sum above is that form; it is
+  // exact to rounding (~1e-16·scale) and is returned unchanged while it keeps 6 significant digits.
+  // Below that (near the perfect student, or a state an integrator has pushed slightly out of the
+  // covariance cone) it is re-evaluated as Σ_k max(λ_k, 0)(q_kᵀu)² over the eigenpairs of G: ≥ 0 by
+  // construction, equal to the direct sum whenever G is PSD.
+  if (s >= 1e-6 * scale) return s / Math.PI;
+  return psdQuadraticForm(Q, R, T, v, A, K, M) / Math.PI;
+}
+
+/** uᵀG₊u for the PSD part G₊ of the arcsine Gram matrix of erfGeneralisationError (cyclic Jacobi). */
+function psdQuadraticForm(
+  Q: ArrayLike<number>, R: ArrayLike<number>, T: ArrayLike<number>,
+  v: ArrayLike<number>, A: ArrayLike<number>, K: number, M: number,
+): number {
+  const n = K + M;
+  const c = (a: number, b: number): number => a < K ? (b < K ? Q[a * K + b] : R[a * M + b - K]) : b < K ? R[b * M + a - K] : T[(a - K) * M + b - K];
+  const G = new Float64Array(n * n);
+  for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) G[a * n + b] = Math.asin(clampUnit(c(a, b) / Math.sqrt((1 + c(a, a)) * (1 + c(b, b)))));
+  // y = Vᵀu is rotated along with G (G ← JᵀGJ, y ← Jᵀy), so the eigenvectors are never stored.
+  const y = new Float64Array(n);
+  for (let a = 0; a < n; a++) y[a] = a < K ? v[a] : -A[a - K];
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0, diag = 0;
+    for (let p = 0; p < n; p++) {
+      diag += G[p * n + p] * G[p * n + p];
+      for (let q = p + 1; q < n; q++) off += G[p * n + q] * G[p * n + q];
+    }
+    if (off <= 1e-32 * diag) break;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) {
+      const gpq = G[p * n + q];
+      if (gpq === 0) continue;
+      const theta = (G[q * n + q] - G[p * n + p]) / (2 * gpq);
+      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+      const cs = 1 / Math.sqrt(t * t + 1), sn = t * cs;
+      for (let k = 0; k < n; k++) {
+        const gkp = G[k * n + p], gkq = G[k * n + q];
+        G[k * n + p] = cs * gkp - sn * gkq;
+        G[k * n + q] = sn * gkp + cs * gkq;
+      }
+      for (let k = 0; k < n; k++) {
+        const gpk = G[p * n + k], gqk = G[q * n + k];
+        G[p * n + k] = cs * gpk - sn * gqk;
+        G[q * n + k] = sn * gpk + cs * gqk;
+      }
+      const yp = y[p], yq = y[q];
+      y[p] = cs * yp - sn * yq;
+      y[q] = sn * yp + cs * yq;
+    }
+  }
+  let s = 0;
+  for (let a = 0; a < n; a++) s += Math.max(0, G[a * n + a]) * y[a] * y[a];
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,12 +221,17 @@ function owenArcGL(h: number, k: number, ta: number, tb: number): number {
  */
 function upperArc(h: number, k: number, r: number): number {
   const a = Math.sqrt((1 - r) * (1 + r));
-  const d = Math.abs(h - k), hk = h * k, d2 = 0.5 * d * d;
+  // |h − k| < 1e-16 changes the integral by < 1.25|h − k|/(2π) < 2e-17 (∫(1 − e^{−d²/2c²})dc = d√(π/2)):
+  // take d = 0 then.  (With a tiny d the mesh d/8, d/4, … needed ~1000 panels, d² underflowed to
+  // 0/0 = NaN, and for d/8 = 0 the doubling mesh never grew: an endless loop.)
+  const d = Math.abs(h - k) < 1e-16 ? 0 : Math.abs(h - k), hk = h * k, d2 = 0.5 * d * d;
   const x = GL20.x, w = GL20.w;
   let total = 0;
   let lo = 0;
   let hi = d > 0 ? Math.min(a, d / 8) : a;
-  for (;;) {
+  // a ≤ 1 and d/8 ≥ 1.25e-17 bound the number of doublings by 57.
+  for (let panel = 0; ; panel++) {
+    if (panel > 64) throw new Error(`upperArc (bvnCdf upper arc): mesh did not reach a = ${a} after 64 doublings (h = ${h}, k = ${k}, r = ${r})`);
     const half = 0.5 * (hi - lo), mid = 0.5 * (hi + lo);
     let s = 0;
     for (let i = 0; i < 20; i++) {

@@ -102,15 +102,40 @@ export interface AdaptiveOptions {
   maxDepth?: number;
   /** Extra breakpoints inside (a, b) (kinks, fronts). */
   breaks?: readonly number[];
+  /**
+   * Most subintervals one call may examine before it throws (default 5000; smooth integrands with
+   * the tolerances used in this library need < 100).  Without a cap, an integrand that is noisy at
+   * the tolerance level (e.g. itself an inexact quadrature) is refined everywhere down to maxDepth,
+   * i.e. up to 2^maxDepth subintervals: a silent hang instead of an error.
+   */
+  maxIntervals?: number;
+  /** Shared subinterval allowance for nested quadratures (decremented; overrides maxIntervals). */
+  budget?: QuadratureBudget;
+}
+
+/** Remaining subinterval allowance, shared by an outer quadrature and all its inner ones. */
+export interface QuadratureBudget {
+  intervals: number;
 }
 
 /** Adaptive Gauss–Legendre integration of f over [a, b]. */
 export function integrateAdaptive(f: (x: number) => number, a: number, b: number, opts: AdaptiveOptions = {}): number {
   const abs = opts.abs ?? 1e-13, rel = opts.rel ?? 1e-13, maxDepth = opts.maxDepth ?? 40;
+  const budget = opts.budget ?? { intervals: opts.maxIntervals ?? 5000 };
   const pts = [a, ...(opts.breaks ?? []).filter((p) => p > a && p < b).sort((u, v) => u - v), b];
   let total = 0;
   const rec = (lo: number, hi: number, whole: number, depth: number, tolAbs: number): number => {
+    if (--budget.intervals < 0) {
+      throw new Error(
+        `integrateAdaptive: subinterval budget exhausted integrating over [${a}, ${b}] (abs ${abs}, rel ${rel}, ` +
+          `maxDepth ${maxDepth}; last subinterval [${lo}, ${hi}] at depth ${depth}): the tolerance is not attainable ` +
+          `for this integrand (noisy or discontinuous away from the breakpoints?)`,
+      );
+    }
     const fine = integrateGL(f, lo, hi, 20);
+    if (!Number.isFinite(fine)) {
+      throw new Error(`integrateAdaptive: integrand is not finite on [${lo}, ${hi}] (integrating over [${a}, ${b}]; got ${fine})`);
+    }
     if (depth >= maxDepth || Math.abs(fine - whole) <= Math.max(tolAbs, rel * Math.abs(fine))) return fine;
     const mid = 0.5 * (lo + hi);
     return (

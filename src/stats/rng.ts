@@ -77,6 +77,8 @@ export class Rng {
   }
 
   setState(s: readonly number[]): void {
+    // The all-zero state is a fixed point of xoshiro (it would emit 0 forever).
+    if (s.length !== 4 || (s[0] | s[1] | s[2] | s[3]) === 0) throw new RangeError(`Rng.setState: need four 32-bit words, not all zero (got [${s.join(", ")}])`);
     [this.a, this.b, this.c, this.d] = s as [number, number, number, number];
   }
 
@@ -102,9 +104,12 @@ export class Rng {
 
   /** Uniform double in (0, 1). */
   uniformOpen(): number {
-    let u: number;
-    do u = this.uniform(); while (u === 0);
-    return u;
+    // P(u = 0) = 2^−53 per draw: 64 zeros in a row mean a broken generator, not bad luck.
+    for (let it = 0; it < 64; it++) {
+      const u = this.uniform();
+      if (u !== 0) return u;
+    }
+    throw new Error("Rng.uniformOpen: 64 consecutive draws of exactly 0 (degenerate generator state?)");
   }
 
   /** Uniform integer in [0, n). */
@@ -114,7 +119,8 @@ export class Rng {
 
   /** Standard normal by the ziggurat method. */
   normal(): number {
-    for (;;) {
+    // Each pass is rejected with probability ≈ 1.2 %; 1000 rejections in a row mean a broken generator.
+    for (let pass = 0; pass < 1000; pass++) {
       const bits = this.nextUint32() | 0;
       const iz = bits & 127;
       const hz = bits >> 7; // signed 25-bit, independent of the layer index
@@ -123,16 +129,18 @@ export class Rng {
       // Slow path.
       if (iz === 0) {
         // Tail beyond R.
-        let x: number, y: number;
-        do {
-          x = -Math.log(this.uniformOpen()) / ZIG_R;
-          y = -Math.log(this.uniformOpen());
-        } while (y + y < x * x);
-        return hz > 0 ? ZIG_R + x : -ZIG_R - x;
+        // Marsaglia's tail algorithm: acceptance probability > 0.9 per try.
+        for (let tries = 0; tries < 1000; tries++) {
+          const x = -Math.log(this.uniformOpen()) / ZIG_R;
+          const y = -Math.log(this.uniformOpen());
+          if (y + y >= x * x) return hz > 0 ? ZIG_R + x : -ZIG_R - x;
+        }
+        throw new Error("Rng.normal: ziggurat tail sampler rejected 1000 times in a row (degenerate generator?)");
       }
       const x = hz * WN[iz];
       if (FN[iz] + this.uniform() * (FN[iz - 1] - FN[iz]) < Math.exp(-0.5 * x * x)) return x;
     }
+    throw new Error("Rng.normal: ziggurat rejected 1000 times in a row (degenerate generator?)");
   }
 
   /** Fill `out` with i.i.d. N(0, sd²) values. */

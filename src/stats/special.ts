@@ -1,19 +1,18 @@
 /**
  * Special functions used in hot loops: erf, erfc, erfcx, the normal pdf/cdf and its inverse.
  *
- * erf and erfc are evaluated from piecewise Taylor tables and erfcx from piecewise Chebyshev tables,
- * built once at module load from convergent reference expansions:
- *   erf(x)   = (2/√π) Σ_n (−1)^n x^{2n+1} / (n!(2n+1))   on [0, 1)
- *   erfc(x)  = e^{−x²} erfcx(x)                            on [1, 6), so erf = 1 − erfc there
- *   erfcx(x) = e^{x²} erfc(x) by Laplace's continued fraction (evaluated backwards, x ≥ 1/2).
- * Accuracy against mathjs/mpmath reference values is ≲ 2 ulp-ish (≤ 1e-15 relative, see
- * test/special.test.ts).  Evaluation costs one table look-up and a Clenshaw recurrence.
+ * erf and erfc are evaluated from piecewise Taylor tables (cells of width 1/16, degree 14) built once at
+ * module load from convergent reference expansions:
+ *   erf(x)   = (2/√π) Σ_n (−1)^n x^{2n+1} / (n!(2n+1))   on [0, 1)  (the polynomial itself on |x| < 1/16)
+ *   erfc(x)  = e^{−x²} erfcx(x)                            on [1/2, 6), so erf = 1 − erfc on [1, 6)
+ *   erfcx(x) = e^{x²} erfc(x) by Laplace's continued fraction (evaluated backwards; also used at x ≥ 6).
+ * Accuracy against high-precision reference values (decimal.js, test/fixtures/special-reference.json
+ * from scripts/gen-special-reference.mjs) is a few ulp; the bounds per function and region are
+ * asserted in test/special.test.ts.  Evaluation costs one table look-up and a Horner recurrence.
  */
 
 const SQRT_PI = Math.sqrt(Math.PI);
 const TWO_OVER_SQRT_PI = 2 / SQRT_PI;
-const DEG = 14;
-const CELL = 0.25;
 
 /** Reference erf for 0 ≤ x ≤ 1 by the Maclaurin series (cancellation < e^{x²} ≤ e; slow). */
 export function erfMaclaurin(x: number): number {
@@ -51,53 +50,10 @@ export function erfcxContinuedFraction(x: number, terms = 0): number {
   return 1 / (SQRT_PI * f);
 }
 
-interface ChebTable {
-  lo: number;
-  hi: number;
-  coef: Float64Array; // cells × (DEG+1)
-}
-
-function buildTable(fn: (x: number) => number, lo: number, hi: number): ChebTable {
-  const cells = Math.round((hi - lo) / CELL);
-  const coef = new Float64Array(cells * (DEG + 1));
-  const N = DEG + 1;
-  const fv = new Float64Array(N);
-  for (let c = 0; c < cells; c++) {
-    const a = lo + c * CELL;
-    for (let k = 0; k < N; k++) {
-      const t = Math.cos((Math.PI * (k + 0.5)) / N);
-      fv[k] = fn(a + (CELL * (t + 1)) / 2);
-    }
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      for (let k = 0; k < N; k++) s += fv[k] * Math.cos((Math.PI * j * (k + 0.5)) / N);
-      coef[c * N + j] = ((j === 0 ? 1 : 2) / N) * s;
-    }
-  }
-  return { lo, hi, coef };
-}
-
-function evalTable(tb: ChebTable, x: number): number {
-  const u = (x - tb.lo) / CELL;
-  let c = Math.floor(u);
-  if (c * CELL + tb.lo >= tb.hi) c -= 1;
-  const t = 2 * (u - c) - 1;
-  const base = c * (DEG + 1);
-  const coef = tb.coef;
-  let b1 = 0, b2 = 0;
-  const t2 = 2 * t;
-  for (let j = DEG; j >= 1; j--) {
-    const b0 = t2 * b1 - b2 + coef[base + j];
-    b2 = b1;
-    b1 = b0;
-  }
-  return t * b1 - b2 + coef[base];
-}
-
 const ERF_HI = 6;
 const ERF_MID = 1;
-const ERFCX_LO = 0.5;
-const ERFCX_HI = 8;
+/** erfc (and erfcx) come from the erfc Taylor table on [1/2, 6): 1 − erf would lose up to 3 bits there. */
+const ERFC_LO = 0.5;
 
 /**
  * Taylor tables for erf (on [0, 1)) and erfc (on [1, 6)): cells of width 1/16, expansion about the
@@ -139,40 +95,77 @@ function evalTaylor(tb: TaylorTable, x: number): number {
 }
 
 const erfTable = buildTaylor(erfMaclaurin, 1, 0, ERF_MID);
-const erfcTable = buildTaylor((x) => Math.exp(-x * x) * erfcxContinuedFraction(x), -1, ERF_MID, ERF_HI);
-const erfcxTable = buildTable((x) => erfcxContinuedFraction(x), ERFCX_LO, ERFCX_HI);
+const erfcTable = buildTaylor((x) => Math.exp(-x * x) * erfcxContinuedFraction(x), -1, ERFC_LO, ERF_HI);
+
+/**
+ * (2/√π) (−1)^n / (n!(2n+1)), n = 0 … 7: the Maclaurin polynomial of erf(x)/x in x², used on the
+ * first cell |x| < 1/16 (truncation < (1/16)^16/(8!·17) ≈ 1e-25 relative).  The Taylor expansion
+ * about the cell centre 1/32 would cancel there: erf(1e-10) came out 2.5e-8 too large and
+ * erf(x) = 0 for |x| < ~1e-17.
+ */
+const ERF_SMALL = [1, -1 / 3, 1 / 10, -1 / 42, 1 / 216, -1 / 1320, 1 / 9360, -1 / 75600].map((c) => c * TWO_OVER_SQRT_PI);
 
 /** Error function. */
 export function erf(x: number): number {
   const ax = x < 0 ? -x : x;
   if (ax >= ERF_HI) return x < 0 ? -1 : x > 0 ? 1 : x; // |1 − erf(6)| < 3e-17
+  if (ax < TCELL) {
+    const t = x * x;
+    const c = ERF_SMALL;
+    return x * (c[0] + t * (c[1] + t * (c[2] + t * (c[3] + t * (c[4] + t * (c[5] + t * (c[6] + t * c[7])))))));
+  }
   const v = ax < ERF_MID ? evalTaylor(erfTable, ax) : 1 - evalTaylor(erfcTable, ax);
   return x < 0 ? -v : v;
 }
 
-/** Scaled complementary error function e^{x²} erfc(x), accurate for large x. */
+/** exp(x²) to a few ulp (the split of expNegSq below). */
+function expPosSq(x: number): number {
+  const h = Math.fround(x), l = x - h;
+  return Math.exp(h * h) * Math.exp(l * (x + h));
+}
+
+/**
+ * Scaled complementary error function e^{x²} erfc(x), accurate for large x.  Below 1/2 from erf, on
+ * [1/2, 6) from the erfc Taylor table, beyond by Laplace's continued fraction (≥ 107 terms at x = 6).
+ * (A Chebyshev table on [0.5, 8) used before was good to only ~20 ulp.)
+ */
 export function erfcx(x: number): number {
-  if (x < ERFCX_LO) return Math.exp(x * x) * (1 - erf(x));
-  if (x < ERFCX_HI) return evalTable(erfcxTable, x);
+  if (x < ERFC_LO) return expPosSq(x) * (1 - erf(x));
+  if (x < ERF_HI) return expPosSq(x) * evalTaylor(erfcTable, x);
   if (x > 1e8) return 1 / (SQRT_PI * x);
   return erfcxContinuedFraction(x, Math.ceil(40 + 400 / x));
 }
 
+/**
+ * exp(−s·x²) for s ∈ {1, ½} to a few ulp.  Math.exp(−x*x) is off by up to x²·2⁻⁵³ relative because
+ * x*x is rounded (8e-14 at x = 27): split x = h + l with h = fround(x) (24 bits, so h² is exact) and
+ * use x² = h² + l(x + h).
+ */
+function expNegSq(x: number, s: number): number {
+  const h = Math.fround(x), l = x - h;
+  return Math.exp(-s * h * h) * Math.exp(-s * l * (x + h));
+}
+
 /** Complementary error function with full relative accuracy in the right tail. */
 export function erfc(x: number): number {
-  if (x < ERFCX_LO) return 1 - erf(x);
-  if (x >= ERF_MID && x < ERF_HI) return evalTaylor(erfcTable, x);
+  if (x < ERFC_LO) return 1 - erf(x);
+  if (x < ERF_HI) return evalTaylor(erfcTable, x);
   if (x > 27.3) return 0;
-  return Math.exp(-x * x) * erfcx(x);
+  return expNegSq(x, 1) * erfcx(x);
 }
 
 /** Standard normal density. */
 export function normPdf(x: number): number {
-  return Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+  return expNegSq(x, 0.5) / Math.sqrt(2 * Math.PI);
 }
 
-/** Standard normal CDF Φ(x), accurate in both tails. */
+/**
+ * Standard normal CDF Φ(x), accurate in both tails.  For x < −1, Φ(x) = ½ e^{−x²/2} erfcx(−x/√2):
+ * erfc(−x/√2) itself would amplify the rounding of −x/√2 by x² (1.6e-13 relative at x = −38),
+ * while erfcx is insensitive to it and e^{−x²/2} is formed from x exactly.
+ */
 export function normCdf(x: number): number {
+  if (x < -1) return x < -38.5 ? 0 : 0.5 * expNegSq(x, 0.5) * erfcx(-x / Math.SQRT2);
   return 0.5 * erfc(-x / Math.SQRT2);
 }
 
@@ -189,10 +182,13 @@ export function normPpf(p: number): number {
   const q = p < 0.5 ? p : 1 - p;
   const t = Math.sqrt(-2 * Math.log(q));
   let x = t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
+  if (p === 0.5) return 0;
   if (p < 0.5) x = -x;
+  const centred = Math.abs(p - 0.5) < 0.25; // then p − ½ is exact (Sterbenz)
   for (let it = 0; it < 4; it++) {
-    // Residual in the tail that keeps relative accuracy.
-    const e = x < 0 ? normCdf(x) - p : (1 - p) - normCdf(-x);
+    // Residual that keeps relative accuracy: Φ(x) − ½ = ½ erf(x/√2) against the exact p − ½ near the
+    // centre (Φ(x) − p alone would fix x only to ~1e-16 absolute), else in the tail.
+    const e = centred ? 0.5 * erf(x / Math.SQRT2) - (p - 0.5) : x < 0 ? normCdf(x) - p : (1 - p) - normCdf(-x);
     const u = e / normPdf(x); // Φ(x) − p, divided by Φ'(x)
     const dx = u / (1 + (x * u) / 2);
     x -= dx;

@@ -71,6 +71,12 @@ export interface PhiTableOptions {
   tol?: number;
   /** Smallest panel width in θ before giving up refining (default 1e-7). */
   minWidth?: number;
+  /**
+   * Most panels before the construction throws (default 1000; smooth φ need < 100).  A φ that is
+   * noisy at the tol level would otherwise be refined to minWidth everywhere: ~10⁷ panels, each a
+   * batch of quadratures — a hang, not an error.
+   */
+  maxPanels?: number;
 }
 
 /**
@@ -86,10 +92,18 @@ export class PhiTable {
   readonly errorEstimate: number;
 
   constructor(f: (a: number) => number, opts: PhiTableOptions = {}) {
-    const tol = opts.tol ?? 1e-12, minWidth = opts.minWidth ?? 1e-7;
+    const tol = opts.tol ?? 1e-12, minWidth = opts.minWidth ?? 1e-7, maxPanels = opts.maxPanels ?? 1000;
     const g = (th: number) => f(Math.sin(th));
     const out: { lo: number; hi: number; c: Float64Array; err: number }[] = [];
+    let fits = 0;
     const rec = (lo: number, hi: number) => {
+      // A binary tree with maxPanels leaves has < 2·maxPanels nodes.
+      if (++fits > 2 * maxPanels) {
+        throw new Error(
+          `PhiTable: more than ${maxPanels} panels needed for tol ${tol} (minWidth ${minWidth}; now at θ ∈ [${lo}, ${hi}]): ` +
+            `φ is not smooth at the tolerance level (inexact quadrature?)`,
+        );
+      }
       const c = chebFit(g, lo, hi);
       const err = Math.abs(c[DEG]) + Math.abs(c[DEG - 1]) + Math.abs(c[DEG - 2]);
       if (err > tol && hi - lo > minWidth) {

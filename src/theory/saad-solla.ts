@@ -15,12 +15,13 @@
  *   dv_i/dt  = η_v Σ_b w_b I2(i, b)                                    (trained second layer)
  * and the generalisation error ε = ½E[(Σ A_n g(ν_n) − φ)²] (noise-free test error).
  */
-import { runStatusOf, solveAsync, type OdeProblem, type OdeSolution } from "../integrate/index.js";
+import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
 import type { TeacherStudentState } from "../analysis/order-parameters.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
+const clamp1 = (x: number) => (x > 1 ? 1 : x < -1 ? -1 : x);
 const FOUR_OVER_PI2 = 4 / (Math.PI * Math.PI);
 
 export interface TeacherStudentParams {
@@ -112,6 +113,41 @@ export class SaadSollaOde {
   error(y: ArrayLike<number>): number {
     const s = this.unpack(y);
     return erfGeneralisationError(s.Q, s.R, this.T, s.v, this.A, this.K, this.M);
+  }
+
+  /**
+   * dε/dt at packed state y given dy = dy/dt (chain rule through the arcsines of
+   * erfGeneralisationError; the teacher terms are constant).
+   */
+  errorRate(y: ArrayLike<number>, dy: ArrayLike<number>): number {
+    const { K, M } = this;
+    const T = this.T, A = this.A;
+    const tr = this.params.trainSecondLayer;
+    const qo = K * M, vo = K * M + (K * (K + 1)) / 2;
+    const qi = (i: number, k: number): number => (i > k ? qi(k, i) : qo + i * K - (i * (i - 1)) / 2 + (k - i));
+    const v = (i: number) => (tr ? y[vo + i] : this.v[i]);
+    const dv = (i: number) => (tr ? dy[vo + i] : 0);
+    let s = 0;
+    for (let i = 0; i < K; i++) {
+      const qii = y[qi(i, i)], dqii = dy[qi(i, i)];
+      for (let k = 0; k < K; k++) {
+        const qkk = y[qi(k, k)], dqkk = dy[qi(k, k)], q = y[qi(i, k)], dq = dy[qi(i, k)];
+        const sq = Math.sqrt((1 + qii) * (1 + qkk));
+        const a = q / sq;
+        const da = dq / sq - (a / 2) * (dqii / (1 + qii) + dqkk / (1 + qkk));
+        const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
+        s += v(i) * v(k) * (da / root) + (dv(i) * v(k) + v(i) * dv(k)) * Math.asin(clamp1(a));
+      }
+      for (let n = 0; n < M; n++) {
+        const tnn = T[n * M + n], r = y[i * M + n], dr = dy[i * M + n];
+        const sq = Math.sqrt((1 + qii) * (1 + tnn));
+        const a = r / sq;
+        const da = dr / sq - (a / 2) * (dqii / (1 + qii));
+        const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
+        s -= 2 * A[n] * (v(i) * (da / root) + dv(i) * Math.asin(clamp1(a)));
+      }
+    }
+    return s / Math.PI;
   }
 
   /** Fill the combined covariance C and the weights w from the state vector. */
@@ -216,6 +252,12 @@ export interface TeacherStudentRunOptions {
   hMax?: number;
   maxSteps?: number;
   /**
+   * Error control on the quantities that vanish at the plateau and at the perfect student (default
+   * true; see `guardFunctionals`).  false integrates the order parameters alone (as before the
+   * guard: ε < 0 and a misplaced plateau escape at loose tolerances; kept for comparisons and tests).
+   */
+  guard?: boolean;
+  /**
    * Stop integrating once ε ≤ convergedEps (default 1e-13) and hold the state for the remaining
    * output times.  Near the perfect student (Q = R = T) the order parameters resolve the distance
    * |w − B| only to ~1e-8 (cancellation in Q + T − 2R), so the asin terms of the η² part become
@@ -237,14 +279,106 @@ export interface TeacherStudentRun {
   nSteps: number;
 }
 
+/**
+ * Linear functionals g_j(y) = c_j·y + d_j of the packed state whose integration error the adaptive
+ * step must control *relative to their own size*, as sparse rows (state index, coefficient) and
+ * constants d_j.  Why: ε and the dynamics that matter are small differences of O(1) order
+ * parameters, but the solver's error control is per component, rtol·|y_k| + atol with |y_k| = O(1).
+ * At rtol 1e-3 it lets errors of ~1e-3 into Q and R, which is the whole plateau ε (~3e-2 = a
+ * difference of O(1) arcsines) and swamps the ~1e-4 asymmetry whose growth ends the plateau: the
+ * escape came 4× early at rtol 1e-3 (t ≈ 79 instead of 297, K = M = 3) and ε went negative
+ * (−4e-2) because the integrated (Q, R, T) was no longer a covariance.  The functionals are the
+ * squared distances that vanish where it matters, |w_a − w_b|²/N for
+ *   student–teacher  D_in = Q_ii − 2R_in + T_nn   (→ 0 at the perfect student; ε ≈ linear in them),
+ *   student–student  S_ik = Q_ii − 2Q_ik + Q_kk   (≈ 0 on the symmetric plateau: the escape mode),
+ *   the cross terms  X_ik,nm = Q_ik − R_im − R_kn + T_nm = (w_i − B_n)·(w_k − B_m)/N (i < k) when
+ *                    K²M² ≤ 400 (they fix the sign of ε near the perfect student),
+ *   and, with a trained second layer, v_i − A_n.
+ *   the asymmetries R_in − R_kn, Q_ii − Q_kk (i < k) and R_in − R_im (n < m), ≈ 0 on the plateau,
+ * They are appended to the state as redundant components (dg_j/dt = c_j·dy/dt): every integrator
+ * here is linear in the RHS values, so their error estimates are exactly the estimates of c_j·y's
+ * error, now weighed against rtol·|g_j| + atol.  They are never read back (the order parameters
+ * stay the primary state), so a tight-tolerance trajectory changes only by the extra accuracy.
+ */
+export function guardFunctionals(ode: SaadSollaOde): { rows: [number, number][][]; d: number[] } {
+  const { K, M } = ode;
+  const T = ode.params.T, A = ode.params.A;
+  const rIdx = (i: number, n: number) => i * M + n;
+  const qIdx = (i: number, k: number) => {
+    if (i > k) [i, k] = [k, i];
+    return K * M + i * K - (i * (i - 1)) / 2 + (k - i);
+  };
+  const rows: [number, number][][] = [], d: number[] = [];
+  for (let i = 0; i < K; i++) for (let n = 0; n < M; n++) {
+    rows.push([[qIdx(i, i), 1], [rIdx(i, n), -2]]);
+    d.push(T[n * M + n]);
+  }
+  for (let i = 0; i < K; i++) for (let k = i + 1; k < K; k++) {
+    rows.push([[qIdx(i, i), 1], [qIdx(i, k), -2], [qIdx(k, k), 1]]);
+    d.push(0);
+  }
+  {
+    for (let i = 0; i < K; i++) for (let k = i + 1; k < K; k++) {
+      for (let n = 0; n < M; n++) { rows.push([[rIdx(i, n), 1], [rIdx(k, n), -1]]); d.push(0); }
+      rows.push([[qIdx(i, i), 1], [qIdx(k, k), -1]]); d.push(0);
+    }
+    for (let i = 0; i < K; i++) for (let n = 0; n < M; n++) for (let m = n + 1; m < M; m++) { rows.push([[rIdx(i, n), 1], [rIdx(i, m), -1]]); d.push(0); }
+  }
+  if (K * K * M * M <= 400) {
+    for (let i = 0; i < K; i++) for (let k = i + 1; k < K; k++) for (let n = 0; n < M; n++) for (let m = 0; m < M; m++) {
+      rows.push([[qIdx(i, k), 1], [rIdx(i, m), -1], [rIdx(k, n), -1]]);
+      d.push(T[n * M + m]);
+    }
+  }
+  if (ode.params.trainSecondLayer) {
+    const o = K * M + (K * (K + 1)) / 2;
+    for (let i = 0; i < K; i++) for (let n = 0; n < M; n++) {
+      rows.push([[o + i, 1]]);
+      d.push(-A[n]);
+    }
+  }
+  return { rows, d };
+}
+
 /** The Saad–Solla ODEs from `init` as an OdeProblem, and how to read its solution. */
 export function teacherStudentProblem(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions): { ode: SaadSollaOde; problem: OdeProblem; finish: (sol: OdeSolution) => TeacherStudentRun } {
   const ode = new SaadSollaOde(params, init.v);
   const times = opts.times;
   const epsStop = opts.convergedEps ?? 1e-13;
+  const y0 = ode.pack(init);
+  let rhs = ode.rhs, yInit = y0;
+  if (opts.guard ?? true) {
+    const { rows, d } = guardFunctionals(ode);
+    // ε itself, integrated alongside (dε/dt = ∇ε·f): its error is held to rtol·ε + atol, i.e. relative
+    // accuracy on the observable.  odex's error norm is the RMS over components, so ε enters as
+    // ⌈n/8⌉ identical copies, weight ≈ 1/8 of the whole (one copy among ~75 components was diluted
+    // too much: the rtol-1e-3 escape time came out 24 % early with one copy, 0.02 % late with ten).
+    const nEps = Math.max(1, Math.ceil((ode.dim + rows.length) / 8));
+    const n = ode.dim;
+    yInit = new Float64Array(n + rows.length + nEps);
+    yInit.set(y0);
+    for (let j = 0; j < nEps; j++) yInit[n + rows.length + j] = ode.error(y0);
+    rows.forEach((row, j) => {
+      let s = d[j];
+      for (const [k, c] of row) s += c * y0[k];
+      yInit[n + j] = s;
+    });
+    rhs = (t, y, dy) => {
+      ode.rhs(t, y, dy);
+      for (let j = 0; j < rows.length; j++) {
+        let s = 0;
+        for (const [k, c] of rows[j]) s += c * dy[k];
+        dy[n + j] = s;
+      }
+      if (nEps > 0) {
+        const e = ode.errorRate(y, dy);
+        for (let j = 0; j < nEps; j++) dy[n + rows.length + j] = e;
+      }
+    };
+  }
   const problem: OdeProblem = {
-    rhs: ode.rhs,
-    y0: ode.pack(init),
+    rhs,
+    y0: yInit,
     tspan: [times[0], times[times.length - 1]],
     saveat: times,
     events: { stop: epsStop > 0 ? (_t, y) => (ode.error(y) <= epsStop ? "converged" : false) : undefined },
@@ -276,7 +410,7 @@ export function teacherStudentProblem(params: TeacherStudentParams, init: Teache
 }
 
 /** Integrate the Saad–Solla ODEs from `init` (adaptive GBS by default, error-controlled). */
-export async function integrateTeacherStudent(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions, hooks: RunHooks = {}): Promise<TeacherStudentRun> {
+export async function integrateTeacherStudent(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions, hooks: RunHooks = {}, durable: CheckpointOptions = {}): Promise<TeacherStudentRun> {
   const { ode, problem, finish } = teacherStudentProblem(params, init, opts);
   const sol = await solveAsync(problem, opts.method ?? "gbs", {
     rtol: opts.rtol ?? 1e-9,
@@ -286,6 +420,8 @@ export async function integrateTeacherStudent(params: TeacherStudentParams, init
     signal: hooks.signal,
     onProgress: hooks.onProgress,
     progressMetrics: hooks.onProgress ? (_t, y) => ({ eps: ode.error(y) }) : undefined,
+    checkpoint: durable.checkpoint,
+    resumeFrom: durable.resumeFrom,
   });
   return finish(sol);
 }
