@@ -15,7 +15,7 @@
  */
 import type { SingleNeuronFlow } from "../theory/single-neuron.js";
 import { integrateFlow, type FlowTrajectory, type IntegrateFlowOptions } from "../theory/flow-trajectory.js";
-import { subProgress, type RunHooks, type RunStatus } from "../run/hooks.js";
+import { subProgress, yieldToEventLoop, type RunHooks, type RunStatus } from "../run/hooks.js";
 import type { RunStore } from "../run/store.js";
 import { ipr } from "../analysis/ipr.js";
 import { classifyJacobian, newtonFixedPoint, type FixedPointKind, type StabilityReport } from "../analysis/stability.js";
@@ -214,6 +214,7 @@ export async function runAttractors(flow: SingleNeuronFlow, sys: CpFlowSystem, f
     for (let i = 0; i < D; i++) nu += U[s * D + i] ** 2;
     nu = Math.sqrt(nu);
     for (let k = 0; k < o.seeds; k++) {
+      await yieldToEventLoop(); // runs may be too short to pause inside: let a Ctrl-C handler run between them
       if (hooks.signal?.aborted) { status = "interrupted"; break outer; }
       const rng = Rng.stream(o.seed, 1 + si * o.seeds + k);
       const w0 = new Float64Array(D);
