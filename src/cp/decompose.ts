@@ -26,7 +26,7 @@
 import { lbfgsSteps, type LbfgsStatus, type Pacer } from "../optim/lbfgs.js";
 import { Rng } from "../stats/rng.js";
 import { choleskyFactor, choleskySolve } from "../stats/linalg.js";
-import { YieldClock, yieldToEventLoop, type RunHooks } from "../run/hooks.js";
+import { runCooperatively, runToEnd, YieldClock, type RunHooks } from "../run/hooks.js";
 import type { CpObjective } from "./loss.js";
 import type { CPTensor } from "../stats/cp-tensor.js";
 
@@ -260,11 +260,7 @@ export type CpMethod = "reduced" | "joint";
 
 /** Decompose with restarts, synchronously; see the module comment. */
 export function decompose(obj: CpObjective, opts: DecomposeOptions = {}, hooks: RunHooks = {}): CpDecomposition {
-  const it = decomposeSteps(obj, opts, hooks, null);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-  }
+  return runToEnd(decomposeSteps(obj, opts, hooks, null));
 }
 
 /**
@@ -274,12 +270,7 @@ export function decompose(obj: CpObjective, opts: DecomposeOptions = {}, hooks: 
  */
 export async function decomposeAsync(obj: CpObjective, opts: DecomposeOptions = {}, hooks: RunHooks = {}): Promise<CpDecomposition> {
   const clock = new YieldClock();
-  const it = decomposeSteps(obj, opts, hooks, { due: () => clock.due(), signal: hooks.signal });
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-    await yieldToEventLoop();
-  }
+  return runCooperatively(decomposeSteps(obj, opts, hooks, { due: () => clock.due(), signal: hooks.signal }));
 }
 
 /** The driver behind decompose/decomposeAsync: yields when `pacer.due()` (never with null). */

@@ -8,7 +8,7 @@ import { FixedStepper } from "./fixed.js";
 import { GbsStepper } from "./odex.js";
 import { RkcStepper } from "./rkc.js";
 import { IntegrationError, type Algorithm, type Method, type OdeProblem, type OdeSolution, type Retcode, type SolveOptions } from "./types.js";
-import { YieldClock, yieldToEventLoop } from "../run/hooks.js";
+import { runCooperatively, runToEnd, YieldClock } from "../run/hooks.js";
 
 /** Defaults for options that are not given. */
 export const SOLVE_DEFAULTS = {
@@ -44,11 +44,7 @@ interface Stepper {
  * which sees a worker's shared abort flag but not a Ctrl-C on the main thread (use solveAsync).
  */
 export function solve(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS.method, opts: SolveOptions = {}): OdeSolution {
-  const it = drive(problem, algorithm, opts, false);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-  }
+  return runToEnd(drive(problem, algorithm, opts, false));
 }
 
 /**
@@ -64,12 +60,7 @@ export function solve(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS
  * uninterrupted one (times, states, statistics, retcode).
  */
 export async function solveAsync(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS.method, opts: SolveOptions = {}): Promise<OdeSolution> {
-  const it = drive(problem, algorithm, opts, true);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-    await yieldToEventLoop();
-  }
+  return runCooperatively(drive(problem, algorithm, opts, true));
 }
 
 /** The one driver behind solve and solveAsync: validates, steps, saves, stops, reports. */

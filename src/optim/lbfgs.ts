@@ -35,7 +35,7 @@
  *   Ctrl-C handler can abort `signal`.  Both give bit-identical iterates.
  */
 
-import { YieldClock, yieldToEventLoop, type AbortLike } from "../run/hooks.js";
+import { runCooperatively, runToEnd, YieldClock, type AbortLike } from "../run/hooks.js";
 
 // ---------------------------------------------------------------------------------------------
 // Line search
@@ -148,11 +148,7 @@ export function lineSearchStrongWolfe(
   alpha0: number,
   opts: LineSearchOptions = {},
 ): LineSearchResult {
-  const it = lineSearchSteps(phi, phi0, dphi0, alpha0, opts, null);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-  }
+  return runToEnd(lineSearchSteps(phi, phi0, dphi0, alpha0, opts, null));
 }
 
 /**
@@ -417,11 +413,7 @@ function normInf(a: Float64Array): number {
  * Ctrl-C on the main thread (use `lbfgsAsync`).
  */
 export function lbfgs(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOptions = {}): LbfgsResult {
-  const it = lbfgsSteps(fg, x0, opts, null);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-  }
+  return runToEnd(lbfgsSteps(fg, x0, opts, null));
 }
 
 /**
@@ -432,12 +424,7 @@ export function lbfgs(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOp
  */
 export async function lbfgsAsync(fg: ObjectiveWithGradient, x0: Float64Array, opts: LbfgsOptions = {}): Promise<LbfgsResult> {
   const clock = new YieldClock();
-  const it = lbfgsSteps(fg, x0, opts, { due: () => clock.due(), signal: opts.signal });
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-    await yieldToEventLoop();
-  }
+  return runCooperatively(lbfgsSteps(fg, x0, opts, { due: () => clock.due(), signal: opts.signal }));
 }
 
 /**

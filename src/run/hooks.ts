@@ -89,3 +89,24 @@ export class YieldClock {
     return true;
   }
 }
+
+/**
+ * Cooperative computations are written once, as generators that `yield` at their pause points
+ * (between steps, iterations, line-search evaluations): `runToEnd` runs one synchronously (the
+ * yields are ignored), `runCooperatively` returns to the event loop at each yield.  Both give the
+ * same result, since pausing never touches the arithmetic.
+ */
+export function runToEnd<T>(it: Generator<void, T, void>): T {
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+export async function runCooperatively<T>(it: Generator<void, T, void>): Promise<T> {
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    await yieldToEventLoop();
+  }
+}
