@@ -42,7 +42,7 @@ module.exports = {
       name: "numerics-stay-pure",
       severity: "error",
       comment: "Numerics never import io, cli, experiments, plot or schema.",
-      from: { path: "^src/(stats|data|integrate|optim|analysis|sim|theory|cp)/" },
+      from: { path: "^src/(kernels|stats|data|integrate|optim|analysis|sim|theory|cp)/" },
       to: { path: "^src/(io|cli|experiments|plot|schema)/" },
     },
     {
@@ -79,10 +79,11 @@ module.exports = {
     },
     // Folder layers, lowest first; a folder may import only from its own or lower layers, so no
     // folder cycle can form:
-    //   run < stats < data, integrate, optim < analysis < theory, sim < cp < schema < parallel
+    //   run < kernels < stats < data, integrate, optim < analysis < theory, sim < cp < schema < parallel
     //   < experiments < plot < io < cli
     ...layerRules([
       ["run"],
+      ["kernels"],
       ["stats"],
       ["data", "integrate", "optim"],
       ["analysis"],
