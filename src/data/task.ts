@@ -174,6 +174,103 @@ export class Task {
     }
     return { X, cls, y };
   }
+
+  /**
+   * A finite dataset of P examples held ONCE, split per class: class μ's n_μ rows are a contiguous
+   * block (rows in drawing order) of one P·D array — the same numbers `dataset(P, rng)` gives, split
+   * by class, without a second copy.  Each example is drawn straight into the shared array, which is
+   * then reordered by class in place (`permuteRowsInPlace`).  With `symmetrise`, every row is followed
+   * by its negation (2P rows, expanded in place from the end).  `precision: "float32"` stores the
+   * rows rounded to float32 (half the memory; the sampler itself works in float64).
+   */
+  datasetByClass(P: number, rng: Rng, opts: { symmetrise?: boolean; precision?: SamplePrecision } = {}): { X: SampleArray; n: number }[] {
+    if (!(Number.isInteger(P) && P >= 0)) throw new RangeError(`datasetByClass: P must be an integer ≥ 0 (got ${P})`);
+    const D = this.D, M = this.classes.length, f = opts.symmetrise ? 2 : 1;
+    const X = allocSamples(f * P * D, opts.precision ?? "float64");
+    const cls = new Int32Array(P);
+    const counts = new Array<number>(M).fill(0);
+    const row = new Float64Array(D);
+    for (let k = 0; k < P; k++) {
+      const mu = this.drawClass(rng);
+      sampleRowsInto(this.classes[mu], 1, rng, X, k, row);
+      cls[k] = mu;
+      counts[mu]++;
+    }
+    // Row k goes to (start of its class) + (its rank within the class): a stable sort by class.
+    const start = new Array<number>(M).fill(0);
+    for (let mu = 1; mu < M; mu++) start[mu] = start[mu - 1] + counts[mu - 1];
+    const next = start.slice();
+    const dest = new Int32Array(P);
+    for (let k = 0; k < P; k++) dest[k] = next[cls[k]]++;
+    permuteRowsInPlace(X, D, dest);
+    if (f === 2) {
+      // Row j → rows 2j (x) and 2j + 1 (−x), from the last row down (targets ≥ j are already read).
+      for (let j = P - 1; j >= 0; j--) {
+        const src = X.subarray(j * D, (j + 1) * D);
+        const o = (2 * j + 1) * D;
+        for (let i = 0; i < D; i++) X[o + i] = -src[i];
+        if (j > 0) X.copyWithin(2 * j * D, j * D, (j + 1) * D);
+      }
+    }
+    return counts.map((c, mu) => ({ X: X.subarray(f * start[mu] * D, f * (start[mu] + c) * D), n: f * c }));
+  }
+}
+
+/** Storage of drawn samples: float64, or float32 (rounded to nearest; halves the memory). */
+export type SampleArray = Float64Array | Float32Array;
+export type SamplePrecision = "float64" | "float32";
+
+/** A zero-filled sample array of `length` entries in `precision`. */
+export function allocSamples(length: number, precision: SamplePrecision = "float64"): SampleArray {
+  if (precision !== "float64" && precision !== "float32") throw new RangeError(`precision must be "float64" or "float32" (got ${String(precision)})`);
+  return precision === "float32" ? new Float32Array(length) : new Float64Array(length);
+}
+
+/**
+ * Draw `n` inputs of one class into rows row0 … row0 + n − 1 of `out` (row-major, D entries per
+ * row), in the order `sampler.sample` would produce them one by one from `rng` (the same numbers).
+ * A Float64Array is filled in place; a Float32Array receives each row rounded to float32, through
+ * one D-length scratch row (`scratch`, allocated if absent).
+ */
+export function sampleRowsInto(sampler: ClassSampler, n: number, rng: Rng, out: SampleArray, row0 = 0, scratch?: Float64Array): SampleArray {
+  const D = sampler.D;
+  if (!(Number.isInteger(n) && n >= 0) || !(Number.isInteger(row0) && row0 >= 0)) throw new RangeError(`sampleRowsInto: n and row0 must be integers ≥ 0 (got ${n}, ${row0})`);
+  if ((row0 + n) * D > out.length) throw new RangeError(`sampleRowsInto: rows ${row0}…${row0 + n - 1} of D = ${D} do not fit in ${out.length} entries`);
+  if (out instanceof Float64Array) {
+    for (let k = row0; k < row0 + n; k++) sampler.sample(out.subarray(k * D, (k + 1) * D), rng);
+    return out;
+  }
+  const row = scratch && scratch.length >= D ? scratch.subarray(0, D) : new Float64Array(D);
+  for (let k = row0; k < row0 + n; k++) out.set(sampler.sample(row, rng), k * D);
+  return out;
+}
+
+/**
+ * Reorder the rows of X (row-major, D entries per row, `dest.length` rows) in place so that row k
+ * moves to row dest[k] (a permutation), following its cycles with two scratch rows: O(rows·D) time,
+ * O(D) extra memory.
+ */
+export function permuteRowsInPlace(X: SampleArray, D: number, dest: Int32Array): void {
+  const P = dest.length;
+  const done = new Uint8Array(P);
+  const carry = X instanceof Float32Array ? new Float32Array(D) : new Float64Array(D);
+  const swap = X instanceof Float32Array ? new Float32Array(D) : new Float64Array(D);
+  for (let s = 0; s < P; s++) {
+    if (done[s] || dest[s] === s) { done[s] = 1; continue; }
+    carry.set(X.subarray(s * D, (s + 1) * D));
+    let j = s;
+    for (let guard = 0; guard <= P; guard++) {
+      const d = dest[j];
+      if (d < 0 || d >= P || (done[d] && d !== s)) throw new RangeError("permuteRowsInPlace: dest is not a permutation");
+      const row = X.subarray(d * D, (d + 1) * D);
+      swap.set(row);
+      row.set(carry);
+      carry.set(swap);
+      done[j] = 1;
+      j = d;
+      if (j === s) break;
+    }
+  }
 }
 
 /** Label values [label of class 0, label of class 1] of the two papers' conventions (IG22 ±1, LSG24 0/1). */

@@ -83,7 +83,9 @@ async function prepare(model: FlowModel): Promise<FlowSetup> {
   const labels = labelValues(model.task.labels);
   const coefficients = await deriveFlowCoefficients({ v: model.neuron.v, b: model.neuron.b, labels, alpha1: model.neuron.alpha1, alpha3: model.neuron.alpha3 });
   const P = model.P ?? (model.alpha !== undefined ? Math.max(1, Math.round(model.alpha * D)) : 0);
-  if (P * D > 2e8) throw new UserError(`model.P: data set of P·D = ${P * D} doubles exceeds the 2e8 limit (P = ${P}, D = ${D})`);
+  if (model.data?.precision === "float32") {
+    if (P * D > 4e8) throw new UserError(`model.P: data set of P·D = ${P * D} float32 numbers exceeds the 4e8 limit (P = ${P}, D = ${D})`);
+  } else if (P * D > 2e8) throw new UserError(`model.P: data set of P·D = ${P * D} doubles exceeds the 2e8 limit (P = ${P}, D = ${D})`);
   const it = model.integration;
   let times = logTimes(it.T, it.times, it.tMin ?? Math.min(it.T / 1e4, 0.01));
   if (it.method === "rk4" || it.method === "euler") {
@@ -159,7 +161,8 @@ async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks):
   const { model, D, labels, coefficients, P } = s;
   const { g, specs, samplers, task } = gs;
   const cov = effectiveCovariance(model);
-  const data = P > 0 ? classDatasets(task, P, Rng.stream(model.seed, 2 * r), model.symmetrise) : null;
+  // The samples are held once (per-class blocks of one array), in float64 or float32 storage.
+  const data = P > 0 ? classDatasets(task, P, Rng.stream(model.seed, 2 * r), model.symmetrise, model.data?.precision ?? "float64") : null;
   const nTot = data ? data.reduce((a, d) => a + d.n, 0) : 0;
   const weights = data && model.classWeights === "empirical" ? data.map((d) => d.n / nTot) : Array.from(task.probs);
   if (data) data.forEach((d, mu) => { if (d.n === 0) throw new UserError(`model.P: class ${mu} received no samples (P = ${P}); increase P`); });
@@ -176,6 +179,7 @@ async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks):
       if (src === null) { cpUsed.push(null); cpLoss.push(null); continue; }
       if ("compute" in src) {
         const d = data![mu];
+        if (!(d.X instanceof Float64Array)) throw new UserError('model.data.precision: cp.factors "compute" needs float64 samples');
         const obj = new ImplicitCumulantLoss(d.X, d.n, D, src.compute.rank);
         const dec = await decomposeAsync(obj, {
           restarts: src.compute.restarts,

@@ -9,6 +9,8 @@
  *   classWeights "empirical" (n_μ/P: the flow is the exact gradient of the empirical loss) | "uniform"
  *                (the task's class probabilities, 1/M); without a data set the task's probabilities are used
  *   symmetrise   add −x_ν for every sample (odd sample moments vanish exactly; P doubles)
+ *   data         { precision: "float64" (default) | "float32" }: storage of the samples; float32 halves
+ *                the memory (accumulation stays float64; not with cp.factors "compute")
  *   init         { kind: "random", scale } w0 ~ N(0, scale²/D)  |  { kind: "file", path } (.npy or .json)
  *                |  { kind: "inline", w: [D numbers] }
  *   integration  { method, rtol, atol, dt, T, times (count of log-spaced outputs), stop: { steadyTol, iprThreshold } }
@@ -59,7 +61,10 @@ const cpSourceSchema = z.union([
 ]);
 export type CpSource = z.infer<typeof cpSourceSchema>;
 
-/** Largest data set P·D (8 bytes each) and largest D for the exact diagonal cumulant (D×D factors). */
+/**
+ * Largest data set P·D (8 bytes each; twice as many numbers in float32, the same 1.6 GB) and largest
+ * D for the exact diagonal cumulant (D×D factors).
+ */
 export const FLOW_MAX_SAMPLE_DOUBLES = 2e8;
 export const FLOW_MAX_DIAGONAL_D = 10_000;
 
@@ -104,6 +109,8 @@ export const flowSchema = z
     covariance: z.enum(["sample", "exact"]).optional(),
     classWeights: z.enum(["empirical", "uniform"]).default("empirical"),
     symmetrise: z.boolean().default(false),
+    /** Storage of the samples (absent: float64). */
+    data: z.object({ precision: z.enum(["float64", "float32"]).default("float64") }).strict().optional(),
     seed,
     init: z
       .discriminatedUnion("kind", [
@@ -133,7 +140,10 @@ export const flowSchema = z
     // Sizes that would exhaust memory: refused while validating (before an output directory is made).
     const D = m.task.geometry.dim === 1 ? m.task.geometry.L : m.task.geometry.L ** 2;
     const P = m.P ?? (m.alpha !== undefined ? Math.max(1, Math.round(m.alpha * D)) : 0);
-    if (P * D > FLOW_MAX_SAMPLE_DOUBLES) ctx.addIssue({ code: "custom", path: [m.P !== undefined ? "P" : "alpha"], message: `data set P·D must be ≤ ${FLOW_MAX_SAMPLE_DOUBLES} numbers (got ${P}·${D})` });
+    const f32 = m.data?.precision === "float32";
+    const maxNumbers = f32 ? 2 * FLOW_MAX_SAMPLE_DOUBLES : FLOW_MAX_SAMPLE_DOUBLES;
+    if (P * D > maxNumbers) ctx.addIssue({ code: "custom", path: [m.P !== undefined ? "P" : "alpha"], message: `data set P·D must be ≤ ${maxNumbers} numbers${f32 ? " in float32" : ""} (got ${P}·${D})` });
+    if (f32 && (m.cp?.factors.some((f) => f !== null && "compute" in f) ?? false)) ctx.addIssue({ code: "custom", path: ["data", "precision"], message: 'float32 samples cannot be used with cp.factors "compute" (the CP decomposition needs float64 samples); use "float64"' });
     m.cp?.factors.forEach((f, i) => {
       if (f !== null && "diagonal" in f && D > FLOW_MAX_DIAGONAL_D) ctx.addIssue({ code: "custom", path: ["cp", "factors", i, "diagonal"], message: `the exact diagonal cumulant has D² entries: needs D ≤ ${FLOW_MAX_DIAGONAL_D} (got D = ${D})` });
       if (f !== null && "compute" in f && f.compute.rank * D > 1e8) ctx.addIssue({ code: "custom", path: ["cp", "factors", i, "compute", "rank"], message: `rank·D must be ≤ 1e8 (got ${f.compute.rank}·${D})` });

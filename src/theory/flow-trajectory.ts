@@ -8,7 +8,7 @@ import { runStatusOf, solveAsync, type Method, type OdeProblem, type OdeSolution
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { logTimes } from "../integrate/grid.js";
 import type { Rng } from "../stats/rng.js";
-import type { ClassSpec, Task } from "../data/task.js";
+import type { ClassSpec, SampleArray, SamplePrecision, Task } from "../data/task.js";
 import { ipr } from "../analysis/ipr.js";
 import type { SingleNeuronFlow } from "./single-neuron.js";
 
@@ -110,24 +110,13 @@ export function classesWithGain(classes: readonly ClassSpec[], g: number | null)
   return classes.map((c) => (g === null || !("gain" in c) ? { ...c } : { ...c, gain: g }));
 }
 
-/** Draw a data set and split it per class (optionally symmetrised: −x added for every x). */
-export function classDatasets(task: Task, P: number, rng: Rng, symmetrise: boolean): { X: Float64Array; n: number }[] {
-  const D = task.D, M = task.classes.length;
-  const { X, cls } = task.dataset(P, rng);
-  const counts = new Array<number>(M).fill(0);
-  for (let k = 0; k < P; k++) counts[cls[k]]++;
-  const f = symmetrise ? 2 : 1;
-  const out = counts.map((c) => ({ X: new Float64Array(f * c * D), n: f * c }));
-  const fill = new Array<number>(M).fill(0);
-  for (let k = 0; k < P; k++) {
-    const mu = cls[k], row = X.subarray(k * D, (k + 1) * D), dst = out[mu].X;
-    dst.set(row, fill[mu] * D);
-    fill[mu]++;
-    if (symmetrise) {
-      const o = fill[mu] * D;
-      for (let i = 0; i < D; i++) dst[o + i] = -row[i];
-      fill[mu]++;
-    }
-  }
-  return out;
+/**
+ * Draw a data set of P examples and split it per class (optionally symmetrised: −x added after every
+ * x), holding the samples once: the per-class arrays are contiguous blocks of one array
+ * (`Task.datasetByClass`), in float64 or, with `precision` "float32", rounded to float32.
+ */
+export function classDatasets(task: Task, P: number, rng: Rng, symmetrise: boolean, precision?: "float64"): { X: Float64Array; n: number }[];
+export function classDatasets(task: Task, P: number, rng: Rng, symmetrise: boolean, precision: SamplePrecision): { X: SampleArray; n: number }[];
+export function classDatasets(task: Task, P: number, rng: Rng, symmetrise: boolean, precision: SamplePrecision = "float64"): { X: SampleArray; n: number }[] {
+  return task.datasetByClass(P, rng, { symmetrise, precision });
 }

@@ -31,6 +31,7 @@ import { erf } from "../stats/special.js";
 import { denseFromRow, geometrySize, spectrumOfRow, type Geometry } from "../data/kernels.js";
 import { addCpContraction, type CpFactors } from "../analysis/cp-flow.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "./coefficients.js";
+import { fusedRowPassF32 } from "./single-neuron-f32.js";
 
 export type FlowVariant = "gaussian" | "full" | "cp" | "exact";
 export const FLOW_VARIANTS: readonly FlowVariant[] = ["gaussian", "full", "cp", "exact"];
@@ -78,12 +79,14 @@ function rowFn(kind: RowFn, lam: number, a: number, c: number, d: number, y: num
 /**
  * The hot loop of every sample-based RHS: out += Σ_ν f(λ_ν) x_ν with λ_ν = x_ν·w, rows processed in
  * blocks of eight (w and out are streamed once per block; eight independent dot-product chains).
- * Returns Σ_ν λ_ν².  The summation order is fixed, so results are bit-reproducible.
+ * Returns Σ_ν λ_ν².  The summation order is fixed, so results are bit-reproducible.  Float32 samples
+ * (flow data.precision "float32") go to `fusedRowPassF32` (float64 accumulation, same order).
  */
 export function fusedRowPass(
-  X: Float64Array, n: number, D: number, w: Float64Array, out: Float64Array,
+  X: Float64Array | Float32Array, n: number, D: number, w: Float64Array, out: Float64Array,
   kind: RowFn, a: number, c = 0, d = 0, y = 0, v = 0, b = 0,
 ): number {
+  if (X instanceof Float32Array) return fusedRowPassF32(X, n, D, w, out, kind, a, c, d, y, v, b);
   let ss = 0;
   let nu = 0;
   for (; nu + 7 < n; nu += 8) {
@@ -191,7 +194,7 @@ export function translationInvariantCovariance(geom: Geometry, row: Float64Array
 }
 
 /** Sample second moment Ĉ = (1/n) Σ_ν x_ν x_νᵀ applied implicitly in O(nD). */
-export function sampleCovariance(X: Float64Array, n: number, D: number): CovOperator {
+export function sampleCovariance(X: Float64Array | Float32Array, n: number, D: number): CovOperator {
   checkSamples(X, n, D);
   return {
     D,
@@ -217,7 +220,7 @@ export function diagonalCumulantFactors(D: number, excessKurtosis: number): CpFa
  * Implicit contraction of the sample fourth cumulant, (ΔT̂ w⊗3)_i = (1/n) Σ_ν λ_ν³ x_νi − 3 q̂ (Ĉ w)_i,
  * in O(nD).  Writes into `out`; `cw` (length D) receives Ĉ w.  Returns q̂ = wᵀĈw.
  */
-export function sampleCumulantContract(X: Float64Array, n: number, D: number, w: Float64Array, out: Float64Array, cw: Float64Array): number {
+export function sampleCumulantContract(X: Float64Array | Float32Array, n: number, D: number, w: Float64Array, out: Float64Array, cw: Float64Array): number {
   out.fill(0);
   cw.fill(0);
   const q = fusedRowPass(X, n, D, w, cw, RowFn.Linear, 1 / n) / n;
@@ -226,7 +229,7 @@ export function sampleCumulantContract(X: Float64Array, n: number, D: number, w:
   return q;
 }
 
-function checkSamples(X: Float64Array, n: number, D: number): void {
+function checkSamples(X: Float64Array | Float32Array, n: number, D: number): void {
   if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`need at least one sample per class (got n = ${n})`);
   if (X.length < n * D) throw new RangeError(`samples: X has ${X.length} entries, need n·D = ${n * D}`);
 }
@@ -237,8 +240,11 @@ export interface FlowClass {
   label: number;
   /** Class weight π_μ (weights are used as given; they should sum to 1). */
   weight: number;
-  /** The class's samples (n×D row-major): required by full, exact, and covariance "sample". */
-  X?: Float64Array;
+  /**
+   * The class's samples (n×D row-major): required by full, exact, and covariance "sample".  Float32
+   * storage halves the memory (accumulation stays float64).
+   */
+  X?: Float64Array | Float32Array;
   n?: number;
   /**
    * Covariance for the Gaussian part (gaussian, cp, full): an operator, or "sample" for Ĉ^μ of X.
@@ -279,7 +285,7 @@ interface Prepared {
   label: number;
   weight: number;
   c2: number;
-  X?: Float64Array;
+  X?: Float64Array | Float32Array;
   n: number;
   cov?: CovOperator;
   sampleCov: boolean;
@@ -409,7 +415,7 @@ export function buildSingleNeuronFlow(opts: SingleNeuronFlowOptions, coefficient
 }
 
 /** Ĉw = (1/n) Σ λ x into `cw`; returns q̂ = (1/n) Σ λ². */
-function sampleCumulantContractCw(X: Float64Array, n: number, D: number, w: Float64Array, cw: Float64Array): number {
+function sampleCumulantContractCw(X: Float64Array | Float32Array, n: number, D: number, w: Float64Array, cw: Float64Array): number {
   cw.fill(0);
   return fusedRowPass(X, n, D, w, cw, RowFn.Linear, 1 / n) / n;
 }

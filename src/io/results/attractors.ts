@@ -20,6 +20,7 @@ import { writePlot } from "../plots.js";
 import type { AttractorResult } from "../../cp/attractors.js";
 import type { AttractorsResult } from "../../experiments/attractors.js";
 import { rfdynVersion } from "../version.js";
+import { peakRss } from "../resources.js";
 
 /** Overlap trajectories of the runs started at one factor: colour = factor, one line per run. */
 function overlapSpec(res: AttractorResult, start: number, nPlot: number, r: number): VlSpec {
@@ -98,7 +99,7 @@ export async function writeAttractorsResult(out: string, result: AttractorsResul
 
   writeJsonAtomic(join(out, "result.json"), {
     kind: "attractors", version: rfdynVersion(), model: m, seed: m.seed, status: result.status, message: result.message,
-    timings: { seconds: result.timings.wall },
+    timings: { seconds: result.timings.wall, ...peakRss() },
     coefficients: { c2: coefficients.c2, c4: coefficients.c4, v: coefficients.v, b: coefficients.b },
     classWeights: result.classWeights, P: result.P, cp: result.cpInfo, trackedClass: result.track,
     summary: {

@@ -13,6 +13,7 @@ import { hconcat, lineChart, type LineSeries } from "../../plot/render.js";
 import { writePlot } from "../plots.js";
 import type { CompareMixtureResult, CompareResult, CompareTeacherStudentResult } from "../../experiments/compare.js";
 import { rfdynVersion } from "../version.js";
+import { peakRss } from "../resources.js";
 
 export async function writeCompareResult(out: string, result: CompareResult): Promise<void> {
   if (result.mode === "teacher-student") return writeTeacherStudent(out, result);
@@ -35,7 +36,7 @@ async function writeTeacherStudent(out: string, result: CompareTeacherStudentRes
   await writePlot(join(out, "zscore"), lineChart(obs.map((o) => ({ name: `z_paired ${o}`, x: times.slice(1), y: col(`zpaired_${o}`).slice(1) })), { title: "paired deviation (SGD − ODE) in SE units", xLabel: "t", yLabel: "z", logX }));
   writeJsonAtomic(join(out, "result.json"), {
     kind: "compare", mode: m.mode, version: rfdynVersion(), status: result.status, message: result.message, seed: m.seed, seeds: result.seeds, model: m,
-    wallTime: result.timings.wall, odeRhsEvaluations: result.nRhs,
+    wallTime: result.timings.wall, odeRhsEvaluations: result.nRhs, timings: peakRss(),
     summary: result.deviations,
     conventions: {
       z: "(ODE mean − SGD mean) / SGD standard error", zPaired: "mean(SGD_s − ODE_s) / SE, each ODE from its own seed's initial weights",
@@ -48,7 +49,7 @@ async function writeTeacherStudent(out: string, result: CompareTeacherStudentRes
 async function writeMixture(out: string, result: CompareMixtureResult): Promise<void> {
   const { model: m, D, K } = result;
   if (result.seeds === 0) {
-    writeJsonAtomic(join(out, "result.json"), { kind: "compare", mode: m.mode, version: rfdynVersion(), status: result.status, message: result.message, seeds: 0, model: m });
+    writeJsonAtomic(join(out, "result.json"), { kind: "compare", mode: m.mode, version: rfdynVersion(), status: result.status, message: result.message, seeds: 0, model: m, timings: peakRss() });
     return;
   }
   const { table: rows, snapshots: snapRows, times: T, datasets } = result;
@@ -75,7 +76,7 @@ async function writeMixture(out: string, result: CompareMixtureResult): Promise<
 
   writeJsonAtomic(join(out, "result.json"), {
     kind: "compare", mode: m.mode, version: rfdynVersion(), status: result.status, message: result.message, seed: m.seed, seeds: nSeeds, model: m, D, K,
-    wallTime: result.timings.wall, sgdWallTime: result.timings.sgd, odeWallTime: result.timings.ode, odeRhsEvaluations: result.nRhs, modeGroups: result.modeGroups,
+    wallTime: result.timings.wall, sgdWallTime: result.timings.sgd, odeWallTime: result.timings.ode, odeRhsEvaluations: result.nRhs, modeGroups: result.modeGroups, timings: peakRss(),
     summary: result.deviations,
     conventions: {
       pmse: "IG22 eq. (9) ⟨(y − φ)²⟩ (no ½); SGD: held-out test set of sgd.testSize examples; ODE: exact Gaussian expectation",

@@ -22,6 +22,7 @@ import { writePlot } from "../plots.js";
 import type { CpAnalysis } from "../../cp/analyse.js";
 import type { CpResult } from "../../experiments/cp.js";
 import { rfdynVersion } from "../version.js";
+import { peakRss } from "../resources.js";
 
 /** factors.npy, gamma.npy, factors.csv and the factor plots of one decomposition into `dir`. */
 async function writeFactors(dir: string, a: CpAnalysis, nPlot: number, title: string, dim: 1 | 2 = 1): Promise<void> {
@@ -49,7 +50,7 @@ export async function writeCpResult(out: string, result: CpResult): Promise<void
   const dim = m.data.geometry.dim;
   const base = {
     kind: "cp", version: rfdynVersion(), model: m, seed: m.seed, status: result.status, message: result.message,
-    timings: { started: result.started, seconds: result.timings.wall },
+    timings: { started: result.started, seconds: result.timings.wall, ...peakRss() },
   };
 
   if (!m.sweep) {

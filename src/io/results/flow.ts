@@ -25,6 +25,7 @@ import { ipr } from "../../analysis/ipr.js";
 import { quartiles } from "../../stats/summary.js";
 import type { FlowResult, FlowRunRecord } from "../../experiments/flow.js";
 import { rfdynVersion } from "../version.js";
+import { peakRss } from "../resources.js";
 
 const CLASS_NAMES = ["minus", "plus"];
 
@@ -121,7 +122,7 @@ export async function writeFlowResult(out: string, res: FlowResult): Promise<voi
   writeJsonAtomic(join(out, "result.json"), {
     kind: "flow",
     version: rfdynVersion(),
-    timings: { seconds: res.timings.wall },
+    timings: { seconds: res.timings.wall, ...peakRss() },
     model,
     seed: model.seed,
     status: res.status,

@@ -16,6 +16,7 @@ import { writePlot } from "../plots.js";
 import { ipr } from "../../analysis/ipr.js";
 import type { LsgResult } from "../../experiments/lsg.js";
 import { rfdynVersion } from "../version.js";
+import { peakRss } from "../resources.js";
 
 /** Write every output file of an lsg run into `out`. */
 export async function writeLsgResult(out: string, res: LsgResult): Promise<void> {
@@ -36,7 +37,7 @@ export async function writeLsgResult(out: string, res: LsgResult): Promise<void>
   writeJsonAtomic(join(out, "result.json"), {
     kind: "lsg", version: rfdynVersion(), model, seed: model.seed, status: res.status, message: res.message, warnings: res.warnings,
     marginals: { class0: res.marginals[0], class1: res.marginals[1] },
-    timings: { started: res.started, seconds: res.timings.wall },
+    timings: { started: res.started, seconds: res.timings.wall, ...peakRss() },
     summary: res.summary,
   });
 }

@@ -16,6 +16,7 @@ import { hconcat, lineChart } from "../../plot/render.js";
 import { writePlot } from "../plots.js";
 import type { OdeMixtureResult, OdeResult, OdeTeacherStudentResult } from "../../experiments/ode.js";
 import { rfdynVersion } from "../version.js";
+import { peakRss } from "../resources.js";
 
 export async function writeOdeResult(out: string, result: OdeResult): Promise<void> {
   if (result.mode === "teacher-student") return writeTeacherStudent(out, result);
@@ -46,7 +47,7 @@ async function writeTeacherStudent(out: string, result: OdeTeacherStudentResult)
   const last = run.t.length - 1;
   writeJsonAtomic(join(out, "result.json"), {
     kind: "ode", mode: m.mode, version: rfdynVersion(), status: result.status, message: result.message, seed: m.seed, model: m,
-    wallTime: result.timings.wall, nRhs: run.nRhs, nSteps: run.nSteps, tConverged: run.tConverged,
+    wallTime: result.timings.wall, timings: peakRss(), nRhs: run.nRhs, nSteps: run.nSteps, tConverged: run.tConverged,
     final: { t: run.t[last], eps: run.eps[last], Q: run.states[last].Q, R: run.states[last].R, v: run.states[last].v },
     conventions: {
       eps: "noise-free generalisation error ½E[(Σ A_n g(ν_n) − φ)²], g = erf(·/√2)",
@@ -81,7 +82,7 @@ async function writeMixture(out: string, result: OdeMixtureResult): Promise<void
   const last = run.t.length - 1;
   writeJsonAtomic(join(out, "result.json"), {
     kind: "ode", mode: m.mode, version: rfdynVersion(), status: result.status, message: result.message, seed: m.seed, model: m,
-    wallTime: result.timings.integrate ?? result.timings.wall, nRhs: run.nRhs, nSteps: run.nSteps, modeGroups: run.groups,
+    wallTime: result.timings.integrate ?? result.timings.wall, timings: peakRss(), nRhs: run.nRhs, nSteps: run.nSteps, modeGroups: run.groups,
     final: { t: run.t[last], pmse: run.pmse[last], accuracy: acc[last].accuracy, b: run.states[last].b, v: run.states[last].v, omegas: run.states[last].omegas },
     conventions: {
       pmse: "IG22 eq. (9): Σ_μ p_μ E_μ[(y_μ − φ)²], no factor ½ (same as rfdyn simulate)",

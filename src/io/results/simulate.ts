@@ -20,6 +20,7 @@ import type { Geometry } from "../../data/kernels.js";
 import type { SimulationResult } from "../../sim/simulate.js";
 import type { SimulateResult } from "../../experiments/simulate.js";
 import { rfdynVersion } from "../version.js";
+import { peakRss } from "../resources.js";
 
 /** Write every output file of a simulation into `out`. */
 export async function writeSimulateResult(out: string, result: SimulateResult): Promise<void> {
@@ -123,6 +124,7 @@ export async function writeSimulateResult(out: string, result: SimulateResult): 
     wallTime: res.wallTime,
     trainTime: res.trainTime,
     stepsPerSecond: res.stepsPerSecond,
+    timings: peakRss(),
     final: {
       t: fin.t,
       steps: fin.steps,

@@ -26,6 +26,7 @@ import {
   aggregate, enumerateGrid, metricNames, modelHash, runRows, shardPoints, summaryRows, sweepPlotSpec, type RunRecord, type Shard,
 } from "../../experiments/sweep-grid.js";
 import type { SweepResult, SweepRunModel } from "../../experiments/sweep.js";
+import { peakRss } from "../resources.js";
 
 export const SHARD_FILE = "shard.json";
 
@@ -55,7 +56,7 @@ export function shardFileOf(r: SweepResult, modelFile: string): ShardFile {
 export async function writeSweepResult(out: string, r: SweepResult, modelFile = ""): Promise<void> {
   const sf = shardFileOf(r, modelFile);
   writeShardFiles(out, sf);
-  if (r.shard.count === 1) await writeAggregate(out, sf, { status: r.status, message: r.message, timings: { seconds: r.timings.wall } });
+  if (r.shard.count === 1) await writeAggregate(out, sf, { status: r.status, message: r.message, timings: { seconds: r.timings.wall, ...peakRss() } });
 }
 
 /** Write summary.csv, the plot and result.json (last) for a complete set of runs. */

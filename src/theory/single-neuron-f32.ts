@@ -1,0 +1,76 @@
+/**
+ * Float32 storage variant of the single-neuron flow's hot loop (`fusedRowPass` in ./single-neuron.ts):
+ * the samples X are a Float32Array (half the memory of float64, `data.precision: "float32"` in a flow
+ * model), every product and sum is accumulated in float64 (each float32 entry widens exactly to a
+ * double), in the same order as the float64 pass — so on data that are exactly representable in
+ * float32 both passes give the same bits (test/flow-memory.test.ts checks this for every row
+ * function).  A separate function rather than a union-typed parameter: V8 keeps each loop
+ * monomorphic in its element type.
+ *
+ * `rowFnF32` mirrors `rowFn` of ./single-neuron.ts (same codes as its `RowFn`: 0 Linear, 1 Cubic,
+ * 2 Erf, 3 CubicNeuron); it is duplicated here because single-neuron.ts dispatches to this module.
+ */
+import { erf } from "../stats/special.js";
+
+const SQRT_2_PI = Math.sqrt(2 / Math.PI);
+
+function rowFnF32(kind: number, lam: number, a: number, c: number, d: number, y: number, v: number, b: number): number {
+  switch (kind) {
+    case 0:
+      return a * lam;
+    case 1:
+      return lam * (a + c * lam * lam);
+    case 2: {
+      const h = lam + b;
+      return a * (y - v * erf(h / Math.SQRT2)) * SQRT_2_PI * Math.exp(-0.5 * h * h);
+    }
+    default: {
+      const h = lam + b, h2 = h * h;
+      return a * (y - v * (c * h - (d / 3) * h2 * h)) * (c - d * h2);
+    }
+  }
+}
+
+/**
+ * out += Σ_ν f(λ_ν) x_ν with λ_ν = x_ν·w for float32 rows X (n×D), float64 accumulation, rows in
+ * blocks of eight exactly as `fusedRowPass`.  Returns Σ_ν λ_ν².
+ */
+export function fusedRowPassF32(
+  X: Float32Array, n: number, D: number, w: Float64Array, out: Float64Array,
+  kind: number, a: number, c = 0, d = 0, y = 0, v = 0, b = 0,
+): number {
+  let ss = 0;
+  let nu = 0;
+  for (; nu + 7 < n; nu += 8) {
+    const o0 = nu * D, o1 = o0 + D, o2 = o1 + D, o3 = o2 + D, o4 = o3 + D, o5 = o4 + D, o6 = o5 + D, o7 = o6 + D;
+    let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+    for (let i = 0; i < D; i++) {
+      const wi = w[i];
+      l0 += X[o0 + i] * wi;
+      l1 += X[o1 + i] * wi;
+      l2 += X[o2 + i] * wi;
+      l3 += X[o3 + i] * wi;
+      l4 += X[o4 + i] * wi;
+      l5 += X[o5 + i] * wi;
+      l6 += X[o6 + i] * wi;
+      l7 += X[o7 + i] * wi;
+    }
+    ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3 + l4 * l4 + l5 * l5 + l6 * l6 + l7 * l7;
+    const f0 = rowFnF32(kind, l0, a, c, d, y, v, b), f1 = rowFnF32(kind, l1, a, c, d, y, v, b);
+    const f2 = rowFnF32(kind, l2, a, c, d, y, v, b), f3 = rowFnF32(kind, l3, a, c, d, y, v, b);
+    const f4 = rowFnF32(kind, l4, a, c, d, y, v, b), f5 = rowFnF32(kind, l5, a, c, d, y, v, b);
+    const f6 = rowFnF32(kind, l6, a, c, d, y, v, b), f7 = rowFnF32(kind, l7, a, c, d, y, v, b);
+    for (let i = 0; i < D; i++) {
+      out[i] += f0 * X[o0 + i] + f1 * X[o1 + i] + f2 * X[o2 + i] + f3 * X[o3 + i] + f4 * X[o4 + i] + f5 * X[o5 + i] + f6 * X[o6 + i] + f7 * X[o7 + i];
+    }
+  }
+  for (; nu < n; nu++) {
+    const o = nu * D;
+    let l = 0;
+    for (let i = 0; i < D; i++) l += X[o + i] * w[i];
+    ss += l * l;
+    const f = rowFnF32(kind, l, a, c, d, y, v, b);
+    for (let i = 0; i < D; i++) out[i] += f * X[o + i];
+  }
+  return ss;
+}
