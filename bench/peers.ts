@@ -38,7 +38,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { endianness, tmpdir } from "node:os";
+import { endianness, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Rng } from "../src/stats/rng.js";
@@ -64,10 +64,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root (bench/ from source, dist/bench/ when compiled). */
 const repoRoot = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
 
-interface Args { runs: number; only: string[]; peers: string; out: string }
+interface Args { runs: number; only: string[]; peers: string; out: string; clock: "cpu" | "wall" }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 3, only: [], peers: process.env.RFDYN_PEERS_DIR ?? resolve(repoRoot, "..", "shared", "peers"), out: join(repoRoot, "bench-results", "peers.json") };
+  const a: Args = { runs: 3, only: [], clock: "cpu", peers: process.env.RFDYN_PEERS_DIR ?? resolve(repoRoot, "..", "shared", "peers"), out: join(repoRoot, "bench-results", "peers.json") };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i], v = argv[i + 1];
     if (k === "--runs") {
@@ -77,8 +77,13 @@ function parseArgs(argv: string[]): Args {
     } else if (k === "--only") { a.only.push(...String(v).split(",")); i++; }
     else if (k === "--peers") { a.peers = resolve(String(v)); i++; }
     else if (k === "--out") { a.out = resolve(String(v)); i++; }
+    else if (k === "--clock") {
+      if (v !== "cpu" && v !== "wall") throw new Error(`--clock: cpu or wall (got ${v})`);
+      a.clock = v;
+      i++;
+    }
     else if (k === "--help" || k === "-h") {
-      console.log("usage: bench:peers [--runs N] [--only sgd|flow|rhs|cp-fg|cp-decomp|saad-solla[,…]] [--peers DIR] [--out FILE]");
+      console.log("usage: bench:peers [--runs N] [--only sgd|flow|rhs|cp-fg|cp-decomp|saad-solla[,…]] [--clock cpu|wall] [--peers DIR] [--out FILE]");
       process.exit(0);
     } else throw new Error(`unknown option ${k} (try --help)`);
   }
@@ -102,9 +107,18 @@ if (noPython) log(`peers: SKIPPING every Python peer: ${noPython}`);
 
 const PEER_ENV = { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1", OPENBLAS_VERBOSE: "0" };
 
+/**
+ * With `--clock cpu` (default) the peer runs unchanged except that its own timer, time.perf_counter,
+ * is replaced by time.process_time (CPU seconds of the Python process, all threads — one with
+ * OPENBLAS_NUM_THREADS=1), so both sides are timed in CPU seconds of one thread: robust to the
+ * time-slicing of a loaded machine (not to cache or memory-bandwidth contention).
+ */
+const CPU_CLOCK_WRAPPER = "import runpy, sys, time; time.perf_counter = time.process_time; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')";
+
 /** Run one peer script; returns its stdout (throws with its stderr on failure). */
 function peer(script: string, argv: (string | number)[]): string {
-  const r = spawnSync("python3", [join(args.peers, script), ...argv.map(String)], { encoding: "utf8", env: PEER_ENV, maxBuffer: 1 << 24 });
+  const cmd = [join(args.peers, script), ...argv.map(String)];
+  const r = spawnSync("python3", args.clock === "cpu" ? ["-c", CPU_CLOCK_WRAPPER, ...cmd] : cmd, { encoding: "utf8", env: PEER_ENV, maxBuffer: 1 << 24 });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${script} ${argv.join(" ")} failed (status ${r.status}): ${r.stderr.trim()}`);
   return r.stdout;
@@ -140,15 +154,21 @@ function relDiff(a: Float64Array, b: Float64Array): number {
 
 const median = (x: number[]) => { const s = [...x].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
+/** Seconds on the chosen clock: CPU seconds of this process (default) or wall-clock seconds. */
+function clock(): number {
+  if (args.clock === "wall") return performance.now() / 1e3;
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+}
 function wall<T>(f: () => T): { value: T; seconds: number } {
-  const t0 = performance.now();
+  const t0 = clock();
   const value = f();
-  return { value, seconds: (performance.now() - t0) / 1e3 };
+  return { value, seconds: clock() - t0 };
 }
 async function wallAsync<T>(f: () => Promise<T>): Promise<{ value: T; seconds: number }> {
-  const t0 = performance.now();
+  const t0 = clock();
   const value = await f();
-  return { value, seconds: (performance.now() - t0) / 1e3 };
+  return { value, seconds: clock() - t0 };
 }
 
 function fmtNum(x: number, digits = 3): string {
@@ -380,7 +400,7 @@ async function benchRhs(tmp: string): Promise<void> {
   flow.rhs(0, w0, dw);
   const drhs = relDiff(dw, ref);
   rows.push({
-    key: "rhs", workload: "same, one RHS evaluation",
+    key: "rhs", workload: "same flow, per RHS evaluation",
     rfdyn: { label: "flow.rhs", runs: ours, unit: "ms" },
     peer: noPython ? null : { label: "flow_numpy.py rhs", runs: theirs, unit: "ms" },
     ratios, target: "≥ 1",
@@ -545,7 +565,8 @@ async function main(): Promise<void> {
     runs: args.runs,
     node: process.version,
     python: noPython ? null : spawnSync("python3", ["-c", "import sys, numpy, scipy; print(sys.version.split()[0], numpy.__version__, scipy.__version__)"], { encoding: "utf8" }).stdout.trim(),
-    loadAverage: (await import("node:os")).loadavg(),
+    clock: args.clock,
+    loadAverage: loadavg(),
     skipped: noPython,
     seconds: (performance.now() - t0) / 1e3,
     rows: rows.map((r) => ({
@@ -578,7 +599,7 @@ function printTable(): void {
   console.log(`\n| ${head.join(" | ")} |`);
   console.log(`|${head.map(() => "---").join("|")}|`);
   for (const b of body) console.log(`| ${b.join(" | ")} |`);
-  console.log(`\nratio = peer time ÷ rfdyn time (rfdyn steps/s ÷ peer steps/s), per interleaved pair; ${args.runs} run(s) each, one thread each side, wall clock.`);
+  console.log(`\nratio = peer time ÷ rfdyn time (rfdyn steps/s ÷ peer steps/s), per interleaved pair; ${args.runs} run(s) each, one thread each side, ${args.clock === "cpu" ? "CPU seconds (the peers' perf_counter replaced by process_time)" : "wall clock"}; load average ${loadavg().map((x) => x.toFixed(1)).join(", ")}.`);
   console.log("Agreement:");
   for (const r of rows) {
     console.log(`  ${r.key}: ${r.agrees === false ? "FAIL " : r.agrees ? "ok " : ""}${r.agreement}`);
