@@ -241,7 +241,10 @@ export function sampleRowsInto(sampler: ClassSampler, n: number, rng: Rng, out: 
     return out;
   }
   const row = scratch && scratch.length >= D ? scratch.subarray(0, D) : new Float64Array(D);
-  for (let k = row0; k < row0 + n; k++) out.set(sampler.sample(row, rng), k * D);
+  for (let k = row0; k < row0 + n; k++) {
+    sampler.sample(row, rng);
+    out.set(row, k * D);
+  }
   return out;
 }
 
