@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { SaadSollaOde, teacherStudentProblem, type TeacherStudentParams } from "../src/theory/saad-solla.js";
+import { setI4Backend, type I4Backend } from "../src/theory/i4-wasm.js";
 import { SaadSollaOde as RefSaadSolla, teacherStudentProblem as refTeacherStudentProblem } from "./fixtures/ode-reference/saad-solla.js";
 import { MixtureOde, mixtureProblem, type MixtureOdeParams } from "../src/theory/mixture-ode.js";
 import { MixtureOde as RefMixtureOde, mixtureProblem as refMixtureProblem } from "./fixtures/ode-reference/mixture-ode.js";
@@ -62,10 +63,30 @@ function randomTeacherStudent(K: number, M: number, seed: number, trained: boole
   return { params, init: { Q: overlap(W, K, W, K, N), R: overlap(W, K, B, M, N), v } };
 }
 
-describe("Saad–Solla RHS at larger K: identical to the reference implementation", () => {
-  for (const K of [2, 5, 8]) {
+describe("Saad–Solla RHS at larger K: identical to the reference implementation (both I4 backends)", () => {
+  it("the WebAssembly-SIMD backend is the default here (so the cases below test it), and ts can be forced", () => {
+    const { params, init } = randomTeacherStudent(3, 2, 1, false);
+    expect(new SaadSollaOde(params, init.v).i4Backend).toBe("wasm-simd");
+    const prev = setI4Backend("ts");
+    try {
+      expect(new SaadSollaOde(params, init.v).i4Backend).toBe("ts");
+    } finally {
+      setI4Backend(prev);
+    }
+    expect(new SaadSollaOde({ ...params, secondOrder: false }, init.v).i4Backend).toBe("ts");
+  });
+  for (const [K, backend] of [2, 5, 8].flatMap((k) => (["wasm-simd", "ts"] as I4Backend[]).map((b) => [k, b] as const))) {
     for (const trained of [false, true]) {
-      it(`K = ${K}, M = ${K === 2 ? 3 : K}, ${trained ? "trained" : "fixed"} second layer: RHS and guarded RHS to 1e-10`, () => {
+      // n = K + M = 5, 10, 16: odd and even counts for the two-lane loop.
+      it(`${backend}: K = ${K}, M = ${K === 2 ? 3 : K}, ${trained ? "trained" : "fixed"} second layer: RHS and guarded RHS to 1e-10`, () => {
+        const prev = setI4Backend(backend);
+        try {
+          check();
+        } finally {
+          setI4Backend(prev);
+        }
+      });
+      const check = () => {
         const M = K === 2 ? 3 : K;
         const { params, init } = randomTeacherStudent(K, M, 100 + K, trained);
         const ode = new SaadSollaOde(params, init.v), ref = new RefSaadSolla(params, init.v);
@@ -91,7 +112,8 @@ describe("Saad–Solla RHS at larger K: identical to the reference implementatio
         p.rhs(0, p.y0 as Float64Array, gy);
         q.rhs(0, q.y0 as Float64Array, gr);
         expect(relDiff(gy, gr)).toBeLessThanOrEqual(1e-10);
-      });
+        expect(ode.i4Backend).toBe(backend);
+      };
     }
   }
 });

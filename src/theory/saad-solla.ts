@@ -18,6 +18,7 @@
 import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
+import { I4Kernel } from "./i4-wasm.js";
 import type { TeacherStudentState } from "../analysis/order-parameters.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
@@ -61,6 +62,8 @@ export class SaadSollaOde {
   private readonly sV: Float64Array;
   private readonly xV: Float64Array;
   private readonly yV: Float64Array;
+  /** WebAssembly-SIMD pair sums (null: the TS `i4Sum`). */
+  private readonly kernel: I4Kernel | null;
   private readonly A: Float64Array;
   private readonly T: Float64Array;
   private readonly eta: number;
@@ -91,6 +94,12 @@ export class SaadSollaOde {
     this.eta = params.lr;
     this.etaV = params.lrSecondLayer ?? params.lr;
     this.second = params.secondOrder ?? true;
+    this.kernel = this.second ? I4Kernel.create(this.n, K) : null;
+  }
+
+  /** Which implementation computes the η² pair sums. */
+  get i4Backend(): "wasm-simd" | "ts" {
+    return this.kernel ? "wasm-simd" : "ts";
   }
 
   /** Pack a state into a vector. */
@@ -249,15 +258,17 @@ export class SaadSollaOde {
       }
     }
     const sigma2 = this.params.noise;
+    const sums = this.kernel ? this.kernel.sums(C, w) : null;
+    let pair = 0;
     for (let i = 0; i < K; i++) {
       const vi = -w[i];
-      for (let k = i; k < K; k++) {
+      for (let k = i; k < K; k++, pair++) {
         const vk = -w[k];
         let d = eta * (vi * this.S(i, k) + vk * this.S(k, i)) - 2 * eta * kappa * y[o];
         if (this.second && vi !== 0 && vk !== 0) {
           const c12 = C[i * n + k];
           const l4 = (1 + C[i * n + i]) * (1 + C[k * n + k]) - c12 * c12;
-          let s4 = this.i4Sum(i, k);
+          let s4 = sums ? sums[pair] : this.i4Sum(i, k);
           s4 *= FOUR_OVER_PI2 / Math.sqrt(l4);
           const j2 = sigma2 > 0 ? TWO_OVER_PI / Math.sqrt(l4) : 0;
           d += eta * eta * vi * vk * (s4 + sigma2 * j2);
