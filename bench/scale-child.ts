@@ -41,7 +41,7 @@ function perUnit(body: (n: number) => void, batch: number, warm: number, minSeco
 }
 
 export async function runPoint(kind: ScaleCase, p: ScaleParams): Promise<ScalePoint> {
-  const minSeconds = p.minSeconds ?? 0.6;
+  const minSeconds = p.minSeconds ?? 0.4;
   const t0 = cpu();
   let body: (n: number) => void = () => {};
   let batch = 1, warm = 1;

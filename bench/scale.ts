@@ -11,7 +11,8 @@
  * Expected exponents: SGD O(KD + D log D) per step → 1 in D and in K (less at small K, where the
  * O(D log D) sampler dominates); flow RHS O(PD) → 1, 1; CP loss+gradient O(PDr + r²D) → 1, 1, 1;
  * Saad–Solla RHS O(K²(K+M)²) with M = K → 4; mixture RHS O(K⁴ N̄ + G K³) at fixed D → 4 (N̄: mean
- * tetrachoric terms per pair, ~13 at the state used).  The whole run takes ~3–5 min.
+ * tetrachoric terms per pair, ~13 at the state used).  The whole run (45 child processes, ≥ 0.4 CPU-s
+ * of measurement each) took 6 min on a 2-core machine at load average ~25; less when idle.
  * Only runs when selected (`node dist/bench/run.js scale`).
  */
 import { execFileSync } from "node:child_process";
