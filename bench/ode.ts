@@ -10,7 +10,7 @@
  *
  * `bench()` returns rows {name, value, unit, target?}; `benchmarks` adapts them to bench/run.ts.
  */
-import { integrateTeacherStudent } from "../src/theory/saad-solla.js";
+import { SaadSollaOde, integrateTeacherStudent } from "../src/theory/saad-solla.js";
 import { MixtureOde, integrateMixture } from "../src/theory/mixture-ode.js";
 import { overlaps, teacherStudentInit } from "../src/sim/teacher-student.js";
 import { initNetwork } from "../src/sim/network.js";
@@ -55,6 +55,45 @@ function mixtureRhs(): number {
   return (performance.now() - t0) / n;
 }
 
+/** CPU ms per RHS (≥ 1 CPU-second after warm-up), robust to other load on the machine. */
+function cpuMsPerCall(f: () => void): number {
+  for (let i = 0; i < 3; i++) f();
+  const c0 = process.cpuUsage();
+  let n = 0, used = 0;
+  while (used < 1e6) {
+    f();
+    n++;
+    const c = process.cpuUsage(c0);
+    used = c.user + c.system;
+  }
+  return used / 1e3 / n;
+}
+
+/**
+ * Issue 14 targets at K = 32: the Saad–Solla run K = M = 32, η = 0.5, t = 0…1000 (the setting above)
+ * takes 5,674 RHS, so "under 10 s" means ≤ 1.76 ms per RHS; the mixture ODE (IG22 Fig. 3 setting,
+ * D = 400, |W| scale 1) ≤ 20 ms per RHS.
+ */
+function saadSollaRhs32(): number {
+  const K = 32, M = 32, N = 1000;
+  const { B, W } = teacherStudentInit({ N, K, M, initScale: 0.05, seed: 1 });
+  const ode = new SaadSollaOde({ K, M, lr: 0.5, trainSecondLayer: false, noise: 0, weightDecay: 0, A: new Array(M).fill(1), T: overlaps(B, M, B, M, N) }, new Float64Array(K).fill(1));
+  const y = ode.pack({ Q: overlaps(W, K, W, K, N), R: overlaps(W, K, B, M, N), v: new Float64Array(K).fill(1) });
+  const dy = new Float64Array(ode.dim);
+  return cpuMsPerCall(() => ode.rhs(0, y, dy));
+}
+
+function mixtureRhs32(): number {
+  const geom: Geometry = { dim: 1, L: 400 };
+  const K = 32;
+  const spectra = [8, 16].map((xi) => clipSpectrum(spectrumOfRow(geom, makeClassSampler(geom, { kind: "nlgp", xi, gain: 3 }).covarianceRow())));
+  const net = initNetwork({ K, activation: "erf", secondLayer: { mode: "fixed" }, bias: { mode: "trained", value: 1, pattern: "split" }, initScale: 1 }, 400, Rng.stream(1, 0));
+  const ode = new MixtureOde({ K, geometry: geom, spectra, labels: [-1, 1], lr: 0.8, weightDecay: 0, trainBias: true, trainSecondLayer: false }, net.b, net.v);
+  const y = ode.initialState(net);
+  const dy = new Float64Array(ode.dim);
+  return cpuMsPerCall(() => ode.rhs(0, y, dy));
+}
+
 const stiffCache = new Map<string, { wall: number; nRhs: number; pmse: number }>();
 /** One measurement per method (the wall-time and RHS rows share it). */
 async function mixtureStiff(method: "gbs" | "rkc"): Promise<{ wall: number; nRhs: number; pmse: number }> {
@@ -90,6 +129,8 @@ export const benchmarks: Benchmark[] = [
   { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 wall time", unit: "s", target: 1, higherIsBetter: false, run: async () => (await saadSolla()).wall },
   { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 RHS evaluations", unit: "RHS", target: 20_000, higherIsBetter: false, run: async () => (await saadSolla()).nRhs },
   { name: "ode: mixture ODE K=8, D=400 time per RHS", unit: "ms", target: 10, higherIsBetter: false, run: () => mixtureRhs() },
+  { name: "ode: Saad–Solla K=M=32 time per RHS (CPU; t=0…1000 = 5,674 RHS)", unit: "ms", target: 1.76, higherIsBetter: false, run: () => saadSollaRhs32() },
+  { name: "ode: mixture ODE K=32, D=400 time per RHS (CPU)", unit: "ms", target: 20, higherIsBetter: false, run: () => mixtureRhs32() },
   { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS wall time", unit: "s", higherIsBetter: false, run: async () => (await mixtureStiff("gbs")).wall },
   { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS RHS evaluations", unit: "RHS", higherIsBetter: false, run: async () => (await mixtureStiff("gbs")).nRhs },
   { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, RKC wall time", unit: "s", higherIsBetter: false, run: async () => (await mixtureStiff("rkc")).wall },

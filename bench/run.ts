@@ -3,7 +3,8 @@
  *
  * Every benchmark module exports `benchmarks: Benchmark[]`; to add a module, add one line to
  * `MODULES` below.  Each benchmark returns its figure; the table lists name, figure, unit, target and
- * whether the target is met.  Run a subset with `node dist/bench/run.js <substring> …`.
+ * whether the target is met.  Run a subset with `node dist/bench/run.js <substring> …`; `optIn`
+ * benchmarks (the ~5-minute scaling ladder, `npm run bench -- scale`) run only when selected.
  */
 
 export interface Benchmark {
@@ -13,6 +14,8 @@ export interface Benchmark {
   /** Target figure (optional) and whether larger is better (default true). */
   target?: number;
   higherIsBetter?: boolean;
+  /** Only run when a command-line filter selects it (long benchmarks such as `scale`). */
+  optIn?: boolean;
   /** Run and return the measured figure. */
   run: () => number | Promise<number>;
 }
@@ -23,6 +26,7 @@ const MODULES: (() => Promise<{ benchmarks: Benchmark[] }>)[] = [
   () => import("./flow.js"),
   () => import("./cp.js"),
   () => import("./ode.js"),
+  () => import("./scale.js"),
 ];
 
 function fmt(x: number): string {
@@ -38,7 +42,7 @@ async function main(): Promise<void> {
   for (const load of MODULES) {
     const { benchmarks } = await load();
     for (const b of benchmarks) {
-      if (filters.length > 0 && !filters.some((f) => b.name.includes(f))) continue;
+      if (filters.length > 0 ? !filters.some((f) => b.name.includes(f)) : b.optIn) continue;
       process.stderr.write(`bench: ${b.name} …\n`);
       const v = await b.run();
       const hib = b.higherIsBetter ?? true;

@@ -331,6 +331,14 @@ export class TiltedGaussian {
     return this;
   }
 
+  /** Copy another instance's state (same K). */
+  copyFrom(o: TiltedGaussian): this {
+    this.mean.set(o.mean);
+    this.cov.set(o.cov);
+    this.weight = o.weight;
+    return this;
+  }
+
   /**
    * Multiply the density by g'(u_k + b)^a = (√(2/π))^a e^{−a(u_k+b)²/2} (a = 1 for one g' factor,
    * a = 2 for g'²); renormalise and multiply `weight` by (√(2/π))^a Z.
@@ -400,6 +408,11 @@ export class ErfExpectations {
   private t1: TiltedGaussian;
   private t2: TiltedGaussian;
   private eg: Float64Array;
+  private h: Float64Array;
+  private rr: Float64Array;
+  private U: Float64Array;
+  private isq: Float64Array;
+  private need: Int32Array;
   constructor(readonly K: number) {
     this.g = new Float64Array(K);
     this.gp = new Float64Array(K);
@@ -412,6 +425,11 @@ export class ErfExpectations {
     this.t1 = new TiltedGaussian(K);
     this.t2 = new TiltedGaussian(K);
     this.eg = new Float64Array(K);
+    this.h = new Float64Array(K);
+    this.rr = new Float64Array(K * K);
+    this.U = new Float64Array(K * TETRA_STRIDE);
+    this.isq = new Float64Array(K);
+    this.need = new Int32Array(K);
   }
 
   /**
@@ -462,32 +480,149 @@ export class ErfExpectations {
     return this;
   }
 
-  /** ee[k,l] = E[(y − Σ_j v_j g_j)² g'_k g'_l] (two tilts, then closed forms and Φ2). */
+  /**
+   * ee[k,l] = E[(y − Σ_j v_j g_j)² g'_k g'_l]: two tilts (the k-tilted Gaussian is shared by every
+   * l > k), then, under the tilted N(m', C'), with h_j = (m'_j + b_j)/√(1 + C'_jj),
+   *   E'[g_j g_m] = E'[g_j] E'[g_m] + 4 T(h_j, h_m; r_jm),   T = Φ2 − Φ(h_j)Φ(h_m)
+   * (the bivariate identity of eGG with 2Φ(h) − 1 = E'[g]), so
+   *   E'[(y − Σ v_j g_j)²] = (y − Σ v_j E'[g_j])² + 4 Σ_jm v_j v_m T_jm,
+   * and T comes from the tetrachoric (Mehler) series (see `tetrachoricT`), whose per-index factors
+   * are computed once per tilt: O(K·N) set-up and N multiply–adds per pair, no transcendental
+   * function per pair.  Pairs with |r| > TETRA_R_MAX use bvnCdf (Genz) instead.
+   */
   private computeSecond(Om: ArrayLike<number>, b: ArrayLike<number>, y: number, v: ArrayLike<number>): void {
-    const K = this.K, t2 = this.t2, eg = this.eg;
+    const K = this.K, t1 = this.t1, t2 = this.t2, eg = this.eg, h = this.h, rr = this.rr, U = this.U;
+    const isq = this.isq, need = this.need;
     for (let k = 0; k < K; k++) {
+      if (k + 1 < K) t1.reset(Om).tiltGp(k, b[k]);
       for (let l = k; l < K; l++) {
-        t2.reset(Om);
-        if (k === l) t2.tiltGp(k, b[k], 2);
-        else t2.tiltGp(k, b[k]).tiltGp(l, b[l]);
-        const w = t2.weight;
+        if (k === l) t2.reset(Om).tiltGp(k, b[k], 2);
+        else t2.copyFrom(t1).tiltGp(l, b[l]);
+        const w = t2.weight, C = t2.cov, mu = t2.mean;
         let s1 = 0;
         for (let j = 0; j < K; j++) {
-          eg[j] = t2.eG(j, b[j]);
+          const sj = 1 + C[j * K + j], cj = mu[j] + b[j];
+          eg[j] = erf(cj / Math.sqrt(2 * sj));
           s1 += v[j] * eg[j];
+          h[j] = cj / Math.sqrt(sj);
         }
-        let s2 = 0;
+        // Correlations, and per index the number of series terms its pairs need.
+        for (let j = 0; j < K; j++) {
+          isq[j] = 1 / Math.sqrt(1 + C[j * K + j]);
+          need[j] = 0;
+        }
         for (let j = 0; j < K; j++) {
           if (v[j] === 0) continue;
-          s2 += v[j] * v[j] * t2.eGG(j, j, b[j], b[j]);
-          for (let m = j + 1; m < K; m++) {
+          const ij = isq[j];
+          for (let m = j; m < K; m++) {
             if (v[m] === 0) continue;
-            s2 += 2 * v[j] * v[m] * t2.eGG(j, m, b[j], b[m]);
+            let r = C[j * K + m] * ij * isq[m];
+            r = r > 1 ? 1 : r < -1 ? -1 : r;
+            rr[j * K + m] = r;
+            const a = r < 0 ? -r : r;
+            if (a <= TETRA_R_MAX) {
+              const N = tetraTerms(a);
+              if (N > need[j]) need[j] = N;
+              if (N > need[m]) need[m] = N;
+            }
           }
         }
-        const val = w * (y * y - 2 * y * s1 + s2);
+        for (let j = 0; j < K; j++) if (v[j] !== 0) hermiteFactors(h[j], v[j], need[j] + 1, U, j * TETRA_STRIDE);
+        let tsum = 0;
+        for (let j = 0; j < K; j++) {
+          if (v[j] === 0) continue;
+          const oj = j * TETRA_STRIDE;
+          for (let m = j; m < K; m++) {
+            if (v[m] === 0) continue;
+            const r = rr[j * K + m];
+            const a = r < 0 ? -r : r;
+            let t: number;
+            if (a <= TETRA_R_MAX) {
+              // Σ_{n<N} r^{n+1} U_jn U_mn as r(E(r²) + r O(r²)) over even/odd n: two independent Horner
+              // chains (half the latency); N is rounded up to even (U holds need + 1 terms).
+              const om = m * TETRA_STRIDE;
+              const r2 = r * r;
+              let e = 0, o = 0;
+              for (let n = (tetraTerms(a) + 1) & ~1; n > 0; n -= 2) {
+                e = e * r2 + U[oj + n - 2] * U[om + n - 2];
+                o = o * r2 + U[oj + n - 1] * U[om + n - 1];
+              }
+              t = r * (e + r * o);
+            } else {
+              t = v[j] * v[m] * (bvnCdf(h[j], h[m], r) - normCdf(h[j]) * normCdf(h[m]));
+            }
+            tsum += j === m ? t : 2 * t;
+          }
+        }
+        const e = y - s1;
+        const val = w * (e * e + 4 * tsum);
         this.ee[k * K + l] = this.ee[l * K + k] = val;
       }
     }
   }
+}
+
+/**
+ * Tetrachoric (Mehler) series of the bivariate normal CDF:
+ *   Φ2(h, k; r) − Φ(h)Φ(k) = Σ_{n≥0} r^{n+1}/(n+1) ψ_n(h) ψ_n(k),   ψ_n = φ He_n / √(n!)
+ * (integrate Mehler's φ2 = φφ Σ rⁿ/n! He_n He_n over (−∞, h] × (−∞, k]; ∫φ He_n = −φ He_{n−1}).
+ * Cramér's inequality |He_n(x)| e^{−x²/4} ≤ κ √(n!), κ = 1.086435, bounds |ψ_n| ≤ κ e^{−x²/4}/√(2π),
+ * so the tail after N terms is at most  κ²/(2π) · |r|^{N+1} / ((N+1)(1 − |r|))  for every h, k.
+ * `tetraTerms(|r|)` is the smallest N making that ≤ TETRA_TOL (tabulated on a 1/512 grid at each
+ * cell's upper edge); the series is used up to |r| = TETRA_R_MAX (N ≤ TETRA_N_MAX).
+ */
+export const TETRA_R_MAX = 0.8;
+const TETRA_TOL = 2e-17;
+const TETRA_BINS = 512;
+const CRAMER_K2 = (1.086435 * 1.086435) / (2 * Math.PI);
+const TETRA_TABLE: Int32Array = (() => {
+  const t = new Int32Array(Math.ceil(TETRA_R_MAX * TETRA_BINS) + 1);
+  for (let i = 0; i < t.length; i++) {
+    const r = Math.min(0.999, (i + 1) / TETRA_BINS);
+    let N = 0;
+    while (CRAMER_K2 * Math.pow(r, N + 1) / ((N + 1) * (1 - r)) > TETRA_TOL) N++;
+    t[i] = N;
+  }
+  return t;
+})();
+export const TETRA_N_MAX = TETRA_TABLE[TETRA_TABLE.length - 1];
+/** Per-index stride of the factor table: N_MAX + 1 terms (even rounding) and one spare. */
+const TETRA_STRIDE = TETRA_N_MAX + 2;
+
+/** Number of series terms for |r| = a ≤ TETRA_R_MAX (tail ≤ TETRA_TOL). */
+export function tetraTerms(a: number): number {
+  return TETRA_TABLE[(a * TETRA_BINS) | 0];
+}
+
+/**
+ * out[o + n] = c ψ_n(x) / √(n+1) for n < N, by the three-term recurrence of the normalised Hermite
+ * functions ψ_{n+1} = (x ψ_n − √n ψ_{n−1}) / √(n+1), ψ_0 = φ(x) (stable forward).
+ */
+function hermiteFactors(x: number, c: number, N: number, out: Float64Array, o: number): void {
+  let p0 = 0, p1 = INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+  for (let n = 0; n < N; n++) {
+    out[o + n] = c * p1 * INV_SQRT[n + 1];
+    const p2 = (x * p1 - SQRT_INT[n] * p0) * INV_SQRT[n + 1];
+    p0 = p1;
+    p1 = p2;
+  }
+}
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const SQRT_INT = Float64Array.from({ length: TETRA_N_MAX + 2 }, (_, n) => Math.sqrt(n));
+const INV_SQRT = Float64Array.from({ length: TETRA_N_MAX + 2 }, (_, n) => (n === 0 ? Infinity : 1 / Math.sqrt(n)));
+
+/**
+ * T(h, k; r) = Φ2(h, k; r) − Φ(h)Φ(k) by the tetrachoric series (|r| ≤ TETRA_R_MAX, absolute error
+ * ≤ 2e-17 plus rounding); exported for the tests.
+ */
+export function tetrachoricT(h: number, k: number, r: number): number {
+  const a = Math.abs(r);
+  if (!(a <= TETRA_R_MAX)) throw new RangeError(`tetrachoricT: |r| must be ≤ ${TETRA_R_MAX} (got ${r})`);
+  const N = tetraTerms(a);
+  const U = new Float64Array(2 * TETRA_N_MAX);
+  hermiteFactors(h, 1, N, U, 0);
+  hermiteFactors(k, 1, N, U, TETRA_N_MAX);
+  let acc = 0;
+  for (let n = N - 1; n >= 0; n--) acc = (acc + U[n] * U[TETRA_N_MAX + n]) * r;
+  return acc;
 }

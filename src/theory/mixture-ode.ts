@@ -26,6 +26,7 @@
 import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { ErfExpectations } from "../stats/gaussian-integrals.js";
+import { gemm } from "../kernels/index.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 import { fourierRows, getPmseFromOmegas } from "./get.js";
 
@@ -107,6 +108,8 @@ export class MixtureOde {
   private readonly labels: Float64Array;
   private readonly exps: ErfExpectations[];
   private readonly Qg: Float64Array;
+  /** Qg's K×K blocks as views (no allocation in the RHS). */
+  private readonly QgView: Float64Array[];
   private readonly omegas: Float64Array[];
   private readonly Gm: Float64Array[];
   private readonly Mt: Float64Array;
@@ -141,6 +144,7 @@ export class MixtureOde {
     this.labels = Float64Array.from(params.labels);
     this.exps = params.spectra.map(() => new ErfExpectations(K));
     this.Qg = new Float64Array(this.G * K * K);
+    this.QgView = Array.from({ length: this.G }, (_, g) => this.Qg.subarray(g * K * K, (g + 1) * K * K));
     this.omegas = params.spectra.map(() => new Float64Array(K * K));
     this.Gm = params.spectra.map(() => new Float64Array(K * K));
     this.noise = params.spectra.map(() => new Float64Array(K * K));
@@ -230,15 +234,8 @@ export class MixtureOde {
         for (let i = 0; i < K * K; i++) Mt[i] += c * Gm[i];
       }
       for (let k = 0; k < K; k++) Mt[k * K + k] -= eta * l2;
-      const o = g * K * K;
       // MQ = M_τ Q_g
-      for (let i = 0; i < K; i++) {
-        for (let j = 0; j < K; j++) {
-          let s = 0;
-          for (let m = 0; m < K; m++) s += Mt[i * K + m] * Qg[o + m * K + j];
-          MQ[i * K + j] = s;
-        }
-      }
+      gemm(false, false, K, K, K, 1, Mt, this.QgView[g], 0, MQ);
       let jj = g * nt;
       for (let k = 0; k < K; k++) {
         for (let l = k; l < K; l++) {

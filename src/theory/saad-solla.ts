@@ -18,6 +18,7 @@
 import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
+import { I4Kernel } from "./i4-wasm.js";
 import type { TeacherStudentState } from "../analysis/order-parameters.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
@@ -58,6 +59,11 @@ export class SaadSollaOde {
   private readonly L3: Float64Array;
   private readonly P: Float64Array;
   private readonly v: Float64Array;
+  private readonly sV: Float64Array;
+  private readonly xV: Float64Array;
+  private readonly yV: Float64Array;
+  /** WebAssembly-SIMD pair sums (null: the TS `i4Sum`). */
+  private readonly kernel: I4Kernel | null;
   private readonly A: Float64Array;
   private readonly T: Float64Array;
   private readonly eta: number;
@@ -80,11 +86,20 @@ export class SaadSollaOde {
     this.L3 = new Float64Array(K * this.n);
     this.P = new Float64Array(K * this.n);
     this.v = Float64Array.from(v0);
+    this.sV = new Float64Array(this.n);
+    this.xV = new Float64Array(this.n);
+    this.yV = new Float64Array(this.n);
     this.A = Float64Array.from(params.A);
     this.T = Float64Array.from(params.T);
     this.eta = params.lr;
     this.etaV = params.lrSecondLayer ?? params.lr;
     this.second = params.secondOrder ?? true;
+    this.kernel = this.second ? I4Kernel.create(this.n, K) : null;
+  }
+
+  /** Which implementation computes the η² pair sums. */
+  get i4Backend(): "wasm-simd" | "ts" {
+    return this.kernel ? "wasm-simd" : "ts";
   }
 
   /** Pack a state into a vector. */
@@ -170,6 +185,52 @@ export class SaadSollaOde {
     return TWO_OVER_PI * (P[i * n + a] - (C[i * n + a] * P[i * n + i]) / (1 + C[i * n + i]));
   }
 
+  /**
+   * Σ_ab w_a w_b asin(Λ0(a,b)/√(Λ1(a)Λ1(b))) for the pair (i, k): the η² term of dQ_ik up to the factor
+   * (4/π²)Λ4^{-1/2}.  Everything that depends on one index only is hoisted out of the (a, b) loop:
+   * with α_a = C_ia, β_a = C_ka,
+   *   Λ0(a,b) = Λ4 C_ab − α_a X_b − β_a Y_b,  X_b = (1+C_kk)α_b − C_ik β_b,  Y_b = (1+C_ii)β_b − C_ik α_b,
+   *   Λ1(a)   = Λ4(1 + C_aa) − α_a X_a − β_a Y_a,
+   * (the expansions of REFERENCE.md regrouped), so the correlation is
+   *   r_ab = s_a (Λ4 C_ab s_b − α_a X̂_b − β_a Ŷ_b),  s = Λ1^{-1/2}, X̂ = s X, Ŷ = s Y,
+   * three multiplies and two subtractions per element before the arcsine (fdlibm, inlined); the sum
+   * runs over b ≥ a (r is symmetric).  O(n) set-up and O(n²) work per pair, no allocation.
+   */
+  private i4Sum(i: number, k: number): number {
+    const { n, C, w, sV, xV, yV } = this;
+    const c11 = 1 + C[i * n + i], c22 = 1 + C[k * n + k], c12 = C[i * n + k];
+    const l4 = c11 * c22 - c12 * c12;
+    const io = i * n, ko = k * n;
+    for (let b = 0; b < n; b++) {
+      const al = C[io + b], be = C[ko + b];
+      const X = c22 * al - c12 * be, Y = c11 * be - c12 * al;
+      const l1 = l4 * (1 + C[b * n + b]) - al * X - be * Y;
+      const s = 1 / Math.sqrt(l1);
+      sV[b] = s;
+      xV[b] = X * s;
+      yV[b] = Y * s;
+    }
+    let s4 = 0;
+    for (let a = 0; a < n; a++) {
+      const wa = w[a];
+      if (wa === 0) continue;
+      const sa = sV[a], al = C[io + a], be = C[ko + a];
+      const ao = a * n;
+      const f = l4 * sa, ga = al * sa, ha = be * sa;
+      let r = f * C[ao + a] * sa - ga * xV[a] - ha * yV[a];
+      r = r > 1 ? 1 : r < -1 ? -1 : r;
+      const diag = wa * Math.asin(r);
+      let off = 0;
+      for (let b = a + 1; b < n; b++) {
+        let x = f * C[ao + b] * sV[b] - ga * xV[b] - ha * yV[b];
+        x = x > 1 ? 1 : x < -1 ? -1 : x;
+        off += w[b] * Math.asin(x);
+      }
+      s4 += wa * (diag + 2 * off);
+    }
+    return s4;
+  }
+
   /** dy/dt (allocation-free). */
   readonly rhs = (_t: number, y: Float64Array, dy: Float64Array): void => {
     const { K, M, n, C, w, L3, P, eta } = this;
@@ -197,27 +258,17 @@ export class SaadSollaOde {
       }
     }
     const sigma2 = this.params.noise;
+    const sums = this.kernel ? this.kernel.sums(C, w) : null;
+    let pair = 0;
     for (let i = 0; i < K; i++) {
       const vi = -w[i];
-      for (let k = i; k < K; k++) {
+      for (let k = i; k < K; k++, pair++) {
         const vk = -w[k];
         let d = eta * (vi * this.S(i, k) + vk * this.S(k, i)) - 2 * eta * kappa * y[o];
         if (this.second && vi !== 0 && vk !== 0) {
-          const c11 = C[i * n + i], c12 = C[i * n + k], c22 = C[k * n + k];
-          const l4 = (1 + c11) * (1 + c22) - c12 * c12;
-          let s4 = 0;
-          for (let a = 0; a < n; a++) {
-            const c13 = C[i * n + a], c23 = C[k * n + a], c33 = C[a * n + a];
-            const l1 = l4 * (1 + c33) - c23 * c23 * (1 + c11) - c13 * c13 * (1 + c22) + 2 * c12 * c13 * c23;
-            for (let b = a; b < n; b++) {
-              const c14 = C[i * n + b], c24 = C[k * n + b], c34 = C[a * n + b], c44 = C[b * n + b];
-              const l0 = l4 * c34 - c23 * c24 * (1 + c11) - c13 * c14 * (1 + c22) + c12 * c13 * c24 + c12 * c14 * c23;
-              const l2 = l4 * (1 + c44) - c24 * c24 * (1 + c11) - c14 * c14 * (1 + c22) + 2 * c12 * c14 * c24;
-              let r = l0 / Math.sqrt(l1 * l2);
-              r = r > 1 ? 1 : r < -1 ? -1 : r;
-              s4 += (a === b ? 1 : 2) * w[a] * w[b] * Math.asin(r);
-            }
-          }
+          const c12 = C[i * n + k];
+          const l4 = (1 + C[i * n + i]) * (1 + C[k * n + k]) - c12 * c12;
+          let s4 = sums ? sums[pair] : this.i4Sum(i, k);
           s4 *= FOUR_OVER_PI2 / Math.sqrt(l4);
           const j2 = sigma2 > 0 ? TWO_OVER_PI / Math.sqrt(l4) : 0;
           d += eta * eta * vi * vk * (s4 + sigma2 * j2);
@@ -363,16 +414,22 @@ export function teacherStudentProblem(params: TeacherStudentParams, init: Teache
       for (const [k, c] of row) s += c * y0[k];
       yInit[n + j] = s;
     });
+    // The rows as CSR typed arrays (same order of summation as the rows themselves).
+    const nRows = rows.length;
+    const start = new Int32Array(nRows + 1);
+    for (let j = 0; j < nRows; j++) start[j + 1] = start[j] + rows[j].length;
+    const col = new Int32Array(start[nRows]), coef = new Float64Array(start[nRows]);
+    rows.forEach((row, j) => row.forEach(([k, c], e) => { col[start[j] + e] = k; coef[start[j] + e] = c; }));
     rhs = (t, y, dy) => {
       ode.rhs(t, y, dy);
-      for (let j = 0; j < rows.length; j++) {
+      for (let j = 0; j < nRows; j++) {
         let s = 0;
-        for (const [k, c] of rows[j]) s += c * dy[k];
+        for (let e = start[j]; e < start[j + 1]; e++) s += coef[e] * dy[col[e]];
         dy[n + j] = s;
       }
       if (nEps > 0) {
         const e = ode.errorRate(y, dy);
-        for (let j = 0; j < nEps; j++) dy[n + rows.length + j] = e;
+        for (let j = 0; j < nEps; j++) dy[n + nRows + j] = e;
       }
     };
   }
