@@ -394,7 +394,7 @@ export class WasmKernels {
     return true;
   }
 
-  /** GFLOP/s of `iters` rounds of the f64x2 multiply–add microkernel (32 flops per round). */
+  /** Runs `iters` rounds of the f64x2 multiply–add microkernel (48 flops per round; for peak estimates). */
   peakSimd(iters: number): number {
     return this.ex.peakSimd(iters, 0.5);
   }
