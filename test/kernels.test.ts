@@ -18,7 +18,7 @@ import { erf } from "../src/stats/special.js";
 import { Rng } from "../src/stats/rng.js";
 import { RowFn, buildSingleNeuronFlow, fusedRowPass, fusedRowPassRange, tsFusedRowPass } from "../src/theory/single-neuron.js";
 import { deriveFlowCoefficients } from "../src/theory/coefficients.js";
-import { ImplicitCumulantLoss, cpSamplePass, secondMoment } from "../src/cp/loss.js";
+import { ImplicitCumulantLoss, cpSamplePass, sampleCumulantNormSq, secondMoment } from "../src/cp/loss.js";
 import { checkGradient } from "../src/optim/gradcheck.js";
 
 const initial = kernelBackend();
@@ -267,6 +267,17 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
       let s = 0;
       for (let nu = 0; nu < P; nu++) s += X[nu * D + i] * X[nu * D + j];
       expect(Cw[i * D + j]).toBeCloseTo(s / P, 13);
+    }
+  });
+
+  it("‖ΔT‖² from samples (Gram blocks, C·x and C² on the GEMM kernel) is the same on both backends", () => {
+    for (const [P, D] of [[1, 3], [70, 5], [1100, 9]]) {
+      const X = rand(P * D, rng);
+      const C = secondMoment(X, P, D);
+      const a = withBackend("ts", () => sampleCumulantNormSq(X, P, D, C));
+      const b = withBackend("wasm-simd", () => sampleCumulantNormSq(X, P, D, C));
+      expect(Object.is(a, b)).toBe(true);
+      expect(a).toBeGreaterThan(0);
     }
   });
 

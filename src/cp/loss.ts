@@ -536,53 +536,59 @@ export class ExplicitCumulantLoss implements CpObjective {
  */
 export function sampleCumulantNormSq(X: Float64Array, P: number, D: number, C?: Float64Array | null): number {
   const Cm = C ?? secondMoment(X, P, D);
-  // ‖M4‖² = (1/P²) Σ_νμ (x_ν·x_μ)⁴ over the upper triangle of the Gram matrix, in 64×64 blocks
-  // computed by the same register-blocked kernel as the loss (projectRows with U = X).
-  const NB = 64;
-  const Gb = new Float64Array(NB * NB);
+  // ‖M4‖² = (1/P²) Σ_νμ (x_ν·x_μ)⁴ over the upper triangle of the Gram matrix, summed in 64×64
+  // blocks; the Gram entries come from the GEMM kernel, 64 rows × up to 1024 columns per call.
+  const NB = 64, PANEL = 16 * NB;
+  const simd = simdKernels() !== null;
+  const Gb = new Float64Array(NB * PANEL);
   let m4 = 0;
   for (let n0 = 0; n0 < P; n0 += NB) {
     const n1 = Math.min(P, n0 + NB);
-    for (let c0 = n0; c0 < P; c0 += NB) {
-      const c1 = Math.min(P, c0 + NB), nc = c1 - c0;
-      projectRows(X, D, n0, n1, X, c0 * D, nc, Gb);
-      let blk = 0;
-      for (let n = n0; n < n1; n++) {
-        const o = (n - n0) * nc;
-        const aStart = c0 === n0 ? n - n0 : 0;
-        for (let a = aStart; a < nc; a++) {
-          const s2 = Gb[o + a] * Gb[o + a];
-          blk += (c0 === n0 && a === n - n0 ? 1 : 2) * s2 * s2;
+    const Xr = X.subarray(n0 * D, n1 * D);
+    for (let p0 = n0; p0 < P; p0 += PANEL) {
+      const p1 = Math.min(P, p0 + PANEL), np = p1 - p0;
+      if (simd) gemm(false, true, n1 - n0, np, D, 1, Xr, X.subarray(p0 * D, p1 * D), 0, Gb);
+      else projectRows(X, D, n0, n1, X, p0 * D, np, Gb); // same sums, register-blocked TS loop
+      for (let c0 = p0; c0 < p1; c0 += NB) {
+        const nc = Math.min(p1, c0 + NB) - c0;
+        let blk = 0;
+        for (let n = n0; n < n1; n++) {
+          const o = (n - n0) * np + (c0 - p0);
+          const aStart = c0 === n0 ? n - n0 : 0;
+          for (let a = aStart; a < nc; a++) {
+            const s2 = Gb[o + a] * Gb[o + a];
+            blk += (c0 === n0 && a === n - n0 ? 1 : 2) * s2 * s2;
+          }
         }
+        m4 += blk;
       }
-      m4 += blk;
     }
   }
   m4 /= P * P;
-  // ⟨M4, Wick⟩
+  // ⟨M4, Wick⟩ = (3/P) Σ_ν (x_νᵀ C x_ν)², with C x_ν for 256 rows per GEMM call
   let cross = 0;
-  const v = new Float64Array(D);
-  for (let n = 0; n < P; n++) {
-    const o = n * D;
-    let q = 0;
-    for (let i = 0; i < D; i++) {
-      let s = 0;
-      const ci = i * D;
-      for (let j = 0; j < D; j++) s += Cm[ci + j] * X[o + j];
-      v[i] = s;
-      q += s * X[o + i];
+  const RB = 256;
+  const V = new Float64Array(Math.min(P, RB) * D);
+  for (let r0 = 0; r0 < P; r0 += RB) {
+    const r1 = Math.min(P, r0 + RB);
+    gemm(false, true, r1 - r0, D, D, 1, X.subarray(r0 * D, r1 * D), Cm, 0, V);
+    for (let n = r0; n < r1; n++) {
+      const o = n * D, ov = (n - r0) * D;
+      let q = 0;
+      for (let i = 0; i < D; i++) q += V[ov + i] * X[o + i];
+      cross += q * q;
     }
-    cross += q * q;
   }
   cross *= 3 / P;
   // ‖Wick‖²: tr C² = ‖C‖_F², tr C⁴ = ‖C²‖_F² (C symmetric)
   let trC2 = 0;
   for (let k = 0; k < D * D; k++) trC2 += Cm[k] * Cm[k];
+  const C2 = new Float64Array(D * D);
+  gemm(false, false, D, D, D, 1, Cm, Cm, 0, C2);
   let trC4 = 0;
   for (let i = 0; i < D; i++) {
     for (let j = i; j < D; j++) {
-      let s = 0;
-      for (let k = 0; k < D; k++) s += Cm[i * D + k] * Cm[k * D + j];
+      const s = C2[i * D + j];
       trC4 += (j === i ? 1 : 2) * s * s;
     }
   }

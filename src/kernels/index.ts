@@ -121,16 +121,26 @@ export function tsGemm(
 ): void {
   scaleC(C, m * n, beta);
   if (k === 0) return;
-  // C[i,:] += (α op(A)[i,p]) op(B)[p,:] for p in order (every entry summed over p in order).
   for (let i = 0; i < m; i++) {
     const ci = i * n;
-    for (let p = 0; p < k; p++) {
-      const a = alpha * (transA ? A[p * m + i] : A[i * k + p]);
-      if (!transB) {
+    if (!transB) {
+      // C[i,:] += (α op(A)[i,p]) B[p,:] for p in order.
+      for (let p = 0; p < k; p++) {
+        const a = alpha * (transA ? A[p * m + i] : A[i * k + p]);
         const bp = p * n;
         for (let j = 0; j < n; j++) C[ci + j] += a * B[bp + j];
-      } else {
-        for (let j = 0; j < n; j++) C[ci + j] += a * B[j * k + p];
+      }
+    } else {
+      // Rows of B are contiguous in p: the same sums as dot products, C_ij carried as the accumulator.
+      for (let j = 0; j < n; j++) {
+        const bj = j * k;
+        let s = C[ci + j];
+        if (transA) for (let p = 0; p < k; p++) s += alpha * A[p * m + i] * B[bj + p];
+        else {
+          const ai = i * k;
+          for (let p = 0; p < k; p++) s += alpha * A[ai + p] * B[bj + p];
+        }
+        C[ci + j] = s;
       }
     }
   }
