@@ -16,7 +16,7 @@ import {
 import { wasmKernels } from "../src/kernels/wasm.js";
 import { erf } from "../src/stats/special.js";
 import { Rng } from "../src/stats/rng.js";
-import { RowFn, buildSingleNeuronFlow, fusedRowPass, fusedRowPassRange, tsFusedRowPass } from "../src/theory/single-neuron.js";
+import { RowFn, buildSingleNeuronFlow, denseCovariance, fusedRowPass, fusedRowPassRange, tsFusedRowPass } from "../src/theory/single-neuron.js";
 import { deriveFlowCoefficients } from "../src/theory/coefficients.js";
 import { ImplicitCumulantLoss, cpSamplePass, sampleCumulantNormSq, secondMoment } from "../src/cp/loss.js";
 import { checkGradient } from "../src/optim/gradcheck.js";
@@ -278,6 +278,18 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
       const b = withBackend("wasm-simd", () => sampleCumulantNormSq(X, P, D, C));
       expect(Object.is(a, b)).toBe(true);
       expect(a).toBeGreaterThan(0);
+    }
+  });
+
+  it("dense covariance operator (gemv on the pinned C) is the same on both backends and equals Σ_j C_ij w_j", () => {
+    for (const D of [5, 70, 129]) {
+      const C = rand(D * D, rng), w = rand(D, rng);
+      const op = denseCovariance(C, D);
+      const a = new Float64Array(D), b = new Float64Array(D), ref = new Float64Array(D);
+      withBackend("ts", () => op.apply(w, a));
+      withBackend("wasm-simd", () => op.apply(w, b));
+      for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) ref[i] += C[i * D + j] * w[j];
+      expect([firstDiff(a, b), firstDiff(a, ref)]).toEqual([-1, -1]);
     }
   });
 

@@ -31,7 +31,7 @@ import { erf } from "../stats/special.js";
 import { denseFromRow, geometrySize, spectrumOfRow, type Geometry } from "../data/kernels.js";
 import { addCpContraction, type CpFactors } from "../analysis/cp-flow.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "./coefficients.js";
-import { simdKernels } from "../kernels/index.js";
+import { gemv, pin, simdKernels } from "../kernels/index.js";
 
 export type FlowVariant = "gaussian" | "full" | "cp" | "exact";
 export const FLOW_VARIANTS: readonly FlowVariant[] = ["gaussian", "full", "cp", "exact"];
@@ -150,19 +150,16 @@ export function tsFusedRowPass(
   return ss;
 }
 
-/** Dense D×D row-major covariance. */
+/** Dense D×D row-major covariance (C must not be modified afterwards: the SIMD backend keeps a copy). */
 export function denseCovariance(C: Float64Array, D: number, description = "dense covariance"): CovOperator {
   if (C.length !== D * D) throw new RangeError(`denseCovariance: need D² = ${D * D} entries (got ${C.length})`);
+  // C is read-only from here on: keep it in the SIMD backend's memory (no copy per RHS).
+  pin(C);
   return {
     D,
     description,
     apply(w, out) {
-      for (let i = 0; i < D; i++) {
-        let s = 0;
-        const o = i * D;
-        for (let j = 0; j < D; j++) s += C[o + j] * w[j];
-        out[i] = s;
-      }
+      gemv(false, D, D, 1, C, w, 0, out); // out_i = Σ_j C_ij w_j, j in order
     },
   };
 }
