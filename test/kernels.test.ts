@@ -350,7 +350,11 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
     for (const r of [1, 6]) for (const useCovariance of [true, false]) {
       const Lt = withBackend("ts", () => new ImplicitCumulantLoss(X, P, D, r, { useCovariance }));
       const Lw = withBackend("wasm-simd", () => new ImplicitCumulantLoss(X, P, D, r, { useCovariance }));
-      const th = rand(Lt.n, rng, 0.3);
+      // θ as in test/cp.test.ts: γ ~ N(0, 1), u ~ N(0, 1/D) (own stream: independent of earlier tests).
+      const tr = new Rng(40 + r);
+      const th = new Float64Array(Lt.n);
+      for (let a = 0; a < r; a++) th[a] = tr.normal();
+      for (let q = r; q < th.length; q++) th[q] = tr.normal() / Math.sqrt(D);
       const gt = new Float64Array(Lt.n), gw = new Float64Array(Lt.n);
       const ft = withBackend("ts", () => Lt.fg(th, gt));
       const fw = withBackend("wasm-simd", () => Lw.fg(th, gw));
@@ -359,8 +363,10 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
       const pt = withBackend("ts", () => Lt.projections(th.subarray(r), new Float64Array(r)));
       const pw = withBackend("wasm-simd", () => Lw.projections(th.subarray(r), new Float64Array(r)));
       expect(firstDiff(pt, pw)).toBe(-1);
+      // Central differences reach 1e-7 … 3e-6 relative here over seeds 30–49; a gradient slip such as
+      // −8 → −8.008 gives ~1e-3, so 1e-5 separates them.
       const err = withBackend("wasm-simd", () => checkGradient((x, gg) => Lw.fg(x, gg), th));
-      expect(err).toBeLessThan(1e-6);
+      expect(err).toBeLessThan(1e-5);
     }
   });
 
