@@ -15,6 +15,7 @@ import { ImplicitCumulantLoss } from "../src/cp/loss.js";
 import { decomposeAsync, type CpDecomposition } from "../src/cp/decompose.js";
 import { sampleClass } from "../src/cp/analyse.js";
 import { Rng } from "../src/stats/rng.js";
+import { kernelBackend, setKernelBackend, simdAvailable, type KernelBackend } from "../src/kernels/index.js";
 
 const D = 100, P = 10_000, R = 20;
 
@@ -62,8 +63,36 @@ async function fullDecomposition() {
   return decomp;
 }
 
+/** Seconds per loss+gradient on each kernel backend, measured alternately (best of 3 rounds of ≥ 0.5 s). */
+let perBackend: Record<KernelBackend, number> | null = null;
+function evalSecondsPerBackend(): Record<KernelBackend, number> {
+  if (perBackend) return perBackend;
+  const { loss, theta } = setup();
+  const g = new Float64Array(loss.n);
+  const best: Record<KernelBackend, number> = { ts: Infinity, "wasm-simd": simdAvailable() ? Infinity : NaN };
+  const prev = setKernelBackend("ts");
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const b of (simdAvailable() ? ["ts", "wasm-simd"] : ["ts"]) as KernelBackend[]) {
+        setKernelBackend(b);
+        loss.fg(theta, g);
+        let n = 0, t = 0;
+        while (t < 0.5) { t += cpuSeconds(() => loss.fg(theta, g)); n++; }
+        best[b] = Math.min(best[b], t / n);
+      }
+    }
+  } finally {
+    setKernelBackend(prev);
+  }
+  return (perBackend = best);
+}
+
 export const benchmarks: Benchmark[] = [
-  { name: "cp loss+grad D=100 P=1e4 r=20: time", unit: "ms", higherIsBetter: false, run: () => 1e3 * evalSeconds() },
+  { name: "cp loss+grad D=100 P=1e4 r=20: time [ts]", unit: "ms", higherIsBetter: false, run: () => 1e3 * evalSecondsPerBackend().ts },
+  { name: "cp loss+grad D=100 P=1e4 r=20: time [wasm-simd]", unit: "ms", higherIsBetter: false, run: () => 1e3 * evalSecondsPerBackend()["wasm-simd"] },
+  { name: "cp loss+grad D=100 P=1e4 r=20: throughput [ts]", unit: "GFLOP/s", run: () => setup().loss.flopsPerEval() / evalSecondsPerBackend().ts / 1e9 },
+  { name: "cp loss+grad D=100 P=1e4 r=20: throughput [wasm-simd]", unit: "GFLOP/s", run: () => setup().loss.flopsPerEval() / evalSecondsPerBackend()["wasm-simd"] / 1e9 },
+  { name: `cp loss+grad D=100 P=1e4 r=20: time (default backend, ${kernelBackend()})`, unit: "ms", higherIsBetter: false, run: () => 1e3 * evalSeconds() },
   { name: "cp loss+grad D=100 P=1e4 r=20: throughput", unit: "GFLOP/s", target: 1, run: () => setup().loss.flopsPerEval() / evalSeconds() / 1e9 },
   { name: "cp decomposition D=100 P=1e4 r=20 (1 restart): time", unit: "s", higherIsBetter: false, run: async () => (await fullDecomposition()).seconds },
   { name: "cp decomposition: L-BFGS iterations", unit: "iterations", higherIsBetter: false, run: async () => (await fullDecomposition()).iterations },

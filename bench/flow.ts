@@ -22,6 +22,7 @@ import { deriveFlowCoefficients } from "../src/theory/coefficients.js";
 import { buildSingleNeuronFlow, type SingleNeuronFlow } from "../src/theory/single-neuron.js";
 import { classDatasets, integrateFlow } from "../src/theory/flow-trajectory.js";
 import type { Method } from "../src/integrate/index.js";
+import { setKernelBackend, simdAvailable, type KernelBackend } from "../src/kernels/index.js";
 
 const L = 100, P = 10_000, T = 1000;
 
@@ -57,7 +58,45 @@ async function timeTo1000(method: Method, dt?: number): Promise<number> {
   return seconds;
 }
 
+/**
+ * Milliseconds per RHS on each kernel backend, measured alternately in this process (best of 3 rounds
+ * of ≥ 0.5 CPU-s each).  Flops per RHS: the fused pass does 4·P·D (λ = x·w and the update of dw).
+ */
+let perBackend: Record<KernelBackend, number> | null = null;
+async function rhsMsPerBackend(): Promise<Record<KernelBackend, number>> {
+  if (perBackend) return perBackend;
+  const { flow, w0 } = await build();
+  const dw = new Float64Array(L);
+  const best: Record<KernelBackend, number> = { ts: Infinity, "wasm-simd": simdAvailable() ? Infinity : NaN };
+  const prev = setKernelBackend("ts");
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const b of (simdAvailable() ? ["ts", "wasm-simd"] : ["ts"]) as KernelBackend[]) {
+        setKernelBackend(b);
+        for (let k = 0; k < 5; k++) flow.rhs(0, w0, dw);
+        let n = 0, used = 0;
+        const c0 = process.cpuUsage();
+        while (used < 5e5) {
+          for (let k = 0; k < 20; k++) flow.rhs(0, w0, dw);
+          n += 20;
+          const c = process.cpuUsage(c0);
+          used = c.user + c.system;
+        }
+        best[b] = Math.min(best[b], used / 1e3 / n);
+      }
+    }
+  } finally {
+    setKernelBackend(prev);
+  }
+  return (perBackend = best);
+}
+const RHS_FLOPS = 4 * P * L;
+
 export const benchmarks: Benchmark[] = [
+  { name: "flow full D=100 P=1e4: ms per RHS [ts]", unit: "ms", higherIsBetter: false, run: async () => (await rhsMsPerBackend()).ts },
+  { name: "flow full D=100 P=1e4: ms per RHS [wasm-simd]", unit: "ms", higherIsBetter: false, run: async () => (await rhsMsPerBackend())["wasm-simd"] },
+  { name: "flow full D=100 P=1e4: RHS throughput [ts]", unit: "GFLOP/s", run: async () => RHS_FLOPS / (await rhsMsPerBackend()).ts / 1e6 },
+  { name: "flow full D=100 P=1e4: RHS throughput [wasm-simd]", unit: "GFLOP/s", run: async () => RHS_FLOPS / (await rhsMsPerBackend())["wasm-simd"] / 1e6 },
   {
     // No target of its own: the target is the time to t = 1000 (rows below).  One RHS is a
     // single fused pass over the 10⁴×100 samples (8 MB, 2·10⁶ multiply–adds), memory-bound.

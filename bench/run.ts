@@ -27,6 +27,7 @@ const MODULES: (() => Promise<{ benchmarks: Benchmark[] }>)[] = [
   () => import("./cp.js"),
   () => import("./ode.js"),
   () => import("./scale.js"),
+  () => import("./kernels.js"),
 ];
 
 function fmt(x: number): string {

@@ -126,6 +126,7 @@ export { quartiles, summarise, meanSe } from "./stats/summary.js";
 export { lgamma, lbeta } from "./stats/gamma.js";
 export { lbfgs, lbfgsAsync, lineSearchStrongWolfe, type LbfgsOptions, type LbfgsResult } from "./optim/lbfgs.js";
 export { checkGradient, numericalGradient } from "./optim/gradcheck.js";
+export { gemm, gemv, syrkWeighted, kernelBackend, setKernelBackend, simdAvailable, pin, unpin, type KernelBackend } from "./kernels/index.js";
 
 // ---- Plots ------------------------------------------------------------------------------------
 export { lineChart, heatmap, hconcat, vconcat, renderSvg, type VlSpec, type LineSeries } from "./plot/render.js";

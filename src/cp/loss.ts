@@ -22,6 +22,7 @@
  * L = ‖ΔT − T̂‖² exactly).
  */
 import type { CPTensor } from "../stats/cp-tensor.js";
+import { gemm, pin, simdKernels, syrkWeighted } from "../kernels/index.js";
 
 /** Objective over θ = [γ (r), U (r×D row-major)] used by the decomposition driver. */
 export interface CpObjective {
@@ -115,26 +116,15 @@ export interface ImplicitLossOptions {
   useCovariance?: boolean;
 }
 
-/** Uncentred second moment C = (1/P) XᵀX (D×D), exploiting symmetry. */
+/**
+ * Uncentred second moment C = (1/P) XᵀX (D×D): the weighted SYRK kernel (blocked, SIMD when
+ * available; upper triangle summed over the samples in order, then mirrored) scaled by 1/P.
+ */
 export function secondMoment(X: Float64Array, P: number, D: number): Float64Array {
   const C = new Float64Array(D * D);
-  for (let n = 0; n < P; n++) {
-    const o = n * D;
-    for (let i = 0; i < D; i++) {
-      const xi = X[o + i];
-      if (xi === 0) continue;
-      const ci = i * D;
-      for (let j = i; j < D; j++) C[ci + j] += xi * X[o + j];
-    }
-  }
+  syrkWeighted(X, P, D, null, 1, 0, C);
   const inv = 1 / P;
-  for (let i = 0; i < D; i++) {
-    for (let j = i; j < D; j++) {
-      const v = C[i * D + j] * inv;
-      C[i * D + j] = v;
-      C[j * D + i] = v;
-    }
-  }
+  for (let k = 0; k < D * D; k++) C[k] *= inv;
   return C;
 }
 
@@ -227,6 +217,41 @@ export function accumulateRows(
 const BLOCK = 64;
 
 /**
+ * The CP loss's pass over samples n0 … n1−1 (blocks of 64 rows from n0): accumulates s2[a] += Σ y²,
+ * s4[a] += Σ y⁴ (y = x_n·u_a, factors at U[uOff + a·D]), and when given A[a·D + i] += Σ y³ x_ni and
+ * B[a·D + i] += Σ y x_ni.  The entry point for data-parallel chunks (accumulate per chunk, add the
+ * chunks in a fixed order).  Runs the WebAssembly-SIMD kernel when that backend is selected (bit-
+ * identical results; X is cached there and must not change after first use), else the TS loops with
+ * the scratch blocks Yb, Zb (BLOCK·r each; allocated when not given).
+ */
+export function cpSamplePass(
+  X: Float64Array, D: number, n0: number, n1: number, U: Float64Array, uOff: number, r: number,
+  s2: Float64Array, s4: Float64Array, A: Float64Array | null, B: Float64Array | null,
+  Yb?: Float64Array, Zb?: Float64Array,
+): void {
+  if (n1 <= n0) return;
+  const k = simdKernels();
+  if (k !== null && k.cpPass(X, n0, n1, D, U, uOff, r, s2, s4, A, B)) return;
+  const Y = Yb ?? new Float64Array(BLOCK * r), Z = Zb ?? new Float64Array(BLOCK * r);
+  for (let b0 = n0; b0 < n1; b0 += BLOCK) {
+    const b1 = Math.min(n1, b0 + BLOCK);
+    const m = b1 - b0;
+    projectRows(X, D, b0, b1, U, uOff, r, Y);
+    for (let q = 0; q < m * r; q += r) {
+      for (let a = 0; a < r; a++) {
+        const y = Y[q + a];
+        const y2 = y * y;
+        s2[a] += y2;
+        s4[a] += y2 * y2;
+        Z[q + a] = y2 * y;
+      }
+    }
+    if (A) accumulateRows(X, D, b0, b1, Z, r, A);
+    if (B) accumulateRows(X, D, b0, b1, Y, r, B);
+  }
+}
+
+/**
  * Implicit CP loss of the sample 4th cumulant of the rows of X (P×D).  Keeps a reference to X
  * (not copied).  Allocation happens once in the constructor; `fg` allocates nothing.
  */
@@ -260,6 +285,8 @@ export class ImplicitCumulantLoss implements CpObjective {
     this.n = r + r * D;
     const useC = opts.useCovariance ?? D <= 2048;
     this.C = useC ? secondMoment(X, P, D) : null;
+    // The second moment is read by every evaluation: keep it in the SIMD backend's memory.
+    if (this.C) pin(this.C);
     this.Yb = new Float64Array(BLOCK * r);
     this.Zb = new Float64Array(BLOCK * r);
     this.A = new Float64Array(r * D);
@@ -283,30 +310,13 @@ export class ImplicitCumulantLoss implements CpObjective {
 
   /** One pass over the samples: s2, s4, A (= Σ y³ x) and, without C, B (= Σ y x); unnormalised. */
   private samplePass(U: Float64Array, uOff: number, withA: boolean): void {
-    const { X, P, D, r, Yb, Zb, A, B, s2, s4 } = this;
+    const { X, P, D, r, A, B, s2, s4 } = this;
     s2.fill(0);
     s4.fill(0);
     if (withA) A.fill(0);
     const accB = withA && this.C === null;
     if (accB) B.fill(0);
-    for (let n0 = 0; n0 < P; n0 += BLOCK) {
-      const n1 = Math.min(P, n0 + BLOCK);
-      const m = n1 - n0;
-      projectRows(X, D, n0, n1, U, uOff, r, Yb);
-      for (let k = 0; k < m * r; k += r) {
-        for (let a = 0; a < r; a++) {
-          const y = Yb[k + a];
-          const y2 = y * y;
-          s2[a] += y2;
-          s4[a] += y2 * y2;
-          Zb[k + a] = y2 * y;
-        }
-      }
-      if (withA) {
-        accumulateRows(X, D, n0, n1, Zb, r, A);
-        if (accB) accumulateRows(X, D, n0, n1, Yb, r, B);
-      }
-    }
+    cpSamplePass(X, D, 0, P, U, uOff, r, s2, s4, withA ? A : null, accB ? B : null, this.Yb, this.Zb);
   }
 
   projections(U: Float64Array, out: Float64Array): Float64Array {
@@ -325,16 +335,8 @@ export class ImplicitCumulantLoss implements CpObjective {
     this.samplePass(U, uOff, true);
     const inv = 1 / P;
     if (C) {
-      // B_a = C u_a
-      for (let a = 0; a < r; a++) {
-        const ua = uOff + a * D, ba = a * D;
-        for (let i = 0; i < D; i++) {
-          const ci = i * D;
-          let s = 0;
-          for (let j = 0; j < D; j++) s += C[ci + j] * U[ua + j];
-          B[ba + i] = s;
-        }
-      }
+      // B_a = C u_a  (B = U Cᵀ; each entry Σ_j C_ij u_aj summed over j in order)
+      gemm(false, true, r, D, D, 1, U.subarray(uOff, uOff + r * D), C, 0, B);
     } else {
       for (let k = 0; k < r * D; k++) B[k] *= inv;
     }
@@ -534,53 +536,59 @@ export class ExplicitCumulantLoss implements CpObjective {
  */
 export function sampleCumulantNormSq(X: Float64Array, P: number, D: number, C?: Float64Array | null): number {
   const Cm = C ?? secondMoment(X, P, D);
-  // ‖M4‖² = (1/P²) Σ_νμ (x_ν·x_μ)⁴ over the upper triangle of the Gram matrix, in 64×64 blocks
-  // computed by the same register-blocked kernel as the loss (projectRows with U = X).
-  const NB = 64;
-  const Gb = new Float64Array(NB * NB);
+  // ‖M4‖² = (1/P²) Σ_νμ (x_ν·x_μ)⁴ over the upper triangle of the Gram matrix, summed in 64×64
+  // blocks; the Gram entries come from the GEMM kernel, 64 rows × up to 1024 columns per call.
+  const NB = 64, PANEL = 16 * NB;
+  const simd = simdKernels() !== null;
+  const Gb = new Float64Array(NB * PANEL);
   let m4 = 0;
   for (let n0 = 0; n0 < P; n0 += NB) {
     const n1 = Math.min(P, n0 + NB);
-    for (let c0 = n0; c0 < P; c0 += NB) {
-      const c1 = Math.min(P, c0 + NB), nc = c1 - c0;
-      projectRows(X, D, n0, n1, X, c0 * D, nc, Gb);
-      let blk = 0;
-      for (let n = n0; n < n1; n++) {
-        const o = (n - n0) * nc;
-        const aStart = c0 === n0 ? n - n0 : 0;
-        for (let a = aStart; a < nc; a++) {
-          const s2 = Gb[o + a] * Gb[o + a];
-          blk += (c0 === n0 && a === n - n0 ? 1 : 2) * s2 * s2;
+    const Xr = X.subarray(n0 * D, n1 * D);
+    for (let p0 = n0; p0 < P; p0 += PANEL) {
+      const p1 = Math.min(P, p0 + PANEL), np = p1 - p0;
+      if (simd) gemm(false, true, n1 - n0, np, D, 1, Xr, X.subarray(p0 * D, p1 * D), 0, Gb);
+      else projectRows(X, D, n0, n1, X, p0 * D, np, Gb); // same sums, register-blocked TS loop
+      for (let c0 = p0; c0 < p1; c0 += NB) {
+        const nc = Math.min(p1, c0 + NB) - c0;
+        let blk = 0;
+        for (let n = n0; n < n1; n++) {
+          const o = (n - n0) * np + (c0 - p0);
+          const aStart = c0 === n0 ? n - n0 : 0;
+          for (let a = aStart; a < nc; a++) {
+            const s2 = Gb[o + a] * Gb[o + a];
+            blk += (c0 === n0 && a === n - n0 ? 1 : 2) * s2 * s2;
+          }
         }
+        m4 += blk;
       }
-      m4 += blk;
     }
   }
   m4 /= P * P;
-  // ⟨M4, Wick⟩
+  // ⟨M4, Wick⟩ = (3/P) Σ_ν (x_νᵀ C x_ν)², with C x_ν for 256 rows per GEMM call
   let cross = 0;
-  const v = new Float64Array(D);
-  for (let n = 0; n < P; n++) {
-    const o = n * D;
-    let q = 0;
-    for (let i = 0; i < D; i++) {
-      let s = 0;
-      const ci = i * D;
-      for (let j = 0; j < D; j++) s += Cm[ci + j] * X[o + j];
-      v[i] = s;
-      q += s * X[o + i];
+  const RB = 256;
+  const V = new Float64Array(Math.min(P, RB) * D);
+  for (let r0 = 0; r0 < P; r0 += RB) {
+    const r1 = Math.min(P, r0 + RB);
+    gemm(false, true, r1 - r0, D, D, 1, X.subarray(r0 * D, r1 * D), Cm, 0, V);
+    for (let n = r0; n < r1; n++) {
+      const o = n * D, ov = (n - r0) * D;
+      let q = 0;
+      for (let i = 0; i < D; i++) q += V[ov + i] * X[o + i];
+      cross += q * q;
     }
-    cross += q * q;
   }
   cross *= 3 / P;
   // ‖Wick‖²: tr C² = ‖C‖_F², tr C⁴ = ‖C²‖_F² (C symmetric)
   let trC2 = 0;
   for (let k = 0; k < D * D; k++) trC2 += Cm[k] * Cm[k];
+  const C2 = new Float64Array(D * D);
+  gemm(false, false, D, D, D, 1, Cm, Cm, 0, C2);
   let trC4 = 0;
   for (let i = 0; i < D; i++) {
     for (let j = i; j < D; j++) {
-      let s = 0;
-      for (let k = 0; k < D; k++) s += Cm[i * D + k] * Cm[k * D + j];
+      const s = C2[i * D + j];
       trC4 += (j === i ? 1 : 2) * s * s;
     }
   }

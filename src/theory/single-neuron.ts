@@ -32,6 +32,7 @@ import { denseFromRow, geometrySize, spectrumOfRow, type Geometry } from "../dat
 import { addCpContraction, type CpFactors } from "../analysis/cp-flow.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "./coefficients.js";
 import { fusedRowPassF32 } from "./single-neuron-f32.js";
+import { gemv, pin, simdKernels } from "../kernels/index.js";
 
 export type FlowVariant = "gaussian" | "full" | "cp" | "exact";
 export const FLOW_VARIANTS: readonly FlowVariant[] = ["gaussian", "full", "cp", "exact"];
@@ -77,19 +78,48 @@ function rowFn(kind: RowFn, lam: number, a: number, c: number, d: number, y: num
 }
 
 /**
- * The hot loop of every sample-based RHS: out += Σ_ν f(λ_ν) x_ν with λ_ν = x_ν·w, rows processed in
- * blocks of eight (w and out are streamed once per block; eight independent dot-product chains).
- * Returns Σ_ν λ_ν².  The summation order is fixed, so results are bit-reproducible.  Float32 samples
- * (flow data.precision "float32") go to `fusedRowPassF32` (float64 accumulation, same order).
+ * The hot loop of every sample-based RHS: out += Σ_ν f(λ_ν) x_ν with λ_ν = x_ν·w over all n rows.
+ * Returns Σ_ν λ_ν².  Runs the WebAssembly-SIMD kernel when that backend is selected (bit-identical to
+ * `tsFusedRowPass` except for the Erf kind, whose erf/exp may differ by a few ulp), else the TS loop.
+ * Float32 samples (flow data.precision "float32") go to `fusedRowPassF32` (float64 accumulation, same order).
  */
 export function fusedRowPass(
   X: Float64Array | Float32Array, n: number, D: number, w: Float64Array, out: Float64Array,
   kind: RowFn, a: number, c = 0, d = 0, y = 0, v = 0, b = 0,
 ): number {
   if (X instanceof Float32Array) return fusedRowPassF32(X, n, D, w, out, kind, a, c, d, y, v, b);
+  return fusedRowPassRange(X, 0, n, D, w, out, kind, a, c, d, y, v, b);
+}
+
+/**
+ * `fusedRowPass` over rows n0 … n1−1 only (blocks of eight counted from n0), adding into `out`; the
+ * entry point for data-parallel chunks.  X is the whole sample matrix (the SIMD backend caches a copy
+ * keyed by X: it must not change after first use — see src/kernels/wasm.ts).
+ */
+export function fusedRowPassRange(
+  X: Float64Array, n0: number, n1: number, D: number, w: Float64Array, out: Float64Array,
+  kind: RowFn, a: number, c = 0, d = 0, y = 0, v = 0, b = 0,
+): number {
+  const k = n1 > n0 ? simdKernels() : null;
+  if (k !== null) {
+    const ss = k.rowPass(X, n0, n1, D, w, out, kind, a, c, d, y, v, b);
+    if (ss !== undefined) return ss;
+  }
+  return tsFusedRowPass(X, n0, n1, D, w, out, kind, a, c, d, y, v, b);
+}
+
+/**
+ * TS reference of the row pass over rows n0 … n1−1, in blocks of eight from n0 (w and out are streamed
+ * once per block; eight independent dot-product chains).  Returns Σ_ν λ_ν².  The summation order is
+ * fixed, so results are bit-reproducible; the SIMD kernel (wasm/kernels.ts rowPass) follows it exactly.
+ */
+export function tsFusedRowPass(
+  X: Float64Array, n0: number, n1: number, D: number, w: Float64Array, out: Float64Array,
+  kind: RowFn, a: number, c = 0, d = 0, y = 0, v = 0, b = 0,
+): number {
   let ss = 0;
-  let nu = 0;
-  for (; nu + 7 < n; nu += 8) {
+  let nu = n0;
+  for (; nu + 7 < n1; nu += 8) {
     const o0 = nu * D, o1 = o0 + D, o2 = o1 + D, o3 = o2 + D, o4 = o3 + D, o5 = o4 + D, o6 = o5 + D, o7 = o6 + D;
     let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
     for (let i = 0; i < D; i++) {
@@ -112,7 +142,7 @@ export function fusedRowPass(
       out[i] += f0 * X[o0 + i] + f1 * X[o1 + i] + f2 * X[o2 + i] + f3 * X[o3 + i] + f4 * X[o4 + i] + f5 * X[o5 + i] + f6 * X[o6 + i] + f7 * X[o7 + i];
     }
   }
-  for (; nu < n; nu++) {
+  for (; nu < n1; nu++) {
     const o = nu * D;
     let l = 0;
     for (let i = 0; i < D; i++) l += X[o + i] * w[i];
@@ -123,19 +153,16 @@ export function fusedRowPass(
   return ss;
 }
 
-/** Dense D×D row-major covariance. */
+/** Dense D×D row-major covariance (C must not be modified afterwards: the SIMD backend keeps a copy). */
 export function denseCovariance(C: Float64Array, D: number, description = "dense covariance"): CovOperator {
   if (C.length !== D * D) throw new RangeError(`denseCovariance: need D² = ${D * D} entries (got ${C.length})`);
+  // C is read-only from here on: keep it in the SIMD backend's memory (no copy per RHS).
+  pin(C);
   return {
     D,
     description,
     apply(w, out) {
-      for (let i = 0; i < D; i++) {
-        let s = 0;
-        const o = i * D;
-        for (let j = 0; j < D; j++) s += C[o + j] * w[j];
-        out[i] = s;
-      }
+      gemv(false, D, D, 1, C, w, 0, out); // out_i = Σ_j C_ij w_j, j in order
     },
   };
 }

@@ -1,0 +1,432 @@
+/**
+ * WebAssembly-SIMD backend of the kernels: glue between Float64Arrays and the module built from
+ * wasm/kernels.ts (AssemblyScript) by scripts/build-wasm.mjs into ./wasm-binary.ts (base64; generated
+ * at install, not committed).  The module is instantiated synchronously on first use; if WebAssembly,
+ * SIMD or the binary is missing, `wasmKernels()` returns null and the callers use the pure-TS kernels.
+ *
+ * Memory.  The module's linear memory (grown on demand, at most 4 GiB) is managed here by a first-fit
+ * allocator.  Per call, small operands (vectors, factor matrices, output blocks) are copied in and
+ * results copied out.  Large read-only matrices — the sample matrices X of the flow and of the CP loss
+ * — are copied once and cached ("pinned"), keyed by the Float64Array object (a WeakMap; the copy is
+ * freed when the array is garbage-collected, or by `unpin`).
+ *
+ * Contract for pinned arrays: the contents must not change after the first kernel call that uses them
+ * (samples are drawn once and then only read).  As a guard, 16 entries spread over the array are
+ * compared on every call and the copy is refreshed if any differs — this catches an array refilled
+ * with new data, not a change to a few entries; call `unpin(X)` after modifying X in place.  Pinning
+ * is skipped (the TS kernels run instead) when it would take the pinned total above the budget
+ * RFDYN_WASM_PIN_MB (default 1024 MiB): at those sizes the passes are memory-bound and a second copy
+ * of the data would double the resident size.
+ */
+import { WASM_KERNELS_BASE64 } from "./wasm-binary.js";
+
+/** The part of the WebAssembly JS API used here (lib ES2023 declares none of it). */
+declare namespace WebAssembly {
+  interface Memory {
+    readonly buffer: ArrayBuffer;
+    grow(pages: number): number;
+  }
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  class Instance {
+    constructor(module: Module, imports: object);
+    readonly exports: Record<string, unknown>;
+  }
+  function validate(bytes: Uint8Array): boolean;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  erf(x: number): number;
+  rowPass(X: number, n0: number, n1: number, D: number, w: number, out: number, kind: number, a: number, c: number, d: number, y: number, v: number, b: number): number;
+  cpPass(X: number, n0: number, n1: number, D: number, UT: number, r: number, rP: number, Y: number, Z: number, s2: number, s4: number, A: number, B: number, withA: number): void;
+  gemmWorkspaceBytes(): number;
+  gemm(tA: number, tB: number, m: number, n: number, k: number, alpha: number, A: number, B: number, C: number, W: number): void;
+  syrkUpper(X: number, n: number, D: number, s: number, alpha: number, C: number, W: number): void;
+  mirror(C: number, D: number): void;
+  gemvN(m: number, n: number, alpha: number, A: number, x: number, beta: number, y: number): void;
+  gemvT(m: number, n: number, alpha: number, A: number, x: number, y: number): void;
+  peakSimd(iters: number, x: number): number;
+}
+
+const PAGE = 65536;
+const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
+const ALIGN = 64;
+
+function envVar(name: string): string | undefined {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return p?.env?.[name];
+}
+
+/** First-fit allocator over the module's memory (64-byte aligned blocks). */
+class Heap {
+  private top: number;
+  private readonly free: { ptr: number; size: number }[] = [];
+  private readonly sizes = new Map<number, number>();
+  private view: Float64Array;
+
+  constructor(readonly mem: WebAssembly.Memory, base: number) {
+    this.top = Math.ceil(base / ALIGN) * ALIGN;
+    this.view = new Float64Array(mem.buffer);
+  }
+
+  /** Float64 view of the whole memory (refreshed after growth). */
+  f64(): Float64Array {
+    if (this.view.buffer !== this.mem.buffer) this.view = new Float64Array(this.mem.buffer);
+    return this.view;
+  }
+
+  /** Byte offset of a new block, or −1 if the memory cannot grow that far. */
+  alloc(bytes: number): number {
+    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    for (let k = 0; k < this.free.length; k++) {
+      const f = this.free[k];
+      if (f.size >= size) {
+        const ptr = f.ptr;
+        if (f.size === size) this.free.splice(k, 1);
+        else { f.ptr += size; f.size -= size; }
+        this.sizes.set(ptr, size);
+        return ptr;
+      }
+    }
+    const ptr = this.top;
+    const end = ptr + size;
+    if (end > MAX_BYTES) return -1;
+    const have = this.mem.buffer.byteLength;
+    if (end > have) {
+      // Grow by at least 1/8 of the current size to amortise (never past 4 GiB).
+      const want = Math.min(MAX_BYTES, Math.max(end, have + have / 8));
+      try {
+        this.mem.grow(Math.ceil((want - have) / PAGE));
+      } catch {
+        try { this.mem.grow(Math.ceil((end - have) / PAGE)); } catch { return -1; }
+      }
+    }
+    this.top = end;
+    this.sizes.set(ptr, size);
+    return ptr;
+  }
+
+  release(ptr: number): void {
+    const size = this.sizes.get(ptr);
+    if (size === undefined) return;
+    this.sizes.delete(ptr);
+    let k = 0;
+    while (k < this.free.length && this.free[k].ptr < ptr) k++;
+    this.free.splice(k, 0, { ptr, size });
+    // Coalesce with the neighbours, then give the tail back to the bump pointer.
+    if (k + 1 < this.free.length && this.free[k].ptr + this.free[k].size === this.free[k + 1].ptr) {
+      this.free[k].size += this.free[k + 1].size;
+      this.free.splice(k + 1, 1);
+    }
+    if (k > 0 && this.free[k - 1].ptr + this.free[k - 1].size === this.free[k].ptr) {
+      this.free[k - 1].size += this.free[k].size;
+      this.free.splice(k, 1);
+      k--;
+    }
+    const last = this.free[this.free.length - 1];
+    if (last && last.ptr + last.size === this.top) {
+      this.top = last.ptr;
+      this.free.pop();
+    }
+  }
+
+  /** Copies src[from … from+len) to the block at ptr. */
+  put(ptr: number, src: Float64Array, from = 0, len = src.length - from): void {
+    this.f64().set(from === 0 && len === src.length ? src : src.subarray(from, from + len), ptr >> 3);
+  }
+
+  /** Copies len doubles at ptr into dst[to …]. */
+  get(ptr: number, dst: Float64Array, to = 0, len = dst.length - to): void {
+    const o = ptr >> 3;
+    dst.set(this.f64().subarray(o, o + len), to);
+  }
+}
+
+interface Pin {
+  ptr: number;
+  len: number;
+  probes: Float64Array;
+}
+
+const PROBES = 16;
+
+/** The loaded module with its allocator and the pinned-array cache. */
+export class WasmKernels {
+  readonly heap: Heap;
+  private readonly pins = new WeakMap<Float64Array, Pin>();
+  private pinnedBytes = 0;
+  private readonly pinBudget: number;
+  private readonly registry: FinalizationRegistry<{ ptr: number; bytes: number }>;
+  private readonly workBytes: number;
+
+  constructor(readonly ex: Exports) {
+    this.heap = new Heap(ex.memory, ex.heapBase());
+    const mb = Number(envVar("RFDYN_WASM_PIN_MB") ?? "1024");
+    this.pinBudget = (Number.isFinite(mb) && mb >= 0 ? mb : 1024) * 2 ** 20;
+    this.registry = new FinalizationRegistry(({ ptr, bytes }) => {
+      this.heap.release(ptr);
+      this.pinnedBytes -= bytes;
+    });
+    this.workBytes = ex.gemmWorkspaceBytes();
+  }
+
+  private probeIndex(len: number, k: number): number {
+    return len <= PROBES ? Math.min(k, len - 1) : Math.floor((k * (len - 1)) / (PROBES - 1));
+  }
+
+  private fill(p: Pin, X: Float64Array): void {
+    this.heap.put(p.ptr, X, 0, p.len);
+    for (let k = 0; k < PROBES; k++) p.probes[k] = X[this.probeIndex(p.len, k)];
+  }
+
+  /**
+   * Byte offset of the cached copy of X[0 … len) (copied on first use; refreshed if a probe entry
+   * changed or the length grew), or −1 when it does not fit the budget or the memory.
+   */
+  pinned(X: Float64Array, len: number): number {
+    const p = this.pins.get(X);
+    if (p !== undefined) {
+      if (p.len >= len) {
+        let same = true;
+        for (let k = 0; k < PROBES; k++) {
+          const a = X[this.probeIndex(p.len, k)], b = p.probes[k];
+          if (!(a === b || (a !== a && b !== b))) { same = false; break; }
+        }
+        if (!same) this.fill(p, X);
+        return p.ptr;
+      }
+      this.unpin(X);
+    }
+    if (len === 0) return -1;
+    const bytes = len * 8;
+    if (this.pinnedBytes + bytes > this.pinBudget) return -1;
+    const ptr = this.heap.alloc(bytes);
+    if (ptr < 0) return -1;
+    const pin: Pin = { ptr, len, probes: new Float64Array(PROBES) };
+    this.fill(pin, X);
+    this.pins.set(X, pin);
+    this.pinnedBytes += bytes;
+    this.registry.register(X, { ptr, bytes }, pin);
+    return ptr;
+  }
+
+  /** Drops the cached copy of X (after changing X in place, or to free memory early). */
+  unpin(X: Float64Array): void {
+    const p = this.pins.get(X);
+    if (p === undefined) return;
+    this.pins.delete(X);
+    this.registry.unregister(p);
+    this.heap.release(p.ptr);
+    this.pinnedBytes -= p.len * 8;
+  }
+
+  /** Whether X currently has a cached copy. */
+  isPinned(X: Float64Array): boolean {
+    return this.pins.has(X);
+  }
+
+  /** Bytes held by cached copies. */
+  pinnedTotal(): number {
+    return this.pinnedBytes;
+  }
+
+  /** A pinned copy if X has one, else a temporary copy (freed by the caller via `done`). */
+  private operand(X: Float64Array, len: number, temps: number[]): number {
+    const p = this.pins.get(X);
+    if (p !== undefined && p.len >= len) return this.pinned(X, len);
+    const ptr = this.heap.alloc(len * 8);
+    if (ptr < 0) return -1;
+    temps.push(ptr);
+    this.heap.put(ptr, X, 0, len);
+    return ptr;
+  }
+
+  private scratch(bytes: number, temps: number[]): number {
+    const ptr = this.heap.alloc(bytes);
+    if (ptr >= 0) temps.push(ptr);
+    return ptr;
+  }
+
+  private done(temps: number[]): void {
+    for (let k = temps.length - 1; k >= 0; k--) this.heap.release(temps[k]);
+  }
+
+  /** out += Σ_{ν∈[n0,n1)} f(λ_ν) x_ν (see rowPass in wasm/kernels.ts); undefined = not run. */
+  rowPass(
+    X: Float64Array, n0: number, n1: number, D: number, w: Float64Array, out: Float64Array,
+    kind: number, a: number, c: number, d: number, y: number, v: number, b: number,
+  ): number | undefined {
+    if (n1 * D > X.length) throw new RangeError(`rowPass: X has ${X.length} entries, rows up to ${n1} need ${n1 * D}`);
+    const xp = this.pinned(X, X.length);
+    if (xp < 0) return undefined;
+    const temps: number[] = [];
+    const wp = this.scratch(D * 16, temps);
+    if (wp < 0) return undefined;
+    const op = wp + D * 8;
+    this.heap.put(wp, w, 0, D);
+    this.heap.put(op, out, 0, D);
+    const ss = this.ex.rowPass(xp, n0, n1, D, wp, op, kind, a, c, d, y, v, b);
+    this.heap.get(op, out, 0, D);
+    this.done(temps);
+    return ss;
+  }
+
+  /**
+   * CP sample pass over rows [n0, n1) for the r factors at U[uOff + a·D]: s2 += Σ y², s4 += Σ y⁴,
+   * A += Σ y³ x and B += Σ y x when given (A, B r×D).  Returns false if not run.
+   */
+  cpPass(
+    X: Float64Array, n0: number, n1: number, D: number, U: Float64Array, uOff: number, r: number,
+    s2: Float64Array, s4: Float64Array, A: Float64Array | null, B: Float64Array | null,
+  ): boolean {
+    if (n1 * D > X.length) throw new RangeError(`cpPass: X has ${X.length} entries, rows up to ${n1} need ${n1 * D}`);
+    const xp = this.pinned(X, X.length);
+    if (xp < 0) return false;
+    const rP = (r + 3) & ~3;
+    const temps: number[] = [];
+    const base = this.scratch((D * rP + 2 * 64 * rP + 2 * r + (A ? r * D : 0) + (B ? r * D : 0)) * 8, temps);
+    if (base < 0) return false;
+    const ut = base, yb = ut + D * rP * 8, zb = yb + 64 * rP * 8, s2p = zb + 64 * rP * 8, s4p = s2p + r * 8;
+    const ap = A ? s4p + r * 8 : 0, bp = B ? s4p + r * 8 + (A ? r * D * 8 : 0) : 0;
+    const f = this.heap.f64();
+    const o = ut >> 3;
+    f.fill(0, o, o + D * rP);
+    for (let a = 0; a < r; a++) {
+      const ua = uOff + a * D;
+      for (let i = 0; i < D; i++) f[o + i * rP + a] = U[ua + i];
+    }
+    this.heap.put(s2p, s2, 0, r);
+    this.heap.put(s4p, s4, 0, r);
+    if (A) this.heap.put(ap, A, 0, r * D);
+    if (B) this.heap.put(bp, B, 0, r * D);
+    this.ex.cpPass(xp, n0, n1, D, ut, r, rP, yb, zb, s2p, s4p, ap, bp, A ? 1 : 0);
+    this.heap.get(s2p, s2, 0, r);
+    this.heap.get(s4p, s4, 0, r);
+    if (A) this.heap.get(ap, A, 0, r * D);
+    if (B) this.heap.get(bp, B, 0, r * D);
+    this.done(temps);
+    return true;
+  }
+
+  /** C = α op(A) op(B) + β C (see gemm in index.ts); false if not run. */
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number,
+    alpha: number, A: Float64Array, B: Float64Array, beta: number, C: Float64Array,
+  ): boolean {
+    const temps: number[] = [];
+    const ap = this.operand(A, m * k, temps);
+    const bp = ap < 0 ? -1 : this.operand(B, k * n, temps);
+    const cp = bp < 0 ? -1 : this.scratch(m * n * 8, temps);
+    const wp = cp < 0 ? -1 : this.scratch(this.workBytes, temps);
+    if (wp < 0) { this.done(temps); return false; }
+    const f = this.heap.f64(), o = cp >> 3, len = m * n;
+    if (beta === 0) f.fill(0, o, o + len);
+    else {
+      f.set(C.subarray(0, len), o);
+      if (beta !== 1) for (let i = o; i < o + len; i++) f[i] *= beta;
+    }
+    this.ex.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, ap, bp, cp, wp);
+    this.heap.get(cp, C, 0, len);
+    this.done(temps);
+    return true;
+  }
+
+  /** y = α op(A) x + β y; false if not run. */
+  gemv(trans: boolean, m: number, n: number, alpha: number, A: Float64Array, x: Float64Array, beta: number, y: Float64Array): boolean {
+    const temps: number[] = [];
+    const ap = this.operand(A, m * n, temps);
+    const nx = trans ? m : n, ny = trans ? n : m;
+    const xp = ap < 0 ? -1 : this.scratch((nx + ny) * 8, temps);
+    if (xp < 0) { this.done(temps); return false; }
+    const yp = xp + nx * 8;
+    this.heap.put(xp, x, 0, nx);
+    if (!trans) {
+      if (beta !== 0) this.heap.put(yp, y, 0, ny);
+      this.ex.gemvN(m, n, alpha, ap, xp, beta, yp);
+    } else {
+      const f = this.heap.f64(), o = yp >> 3;
+      if (beta === 0) f.fill(0, o, o + ny);
+      else {
+        f.set(y.subarray(0, ny), o);
+        if (beta !== 1) for (let i = o; i < o + ny; i++) f[i] *= beta;
+      }
+      this.ex.gemvT(m, n, alpha, ap, xp, yp);
+    }
+    this.heap.get(yp, y, 0, ny);
+    this.done(temps);
+    return true;
+  }
+
+  /**
+   * C = α Xᵀ diag(s) X + β C.  X is used from its pinned copy if it has one; otherwise it is streamed
+   * through wasm memory in row chunks of ≤ 8 MiB (the copy is O(nD) against O(nD²) flops).
+   */
+  syrk(X: Float64Array, n: number, D: number, s: Float64Array | null, alpha: number, beta: number, C: Float64Array): boolean {
+    const temps: number[] = [];
+    const cp = this.scratch(D * D * 8, temps);
+    const wp = cp < 0 ? -1 : this.scratch(this.workBytes, temps);
+    if (wp < 0) { this.done(temps); return false; }
+    const pinnedX = this.pins.has(X) ? this.pinned(X, n * D) : -1;
+    const chunk = pinnedX >= 0 ? n : Math.max(1, Math.min(n, Math.floor((8 * 2 ** 20) / (8 * Math.max(1, D)))));
+    const xp = pinnedX >= 0 ? pinnedX : this.scratch(chunk * D * 8, temps);
+    const sp = xp < 0 || s === null ? 0 : this.scratch(chunk * 8, temps);
+    if (xp < 0 || sp < 0) { this.done(temps); return false; }
+    const f = this.heap.f64(), o = cp >> 3, len = D * D;
+    if (beta === 0) f.fill(0, o, o + len);
+    else {
+      f.set(C.subarray(0, len), o);
+      if (beta !== 1) for (let i = o; i < o + len; i++) f[i] *= beta;
+    }
+    for (let r0 = 0; r0 < n; r0 += chunk) {
+      const m = Math.min(chunk, n - r0);
+      let xr = xp;
+      if (pinnedX >= 0) xr = xp + r0 * D * 8;
+      else this.heap.put(xp, X, r0 * D, m * D);
+      if (s !== null) this.heap.put(sp, s, r0, m);
+      this.ex.syrkUpper(xr, m, D, s === null ? 0 : sp, alpha, cp, wp);
+    }
+    this.ex.mirror(cp, D);
+    this.heap.get(cp, C, 0, len);
+    this.done(temps);
+    return true;
+  }
+
+  /** Runs `iters` rounds of the f64x2 multiply–add microkernel (48 flops per round; for peak estimates). */
+  peakSimd(iters: number): number {
+    return this.ex.peakSimd(iters, 0.5);
+  }
+}
+
+let loaded: WasmKernels | null | undefined;
+let loadError = "";
+
+/** The SIMD kernels, or null when unavailable (`wasmUnavailableReason()` says why). */
+export function wasmKernels(): WasmKernels | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  try {
+    if (typeof WebAssembly !== "object") loadError = "no WebAssembly in this runtime";
+    else if (WASM_KERNELS_BASE64 === null) loadError = "the kernels binary was not built (AssemblyScript missing at install)";
+    else {
+      const bin = atob(WASM_KERNELS_BASE64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      if (!WebAssembly.validate(bytes)) loadError = "WebAssembly SIMD is not supported by this runtime";
+      else {
+        const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+        loaded = new WasmKernels(inst.exports as unknown as Exports);
+      }
+    }
+  } catch (e) {
+    loadError = `could not instantiate the kernels: ${(e as Error).message}`;
+  }
+  return loaded;
+}
+
+export function wasmUnavailableReason(): string {
+  wasmKernels();
+  return loaded ? "" : loadError;
+}
