@@ -6,7 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../src/stats/rng.js";
 import { fftPlan } from "../src/stats/fft.js";
-import { normCdf } from "../src/stats/special.js";
+import { erf, normCdf } from "../src/stats/special.js";
+import { gaussianExpectation } from "../src/stats/quadrature.js";
+import { circulantSpectrum } from "../src/data/kernels.js";
 import { CirculantGaussian } from "../src/data/gp.js";
 import { kernelRow, seKernelRow, type Geometry } from "../src/data/kernels.js";
 import { nlgpCovariance, nlgpGamma, nlgpKurtosis, toIg22Gain } from "../src/data/nlgp.js";
@@ -81,6 +83,85 @@ describe("Gaussian process sampler", () => {
     const rng = new Rng(3), N = 10_000;
     const est = sampleCovRow((x) => gp.sample(x, rng), geom, N);
     expect(maxZ(est, exact, N)).toBeLessThan(4.5);
+  });
+});
+
+/** Circular autocorrelation row c_j = (1/L) Σ_i x_i x_{i+j} of a 1D sample by FFT (O(L log L)). */
+function autocorr(x: Float64Array, re: Float64Array, im: Float64Array): void {
+  const L = x.length, p = fftPlan(L);
+  re.set(x); im.fill(0);
+  p.forward(re, im);
+  for (let k = 0; k < L; k++) { re[k] = (re[k] * re[k] + im[k] * im[k]) / L; im[k] = 0; }
+  p.inverse(re, im);
+}
+
+describe("samplers at the benchmark size (L = 400, ξ = 8 and 16: most modes have λ_k = 0 and draw no normals)", () => {
+  it("GP: power per Fourier mode E|ẑ_k|²/L = λ_k within 5 SE for every mode with λ_k > 0 (N = 4000), exactly 0 where λ_k = 0", () => {
+    const L = 400, N = 4000;
+    for (const xi of [8, 16]) {
+      const geom: Geometry = { dim: 1, L };
+      const row = seKernelRow(L, xi), lam = circulantSpectrum(row);
+      const gp = new CirculantGaussian(geom, row);
+      const rng = new Rng(40 + xi), x = new Float64Array(L), re = new Float64Array(L), im = new Float64Array(L);
+      const pow = new Float64Array(L);
+      for (let n = 0; n < N; n++) {
+        gp.sample(x, rng);
+        re.set(x); im.fill(0);
+        fftPlan(L).forward(re, im);
+        for (let k = 0; k < L; k++) pow[k] += (re[k] * re[k] + im[k] * im[k]) / L;
+      }
+      let zmax = 0, zeroPow = 0, nz = 0;
+      for (let k = 0; k < L; k++) {
+        const est = pow[k] / N;
+        if (lam[k] > 0) {
+          nz++;
+          // ẑ_k is complex Gaussian (k ≠ 0, L/2: |ẑ_k|²/L ~ λ_k·Exp(1), SD λ_k); real at k = 0, L/2 (SD √2 λ_k).
+          const sd = (k === 0 || k === L / 2 ? Math.SQRT2 : 1) * lam[k];
+          zmax = Math.max(zmax, Math.abs(est - lam[k]) / (sd / Math.sqrt(N)));
+        } else zeroPow = Math.max(zeroPow, est);
+      }
+      expect(nz).toBe(xi === 8 ? 167 : 83);
+      expect(zmax).toBeLessThan(5);
+      expect(zeroPow).toBeLessThan(1e-25); // rounding of the FFT only
+    }
+  });
+  it("NLGP g = 3: mean 0, covariance row = the exact arcsin formula, E x⁴ = κ(g), E x_i² x_{i+4}² from the bivariate integral — all within 5 SE (N = 20 000, translation-averaged, SE from the per-sample spread)", () => {
+    const L = 400, N = 20_000;
+    for (const xi of [8, 16]) {
+      const geom: Geometry = { dim: 1, L };
+      const s = new NlgpClass(geom, xi, 3);
+      const exact = s.covarianceRow();
+      const rng = new Rng(50 + xi), x = new Float64Array(L), re = new Float64Array(L), im = new Float64Array(L);
+      const lags = [0, 1, 4, 8, 16, 32, 200];
+      const sum = new Float64Array(lags.length), sq = new Float64Array(lags.length);
+      let m1 = 0, m1sq = 0, m4 = 0, m4sq = 0, c22 = 0, c22sq = 0;
+      for (let n = 0; n < N; n++) {
+        s.sample(x, rng);
+        autocorr(x, re, im);
+        lags.forEach((j, t) => { sum[t] += re[j]; sq[t] += re[j] * re[j]; });
+        let a = 0, q = 0, r = 0;
+        for (let i = 0; i < L; i++) { a += x[i]; q += x[i] ** 4; r += x[i] ** 2 * x[(i + 4) % L] ** 2; }
+        a /= L; q /= L; r /= L;
+        m1 += a; m1sq += a * a; m4 += q; m4sq += q * q; c22 += r; c22sq += r * r;
+      }
+      // Exact E x_i² x_{i+4}²: x = erf(a z)/√γ with (z_i, z_{i+4}) standard bivariate normal of
+      // correlation ρ = e^{−(4/ξ)²}; nested Gaussian quadrature over z_i and the independent part.
+      const rho = Math.exp(-((4 / xi) ** 2)), a3 = 3 / Math.SQRT2, gam = nlgpGamma(3), cr = Math.sqrt(1 - rho * rho);
+      const e22 = gaussianExpectation((u) => erf(a3 * u) ** 2 * gaussianExpectation((w) => erf(a3 * (rho * u + cr * w)) ** 2, { abs: 1e-12, rel: 1e-10 }), { abs: 1e-11, rel: 1e-9 }) / (gam * gam);
+      const z = (s1: number, s2: number, want: number) => {
+        const mean = s1 / N, sd = Math.sqrt(Math.max(s2 / N - mean * mean, 1e-300));
+        return Math.abs(mean - want) / (sd / Math.sqrt(N));
+      };
+      expect(z(m1, m1sq, 0), `mean, xi=${xi}`).toBeLessThan(5);
+      lags.forEach((j, t) => expect(z(sum[t], sq[t], exact[j]), `lag ${j}, xi=${xi}`).toBeLessThan(5));
+      expect(z(m4, m4sq, nlgpKurtosis(3)), `E x^4, xi=${xi}`).toBeLessThan(5);
+      expect(z(c22, c22sq, e22), `E x_i^2 x_(i+4)^2, xi=${xi}`).toBeLessThan(5);
+      // … which differs from its Gaussian-clone value 1 + 2C² (same covariance C, Gaussian law) by ≫ 5 SE.
+      expect(z(c22, c22sq, 1 + 2 * exact[4] ** 2)).toBeGreaterThan(20);
+      // The covariance at lag 8 differs from the Gaussian kernel value e^{−(8/ξ)²} by ≫ 5 SE.
+      const t8 = lags.indexOf(8);
+      expect(z(sum[t8], sq[t8], seKernelRow(L, xi)[8])).toBeGreaterThan(20);
+    }
   });
 });
 
@@ -179,7 +260,8 @@ describe("NLGP", () => {
 });
 
 describe("FFT", () => {
-  for (const n of [1, 2, 12, 97, 100, 400, 1001]) {
+  // Stockham radices 4, 2, 3, 5 (written-out butterflies, first and later stages) and 7, 11, 13 (generic).
+  for (const n of [1, 2, 6, 12, 18, 24, 36, 44, 50, 97, 98, 100, 400, 1001]) {
     it(`n = ${n}: forward equals the naive DFT and inverse(forward(x)) = x to ~1e-12 relative`, () => {
       const rng = new Rng(n);
       const re = rng.fillNormal(new Float64Array(n)), im = rng.fillNormal(new Float64Array(n));
@@ -239,6 +321,40 @@ describe("random numbers", () => {
     expect(Math.abs(t3 - N * p3)).toBeLessThan(5 * Math.sqrt(N * p3));
     expect(Math.abs(t35 - N * p35)).toBeLessThan(5 * Math.sqrt(N * p35));
     expect(Math.abs(tneg - N * p35)).toBeLessThan(5 * Math.sqrt(N * p35));
+  });
+  it("fillNormal(out, sd, start, end) gives exactly the values of successive normal() calls (slow paths included), 10⁶ draws", () => {
+    const a = new Rng(31), b = new Rng(31), N = 1_000_000;
+    const x = a.fillNormal(new Float64Array(N));
+    let same = true, tail = 0;
+    for (let i = 0; i < N; i++) { const z = b.normal(); if (z !== x[i]) same = false; if (Math.abs(z) > 3.442619855899) tail++; }
+    expect(same).toBe(true);
+    expect(tail).toBeGreaterThan(300); // the exact-tail branch (P ≈ 5.8e-4) was exercised
+    expect(a.getState()).toEqual(b.getState());
+    const y = new Float64Array(10).fill(7);
+    a.fillNormal(y, 2, 3, 8);
+    expect([y[0], y[1], y[2], y[8], y[9]]).toEqual([7, 7, 7, 7, 7]);
+    for (let i = 3; i < 8; i++) expect(y[i]).toBe(2 * b.normal());
+  });
+  it("fillNormal is N(0, 1): Kolmogorov–Smirnov on 10⁶ draws (D < 1.95/√n, the 0.1 % critical value; N(0, 1.01²) or N(0.005, 1) would fail) and moments 1 … 4 within 5 SE", () => {
+    const N = 1_000_000;
+    const z = new Rng(32).fillNormal(new Float64Array(N));
+    let s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+    for (let i = 0; i < N; i++) { const v = z[i], q = v * v; s1 += v; s2 += q; s3 += q * v; s4 += q * q; }
+    s1 /= N; s2 /= N; s3 /= N; s4 /= N;
+    expect(Math.abs(s1)).toBeLessThan(5 / Math.sqrt(N));
+    expect(Math.abs(s2 - 1)).toBeLessThan(5 * Math.sqrt(2 / N));
+    expect(Math.abs(s3)).toBeLessThan(5 * Math.sqrt(15 / N));
+    expect(Math.abs(s4 - 3)).toBeLessThan(5 * Math.sqrt(96 / N));
+    const ks = (scale: number, shift: number) => {
+      const v = Float64Array.from(z, (t) => scale * t + shift).sort();
+      let d = 0;
+      for (let i = 0; i < N; i++) { const F = normCdf(v[i]); d = Math.max(d, F - i / N, (i + 1) / N - F); }
+      return d;
+    };
+    const crit = 1.95 / Math.sqrt(N);
+    expect(ks(1, 0)).toBeLessThan(crit);
+    expect(ks(1.01, 0)).toBeGreaterThan(crit);
+    expect(ks(1, 0.005)).toBeGreaterThan(crit);
   });
   it("uniform in [0, 1): mean ½ and variance 1/12 within 5 SE; int(n) covers 0 … n−1", () => {
     const rng = new Rng(8), N = 500_000;

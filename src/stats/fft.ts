@@ -65,12 +65,155 @@ const S51 = Math.sin((2 * Math.PI) / 5), S52 = Math.sin((4 * Math.PI) / 5);
 interface Stage {
   R: number;
   Ns: number;
-  /** twiddles for (j mod Ns, r): cos/sin of −2π r (j mod Ns)/(Ns R), laid out [jm*R + r]. */
+  /** Forward twiddles w^{r·jm}, w = e^{−2πi/(Ns R)}, for jm < Ns and r = 1 … R−1, laid out [jm(R−1) + r−1]. */
   twr: Float64Array;
   twi: Float64Array;
-  /** DFT_R matrix roots cos/sin(−2π k/R). */
+  /** DFT_R matrix roots cos/sin(−2π k/R) (generic radices only). */
   wr: Float64Array;
   wi: Float64Array;
+}
+
+/*
+ * Stockham autosort stages, forward direction only (the inverse conjugates input and output).
+ * Stage (R, Ns) with stride = n/R reads a[j + r·stride] for j = q·Ns + jm, multiplies input r by
+ * w^{r·jm} and writes the length-R DFT to b[q·Ns·R + jm + k·Ns].  One function per radix with the
+ * butterfly written out (no scratch arrays, no per-element radix switch): for n = 400 = 4·4·5·5 this
+ * is ~4× faster than a generic butterfly loop.  Ns = 1 stages skip the (unit) twiddles.
+ */
+function stage2(ar: Float64Array, ai: Float64Array, br: Float64Array, bi: Float64Array, n: number, Ns: number, twr: Float64Array, twi: Float64Array): void {
+  const stride = n >> 1;
+  for (let q = 0, j = 0; j < stride; q += 2 * Ns) {
+    for (let jm = 0; jm < Ns; jm++, j++) {
+      const x0r = ar[j], x0i = ai[j];
+      let x1r = ar[j + stride], x1i = ai[j + stride];
+      if (Ns > 1) {
+        const cr = twr[jm], ci = twi[jm];
+        const t = x1r * cr - x1i * ci; x1i = x1r * ci + x1i * cr; x1r = t;
+      }
+      const o = q + jm;
+      br[o] = x0r + x1r; bi[o] = x0i + x1i;
+      br[o + Ns] = x0r - x1r; bi[o + Ns] = x0i - x1i;
+    }
+  }
+}
+
+function stage3(ar: Float64Array, ai: Float64Array, br: Float64Array, bi: Float64Array, n: number, Ns: number, twr: Float64Array, twi: Float64Array): void {
+  const stride = n / 3;
+  for (let q = 0, j = 0; j < stride; q += 3 * Ns) {
+    for (let jm = 0; jm < Ns; jm++, j++) {
+      const x0r = ar[j], x0i = ai[j];
+      let x1r = ar[j + stride], x1i = ai[j + stride], x2r = ar[j + 2 * stride], x2i = ai[j + 2 * stride];
+      if (Ns > 1) {
+        const t = 2 * jm;
+        const c1 = twr[t], s1 = twi[t], c2 = twr[t + 1], s2 = twi[t + 1];
+        let u = x1r * c1 - x1i * s1; x1i = x1r * s1 + x1i * c1; x1r = u;
+        u = x2r * c2 - x2i * s2; x2i = x2r * s2 + x2i * c2; x2r = u;
+      }
+      const t1r = x1r + x2r, t1i = x1i + x2i;
+      const t2r = x0r - 0.5 * t1r, t2i = x0i - 0.5 * t1i;
+      const dr = S60 * (x1r - x2r), di = S60 * (x1i - x2i);
+      const o = q + jm;
+      br[o] = x0r + t1r; bi[o] = x0i + t1i;
+      br[o + Ns] = t2r + di; bi[o + Ns] = t2i - dr;
+      br[o + 2 * Ns] = t2r - di; bi[o + 2 * Ns] = t2i + dr;
+    }
+  }
+}
+
+function stage4(ar: Float64Array, ai: Float64Array, br: Float64Array, bi: Float64Array, n: number, Ns: number, twr: Float64Array, twi: Float64Array): void {
+  const stride = n >> 2;
+  for (let q = 0, j = 0; j < stride; q += 4 * Ns) {
+    for (let jm = 0; jm < Ns; jm++, j++) {
+      const x0r = ar[j], x0i = ai[j];
+      let x1r = ar[j + stride], x1i = ai[j + stride];
+      let x2r = ar[j + 2 * stride], x2i = ai[j + 2 * stride];
+      let x3r = ar[j + 3 * stride], x3i = ai[j + 3 * stride];
+      if (Ns > 1) {
+        const t = 3 * jm;
+        const c1 = twr[t], s1 = twi[t], c2 = twr[t + 1], s2 = twi[t + 1], c3 = twr[t + 2], s3 = twi[t + 2];
+        let u = x1r * c1 - x1i * s1; x1i = x1r * s1 + x1i * c1; x1r = u;
+        u = x2r * c2 - x2i * s2; x2i = x2r * s2 + x2i * c2; x2r = u;
+        u = x3r * c3 - x3i * s3; x3i = x3r * s3 + x3i * c3; x3r = u;
+      }
+      const t0r = x0r + x2r, t0i = x0i + x2i;
+      const t1r = x0r - x2r, t1i = x0i - x2i;
+      const t2r = x1r + x3r, t2i = x1i + x3i;
+      // (x1 − x3)·(−i)
+      const t3r = x1i - x3i, t3i = x3r - x1r;
+      const o = q + jm;
+      br[o] = t0r + t2r; bi[o] = t0i + t2i;
+      br[o + Ns] = t1r + t3r; bi[o + Ns] = t1i + t3i;
+      br[o + 2 * Ns] = t0r - t2r; bi[o + 2 * Ns] = t0i - t2i;
+      br[o + 3 * Ns] = t1r - t3r; bi[o + 3 * Ns] = t1i - t3i;
+    }
+  }
+}
+
+function stage5(ar: Float64Array, ai: Float64Array, br: Float64Array, bi: Float64Array, n: number, Ns: number, twr: Float64Array, twi: Float64Array): void {
+  const stride = n / 5;
+  for (let q = 0, j = 0; j < stride; q += 5 * Ns) {
+    for (let jm = 0; jm < Ns; jm++, j++) {
+      const x0r = ar[j], x0i = ai[j];
+      let x1r = ar[j + stride], x1i = ai[j + stride];
+      let x2r = ar[j + 2 * stride], x2i = ai[j + 2 * stride];
+      let x3r = ar[j + 3 * stride], x3i = ai[j + 3 * stride];
+      let x4r = ar[j + 4 * stride], x4i = ai[j + 4 * stride];
+      if (Ns > 1) {
+        const t = 4 * jm;
+        const c1 = twr[t], s1 = twi[t], c2 = twr[t + 1], s2 = twi[t + 1];
+        const c3 = twr[t + 2], s3 = twi[t + 2], c4 = twr[t + 3], s4 = twi[t + 3];
+        let u = x1r * c1 - x1i * s1; x1i = x1r * s1 + x1i * c1; x1r = u;
+        u = x2r * c2 - x2i * s2; x2i = x2r * s2 + x2i * c2; x2r = u;
+        u = x3r * c3 - x3i * s3; x3i = x3r * s3 + x3i * c3; x3r = u;
+        u = x4r * c4 - x4i * s4; x4i = x4r * s4 + x4i * c4; x4r = u;
+      }
+      const a1r = x1r + x4r, a1i = x1i + x4i, b1r = x1r - x4r, b1i = x1i - x4i;
+      const a2r = x2r + x3r, a2i = x2i + x3i, b2r = x2r - x3r, b2i = x2i - x3i;
+      const p1r = x0r + C51 * a1r + C52 * a2r, p1i = x0i + C51 * a1i + C52 * a2i;
+      const p2r = x0r + C52 * a1r + C51 * a2r, p2i = x0i + C52 * a1i + C51 * a2i;
+      const q1r = S51 * b1r + S52 * b2r, q1i = S51 * b1i + S52 * b2i;
+      const q2r = S52 * b1r - S51 * b2r, q2i = S52 * b1i - S51 * b2i;
+      const o = q + jm;
+      br[o] = x0r + a1r + a2r; bi[o] = x0i + a1i + a2i;
+      br[o + Ns] = p1r + q1i; bi[o + Ns] = p1i - q1r;
+      br[o + 4 * Ns] = p1r - q1i; bi[o + 4 * Ns] = p1i + q1r;
+      br[o + 2 * Ns] = p2r + q2i; bi[o + 2 * Ns] = p2i - q2r;
+      br[o + 3 * Ns] = p2r - q2i; bi[o + 3 * Ns] = p2i + q2r;
+    }
+  }
+}
+
+/** Any radix R (7, 11, 13): twiddles, then the R-point DFT by its matrix; v*, u* are scratch of length R. */
+function stageGeneric(
+  ar: Float64Array, ai: Float64Array, br: Float64Array, bi: Float64Array, n: number, st: Stage,
+  vr: Float64Array, vi: Float64Array,
+): void {
+  const { R, Ns, twr, twi, wr, wi } = st;
+  const stride = n / R;
+  for (let q = 0, j = 0; j < stride; q += R * Ns) {
+    for (let jm = 0; jm < Ns; jm++, j++) {
+      vr[0] = ar[j]; vi[0] = ai[j];
+      for (let r = 1; r < R; r++) {
+        const xr = ar[j + r * stride], xi = ai[j + r * stride];
+        const t = jm * (R - 1) + r - 1;
+        const cr = twr[t], ci = twi[t];
+        vr[r] = xr * cr - xi * ci;
+        vi[r] = xr * ci + xi * cr;
+      }
+      const o = q + jm;
+      for (let k = 0; k < R; k++) {
+        let sr = 0, si = 0;
+        let e = 0; // (k·r) mod R, advanced without a modulo in the inner loop
+        for (let r = 0; r < R; r++, e += k) {
+          if (e >= R) e -= R;
+          const cr = wr[e], ci = wi[e];
+          sr += vr[r] * cr - vi[r] * ci;
+          si += vr[r] * ci + vi[r] * cr;
+        }
+        br[o + k * Ns] = sr; bi[o + k * Ns] = si;
+      }
+    }
+  }
 }
 
 class StockhamPlan implements FftPlan {
@@ -79,18 +222,16 @@ class StockhamPlan implements FftPlan {
   private si: Float64Array;
   private vr: Float64Array;
   private vi: Float64Array;
-  private ur: Float64Array;
-  private ui: Float64Array;
   constructor(readonly n: number, radices: number[]) {
     let Ns = 1;
     let maxR = 1;
     for (const R of radices) {
-      const twr = new Float64Array(Ns * R), twi = new Float64Array(Ns * R);
+      const twr = new Float64Array(Ns * (R - 1)), twi = new Float64Array(Ns * (R - 1));
       for (let jm = 0; jm < Ns; jm++) {
-        for (let r = 0; r < R; r++) {
+        for (let r = 1; r < R; r++) {
           const a = (-2 * Math.PI * r * jm) / (Ns * R);
-          twr[jm * R + r] = Math.cos(a);
-          twi[jm * R + r] = Math.sin(a);
+          twr[jm * (R - 1) + r - 1] = Math.cos(a);
+          twi[jm * (R - 1) + r - 1] = Math.sin(a);
         }
       }
       const wr = new Float64Array(R), wi = new Float64Array(R);
@@ -101,86 +242,31 @@ class StockhamPlan implements FftPlan {
     }
     this.sr = new Float64Array(n); this.si = new Float64Array(n);
     this.vr = new Float64Array(maxR); this.vi = new Float64Array(maxR);
-    this.ur = new Float64Array(maxR); this.ui = new Float64Array(maxR);
   }
 
-  private transform(re: Float64Array, im: Float64Array, sign: 1 | -1): void {
+  forward(re: Float64Array, im: Float64Array): void {
     const n = this.n;
     let ar = re, ai = im, br = this.sr, bi = this.si;
-    const vr = this.vr, vi = this.vi, ur = this.ur, ui = this.ui;
     for (const st of this.stages) {
-      const { R, Ns, twr, twi, wr, wi } = st;
-      const stride = n / R;
-      for (let j = 0, jm = 0; j < stride; j++, jm++) {
-        if (jm === Ns) jm = 0;
-        const tb = jm * R;
-        for (let r = 0; r < R; r++) {
-          const xr = ar[j + r * stride], xi = ai[j + r * stride];
-          const cr = twr[tb + r], ci = sign * twi[tb + r];
-          vr[r] = xr * cr - xi * ci;
-          vi[r] = xr * ci + xi * cr;
-        }
-        const idx = (j - jm) * R + jm;
-        if (R === 2) {
-          br[idx] = vr[0] + vr[1]; bi[idx] = vi[0] + vi[1];
-          br[idx + Ns] = vr[0] - vr[1]; bi[idx + Ns] = vi[0] - vi[1];
-        } else if (R === 4) {
-          const t0r = vr[0] + vr[2], t0i = vi[0] + vi[2];
-          const t1r = vr[0] - vr[2], t1i = vi[0] - vi[2];
-          const t2r = vr[1] + vr[3], t2i = vi[1] + vi[3];
-          // (v1 - v3) * (∓i)
-          const dr = vr[1] - vr[3], di = vi[1] - vi[3];
-          const t3r = sign * di, t3i = -sign * dr;
-          br[idx] = t0r + t2r; bi[idx] = t0i + t2i;
-          br[idx + Ns] = t1r + t3r; bi[idx + Ns] = t1i + t3i;
-          br[idx + 2 * Ns] = t0r - t2r; bi[idx + 2 * Ns] = t0i - t2i;
-          br[idx + 3 * Ns] = t1r - t3r; bi[idx + 3 * Ns] = t1i - t3i;
-        } else if (R === 3) {
-          const t1r = vr[1] + vr[2], t1i = vi[1] + vi[2];
-          const t2r = vr[0] - 0.5 * t1r, t2i = vi[0] - 0.5 * t1i;
-          const dr = S60 * sign * (vr[1] - vr[2]), di = S60 * sign * (vi[1] - vi[2]);
-          br[idx] = vr[0] + t1r; bi[idx] = vi[0] + t1i;
-          br[idx + Ns] = t2r + di; bi[idx + Ns] = t2i - dr;
-          br[idx + 2 * Ns] = t2r - di; bi[idx + 2 * Ns] = t2i + dr;
-        } else if (R === 5) {
-          const a1r = vr[1] + vr[4], a1i = vi[1] + vi[4], b1r = vr[1] - vr[4], b1i = vi[1] - vi[4];
-          const a2r = vr[2] + vr[3], a2i = vi[2] + vi[3], b2r = vr[2] - vr[3], b2i = vi[2] - vi[3];
-          const p1r = vr[0] + C51 * a1r + C52 * a2r, p1i = vi[0] + C51 * a1i + C52 * a2i;
-          const p2r = vr[0] + C52 * a1r + C51 * a2r, p2i = vi[0] + C52 * a1i + C51 * a2i;
-          const q1r = sign * (S51 * b1r + S52 * b2r), q1i = sign * (S51 * b1i + S52 * b2i);
-          const q2r = sign * (S52 * b1r - S51 * b2r), q2i = sign * (S52 * b1i - S51 * b2i);
-          br[idx] = vr[0] + a1r + a2r; bi[idx] = vi[0] + a1i + a2i;
-          br[idx + Ns] = p1r + q1i; bi[idx + Ns] = p1i - q1r;
-          br[idx + 4 * Ns] = p1r - q1i; bi[idx + 4 * Ns] = p1i + q1r;
-          br[idx + 2 * Ns] = p2r + q2i; bi[idx + 2 * Ns] = p2i - q2r;
-          br[idx + 3 * Ns] = p2r - q2i; bi[idx + 3 * Ns] = p2i + q2r;
-        } else {
-          // Generic small-radix DFT.
-          for (let k = 0; k < R; k++) {
-            let sr = 0, si = 0;
-            let e = 0; // (k·r) mod R, advanced without a modulo in the inner loop
-            for (let r = 0; r < R; r++, e += k) {
-              if (e >= R) e -= R;
-              const cr = wr[e], ci = sign * wi[e];
-              sr += vr[r] * cr - vi[r] * ci;
-              si += vr[r] * ci + vi[r] * cr;
-            }
-            ur[k] = sr; ui[k] = si;
-          }
-          for (let k = 0; k < R; k++) { br[idx + k * Ns] = ur[k]; bi[idx + k * Ns] = ui[k]; }
-        }
-      }
+      const { R, Ns, twr, twi } = st;
+      if (R === 4) stage4(ar, ai, br, bi, n, Ns, twr, twi);
+      else if (R === 5) stage5(ar, ai, br, bi, n, Ns, twr, twi);
+      else if (R === 2) stage2(ar, ai, br, bi, n, Ns, twr, twi);
+      else if (R === 3) stage3(ar, ai, br, bi, n, Ns, twr, twi);
+      else stageGeneric(ar, ai, br, bi, n, st, this.vr, this.vi);
       const tr = ar, ti = ai;
       ar = br; ai = bi; br = tr; bi = ti;
     }
     if (ar !== re) { re.set(ar); im.set(ai); }
   }
 
-  forward(re: Float64Array, im: Float64Array): void { this.transform(re, im, 1); }
+  /** Inverse = conj ∘ forward ∘ conj, then 1/n. */
   inverse(re: Float64Array, im: Float64Array): void {
-    this.transform(re, im, -1);
-    const s = 1 / this.n;
-    for (let i = 0; i < this.n; i++) { re[i] *= s; im[i] *= s; }
+    const n = this.n;
+    for (let i = 0; i < n; i++) im[i] = -im[i];
+    this.forward(re, im);
+    const s = 1 / n;
+    for (let i = 0; i < n; i++) { re[i] *= s; im[i] *= -s; }
   }
 }
 

@@ -124,29 +124,67 @@ export class Rng {
       const bits = this.nextUint32() | 0;
       const iz = bits & 127;
       const hz = bits >> 7; // signed 25-bit, independent of the layer index
-      const abs = hz < 0 ? -hz : hz;
-      if (abs < KN[iz]) return hz * WN[iz];
-      // Slow path.
-      if (iz === 0) {
-        // Tail beyond R.
-        // Marsaglia's tail algorithm: acceptance probability > 0.9 per try.
-        for (let tries = 0; tries < 1000; tries++) {
-          const x = -Math.log(this.uniformOpen()) / ZIG_R;
-          const y = -Math.log(this.uniformOpen());
-          if (y + y >= x * x) return hz > 0 ? ZIG_R + x : -ZIG_R - x;
-        }
-        throw new Error("Rng.normal: ziggurat tail sampler rejected 1000 times in a row (degenerate generator?)");
-      }
-      const x = hz * WN[iz];
-      if (FN[iz] + this.uniform() * (FN[iz - 1] - FN[iz]) < Math.exp(-0.5 * x * x)) return x;
+      if (Math.abs(hz) < KN[iz]) return hz * WN[iz];
+      const x = this.zigguratSlow(iz, hz);
+      if (x === x) return x;
     }
     throw new Error("Rng.normal: ziggurat rejected 1000 times in a row (degenerate generator?)");
   }
 
-  /** Fill `out` with i.i.d. N(0, sd²) values. */
-  fillNormal(out: Float64Array, sd = 1): Float64Array {
-    for (let i = 0; i < out.length; i++) out[i] = sd * this.normal();
+  /**
+   * Slow path of the ziggurat for a draw (layer iz, signed magnitude hz) that failed the fast test:
+   * the exact tail beyond R (layer 0) or the wedge test; NaN means "rejected, draw again".
+   */
+  private zigguratSlow(iz: number, hz: number): number {
+    if (iz === 0) {
+      // Marsaglia's tail algorithm: acceptance probability > 0.9 per try.
+      for (let tries = 0; tries < 1000; tries++) {
+        const x = -Math.log(this.uniformOpen()) / ZIG_R;
+        const y = -Math.log(this.uniformOpen());
+        if (y + y >= x * x) return hz > 0 ? ZIG_R + x : -ZIG_R - x;
+      }
+      throw new Error("Rng.normal: ziggurat tail sampler rejected 1000 times in a row (degenerate generator?)");
+    }
+    const x = hz * WN[iz];
+    if (FN[iz] + this.uniform() * (FN[iz - 1] - FN[iz]) < Math.exp(-0.5 * x * x)) return x;
+    return NaN;
+  }
+
+  /**
+   * Fill out[start … end−1] with i.i.d. N(0, sd²) values: exactly the values of end − start
+   * successive `normal()` calls (times sd), but with the generator state kept in locals and the
+   * xoshiro step inlined in the ziggurat's fast path (≈ 3× faster than calling `normal()`).
+   */
+  fillNormal(out: Float64Array, sd = 1, start = 0, end = out.length): Float64Array {
+    let a = this.a | 0, b = this.b | 0, c = this.c | 0, d = this.d | 0;
+    for (let i = start; i < end; i++) {
+      // xoshiro128** step (as nextUint32), the output as a signed 32-bit integer.
+      const b5 = Math.imul(b, 5);
+      const bits = Math.imul((b5 << 7) | (b5 >>> 25), 9);
+      const t = b << 9;
+      c ^= a; d ^= b; b ^= c; a ^= d; c ^= t;
+      d = (d << 11) | (d >>> 21);
+      const iz = bits & 127;
+      const hz = bits >> 7;
+      // Math.abs, not `hz < 0 ? −hz : hz`: V8 types −hz as a possible −0 and leaves the integer
+      // path (that conditional alone made this loop 5× slower).
+      if (Math.abs(hz) < KN[iz]) {
+        out[i] = hz * WN[iz];
+      } else {
+        this.a = a; this.b = b; this.c = c; this.d = d;
+        out[i] = this.normalAfterReject(iz, hz);
+        a = this.a | 0; b = this.b | 0; c = this.c | 0; d = this.d | 0;
+      }
+    }
+    this.a = a; this.b = b; this.c = c; this.d = d;
+    if (sd !== 1) for (let i = start; i < end; i++) out[i] *= sd;
     return out;
+  }
+
+  /** What `normal()` returns after its first draw (iz, hz) failed the fast test. */
+  private normalAfterReject(iz: number, hz: number): number {
+    const x = this.zigguratSlow(iz, hz);
+    return x === x ? x : this.normal();
   }
 
   /** Random sign ±1. */
