@@ -578,7 +578,7 @@ describe("solve: validation", () => {
   });
   it("unknown algorithm, missing dt, bad problem", () => {
     expect(() => solve(base, "rk45" as never)).toThrow(RangeError);
-    expect(() => solve(base, "rk45" as never)).toThrow('solve: method must be one of "gbs", "rkc", "rk4", "euler" (got rk45)');
+    expect(() => solve(base, "rk45" as never)).toThrow('solve: method must be one of "gbs", "rkc", "rodas", "bdf", "rk4", "euler" (got rk45)');
     expect(() => solve(base, "euler")).toThrow(RangeError);
     expect(() => solve(base, "euler", { dt: undefined })).toThrow('solve: dt is required for method "euler"');
     expect(() => solve(null as never)).toThrow(TypeError);
