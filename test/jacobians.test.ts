@@ -7,6 +7,8 @@
  *    differences with step 1e-5 (truncation O(h²) ≈ 1e-10 relative for these polynomials/erf) at a
  *    random non-small w; agreement to 1e-7 relative to max|J| (a wrong factor 2 or 3, a missing
  *    rank-one term or a transposition is O(1)).
+ *  - LSG24 effective dynamics (src/theory/lsg24.ts) for the Gaussian, ±1 (closed-form φ') and
+ *    tabulated (NLGP, Kur) marginals (φ' by a central difference of the table), to 1e-7.
  *  - The finite-difference Jacobian of the solvers (src/integrate/linalg.ts) against analytic ones.
  */
 import { describe, expect, it } from "vitest";
@@ -20,6 +22,9 @@ import {
 import { classDatasets } from "../src/theory/flow-trajectory.js";
 import { makeCPTensor } from "../src/stats/cp-tensor.js";
 import { fdJacobian } from "../src/integrate/linalg.js";
+import { makeMarginal, type MarginalSpec } from "../src/data/marginals.js";
+import { kernelRow } from "../src/data/kernels.js";
+import { denseCirculant, lsgJacobian, lsgRhs, makePhi } from "../src/theory/lsg24.js";
 import type { Jac, Rhs } from "../src/integrate/index.js";
 
 /** Central-difference Jacobian (independent of the solvers' forward differences). */
@@ -87,6 +92,24 @@ describe("single-neuron flow: analytic Jacobian = central differences of the RHS
         expect(Array.from(analytic(flow.jac, w))).toEqual(Array.from(Ja));
       });
     }
+  }
+});
+
+describe("LSG24 effective dynamics: analytic Jacobian = central differences", () => {
+  const L = 10;
+  const r0 = kernelRow({ dim: 1, L }, 1), r1 = kernelRow({ dim: 1, L }, 2.5);
+  const S0 = denseCirculant(L, 1, r0), S1 = denseCirculant(L, 1, r1);
+  const sum = S0.map((x, i) => x + S1[i]);
+  const w = new Float64Array(L);
+  Rng.stream(9, 0).fillNormal(w, 0.5);
+  const specs: MarginalSpec[] = [{ kind: "gaussian" }, { kind: "sign" }, { kind: "nlgp", gain: 3, convention: "lsg24" }, { kind: "kur", k: 4.5 }];
+  for (const spec of specs) {
+    it(`${spec.kind} marginal`, () => {
+      const { phi, dphi } = makePhi(makeMarginal(spec));
+      const sys = { D: L, sigma1: S1, sum, phi, dphi };
+      const Ja = analytic(lsgJacobian(sys), w);
+      expect(relMaxDiff(Ja, centralJacobian(lsgRhs(sys), w, 1e-6))).toBeLessThan(1e-7);
+    });
   }
 });
 
