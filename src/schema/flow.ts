@@ -69,7 +69,7 @@ export const FLOW_MAX_DIAGONAL_D = 10_000;
 
 export const flowIntegrationSchema = z
   .object({
-    method: z.enum(["gbs", "rkc", "rodas", "bdf", "rk4", "euler"]).default("gbs"),
+    method: z.enum(["gbs", "rkc", "rodas", "bdf", "rk4", "euler"]).default("bdf"),
     rtol: z.number().gt(0).lt(1).default(1e-7),
     atol: z.number().gt(0).max(1).default(1e-10),
     dt: z.number().gt(0).max(1e6).default(0.01),
