@@ -411,7 +411,7 @@ export class BdfStepper extends DenseOutputStepper {
       this.rhs(t, y, f0);
       this.nRhs++;
     }
-    evalJacobian(this.jac, this.rhs, t, y, f0, this.J, this.dy, this);
+    evalJacobian(this.jac, this.rhs, t, y, f0, this.J, this.dy, this, this.atol);
     this.jValid = true;
     this.jAge = 0;
     this.crate = 1;

@@ -79,16 +79,20 @@ export function luSolve(LU: Float64Array, n: number, piv: Int32Array, b: Float64
 
 /**
  * Forward-difference Jacobian J[i·n + j] ≈ ∂f_i/∂y_j at (t, y), column by column, with f0 = f(t, y)
- * given.  Increment δ_j = √(u·max(10⁻⁵, |y_j|)) with u the unit roundoff (Hairer & Wanner's RODAS /
- * RADAU5 choice: the truncation error O(δ) and the rounding error O(u/δ) balance for |y_j| ~ 1 and
- * it stays useful for tiny components), rounded so that y_j + δ_j − y_j = δ_j exactly.  y is
- * restored bit for bit; `tmp` (length n) is scratch.  Costs n RHS evaluations.
+ * given.  Increment δ_j = √(u·max(floor, |y_j|)) with u the unit roundoff: Hairer & Wanner's RODAS /
+ * RADAU5 choice (truncation error O(δ) and rounding error O(u/δ) balance for |y_j| ~ 1), with their
+ * floor 10⁻⁵ lowered to `floor` = min(10⁻⁵, atol) by the solvers: a component far below 10⁻⁵ that
+ * matters at the requested atol (Robertson's y₂ ~ 10⁻¹³) would otherwise be perturbed by far more
+ * than its size, and a Rosenbrock method loses its order with such a Jacobian (Robertson to 10¹¹,
+ * rtol 10⁻⁶: 10,303 RODAS steps with floor 10⁻⁵, 564 with floor = atol, 324 with the exact J).
+ * δ_j is rounded so that y_j + δ_j − y_j = δ_j exactly.  y is restored bit for bit; `tmp` (length n)
+ * is scratch.  Costs n RHS evaluations.
  */
-export function fdJacobian(rhs: Rhs, t: number, y: Float64Array, f0: Float64Array, J: Float64Array, tmp: Float64Array): void {
+export function fdJacobian(rhs: Rhs, t: number, y: Float64Array, f0: Float64Array, J: Float64Array, tmp: Float64Array, floor = 1e-5): void {
   const n = y.length;
   for (let j = 0; j < n; j++) {
     const yj = y[j];
-    const delta = Math.sqrt(Number.EPSILON * Math.max(1e-5, Math.abs(yj)));
+    const delta = Math.sqrt(Number.EPSILON * Math.max(floor, Math.abs(yj)));
     y[j] = yj + delta;
     const d = y[j] - yj;
     rhs(t, y, tmp);
@@ -100,15 +104,16 @@ export function fdJacobian(rhs: Rhs, t: number, y: Float64Array, f0: Float64Arra
 
 /**
  * Jacobian evaluation shared by the implicit steppers: the problem's analytic `jac` if given, else
- * forward differences (n RHS calls, added to `counts.nRhs`).  Counts every Jacobian in `counts.nJac`.
+ * forward differences (n RHS calls, added to `counts.nRhs`; increment floor min(10⁻⁵, atol)).
+ * Counts every Jacobian in `counts.nJac`.
  */
 export function evalJacobian(
   jac: Jac | undefined, rhs: Rhs, t: number, y: Float64Array, f0: Float64Array, J: Float64Array, tmp: Float64Array,
-  counts: { nRhs: number; nJac: number },
+  counts: { nRhs: number; nJac: number }, atol: number,
 ): void {
   if (jac) jac(t, y, J);
   else {
-    fdJacobian(rhs, t, y, f0, J, tmp);
+    fdJacobian(rhs, t, y, f0, J, tmp, Math.min(1e-5, atol));
     counts.nRhs += y.length;
   }
   counts.nJac++;

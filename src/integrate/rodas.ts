@@ -157,7 +157,7 @@ export class RodasStepper extends DenseOutputStepper {
     if (!allFinite(yn) || !allFinite(f0)) this.fail("state became NaN/Inf");
     if (!Number.isFinite(this.h)) this.h = this.initialStep(4, rtol, atol, this.hMax, f0);
     // Jacobian (and ∂f/∂t) at (t_n, y_n), kept over rejected attempts.
-    evalJacobian(this.jac, rhs, t, yn, f0, J, this.tmp, this);
+    evalJacobian(this.jac, rhs, t, yn, f0, J, this.tmp, this, atol);
     if (!this.autonomous) {
       const delt = Math.sqrt(Number.EPSILON * Math.max(1e-5, Math.abs(t)));
       rhs(t + delt, yn, fx);
