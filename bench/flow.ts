@@ -10,7 +10,10 @@
  *   - the same with Runge–Kutta–Chebyshev ("rkc", same tolerances, spectral radius by power iteration),
  *     which is not stability-limited: its stage count grows like √(hρ);
  *   - the same with forward Euler, dt = 0.25 (full-batch GD with η = 0.25; reaches the same fixed
- *     point to ~6 digits, since the flow is a gradient flow).
+ *     point to ~6 digits, since the flow is a gradient flow);
+ *   - the same with "bdf" (variable-order NDF, analytic Jacobian reused across steps: ~310 RHS + 6
+ *     Jacobians, each Jacobian one weighted XᵀX, ≈ 50 RHS in the pure-TS kernel) and "rodas"
+ *     (a Jacobian every step: ~210, so it is slow here; it is for small stiff systems).
  * The flow is mildly stiff: at the localised fixed point the (symmetric part of the) Jacobian has
  * eigenvalues in [−4.42, −0.024] (measured by finite differences), so explicit methods are stability-
  * limited to steps ≲ 0.5–1 and need O(10³–10⁴) evaluations for t = 1000 (Euler is stable for dt < 0.45).
@@ -54,7 +57,7 @@ async function cpuSeconds<T>(f: () => Promise<T>): Promise<{ value: T; seconds: 
 async function timeTo1000(method: Method, dt?: number): Promise<number> {
   const { flow, w0 } = await build();
   const { value: tr, seconds } = await cpuSeconds(() => integrateFlow(flow, w0, { T, count: 20, method, dt, rtol: 1e-6, atol: 1e-9 }));
-  process.stderr.write(`  ${method}${dt ? ` dt=${dt}` : ""}: ${tr.nRhs} RHS, ${tr.nSteps} steps, final IPR ${tr.ipr[tr.ipr.length - 1].toFixed(4)}, ${seconds.toFixed(2)} CPU-s\n`);
+  process.stderr.write(`  ${method}${dt ? ` dt=${dt}` : ""}: ${tr.nRhs} RHS, ${tr.nJac} Jacobians, ${tr.nSteps} steps, final IPR ${tr.ipr[tr.ipr.length - 1].toFixed(4)}, ${seconds.toFixed(2)} CPU-s\n`);
   return seconds;
 }
 
@@ -131,6 +134,13 @@ export const benchmarks: Benchmark[] = [
     target: 10,
     higherIsBetter: false,
     run: () => timeTo1000("rkc"),
+  },
+  {
+    name: "flow full D=100 P=1e4 to t=1000, bdf rtol 1e-6 (analytic Jacobian)",
+    unit: "CPU-s",
+    target: 10,
+    higherIsBetter: false,
+    run: () => timeTo1000("bdf"),
   },
   {
     name: "flow full D=100 P=1e4 to t=1000, euler dt=0.25",

@@ -452,7 +452,7 @@ describe("H: model files, reproducibility, outputs", () => {
     bad({ variant: "full", P: 100, neuron: { activation: "erf" } }, /^model\.neuron\.activation: only used by variant "exact"/);
     bad({ variant: "exact", P: 100, covariance: "exact" }, /^model\.covariance: variant "exact" uses the samples only/);
     bad({ variant: "full", P: 100, cp: { factors: [null, null] } }, /^model\.cp: only used by variant "cp"/);
-    expect(parseWith(flowSchema, { ...base, variant: "gaussian" }).integration.method).toBe("gbs");
+    expect(parseWith(flowSchema, { ...base, variant: "gaussian" }).integration.method).toBe("bdf");
   });
 
   it("CP sources are validated (diagonal only for ξ = 0 nlgp classes; inline shapes)", async () => {

@@ -51,7 +51,7 @@ function fieldSpecs(m: LsgModel): [FieldSpec, FieldSpec] {
  * they are cached (a few entries) so the seeds of one sweep point reuse them.  Cached values are
  * the same numbers a fresh computation gives, so results do not depend on the cache.
  */
-const systemCache = new Map<string, { S1: Float64Array; sum: Float64Array; phi: (a: number) => number; table?: PhiTable }>();
+const systemCache = new Map<string, { S1: Float64Array; sum: Float64Array; phi: (a: number) => number; dphi?: (a: number) => number; table?: PhiTable }>();
 
 function odeSystem(geom: Geometry, specs: [FieldSpec, FieldSpec], fields: { sampler: ClassSampler; marginal: Marginal }[], phiTol: number) {
   const key = canonicalJson({ geom, specs, phiTol });
@@ -62,8 +62,8 @@ function odeSystem(geom: Geometry, specs: [FieldSpec, FieldSpec], fields: { samp
   const S1 = denseCirculant(geom.L, geom.dim, r1), S0 = denseCirculant(geom.L, geom.dim, r0);
   const sum = new Float64Array(D * D);
   for (let i = 0; i < D * D; i++) sum[i] = S0[i] + S1[i];
-  const { phi, table } = makePhi(fields[1].marginal, { tol: phiTol });
-  const sys = { S1, sum, phi, table };
+  const { phi, dphi, table } = makePhi(fields[1].marginal, { tol: phiTol });
+  const sys = { S1, sum, phi, dphi, table };
   if (systemCache.size >= 8) systemCache.delete(systemCache.keys().next().value!);
   systemCache.set(key, sys);
   return sys;
@@ -112,9 +112,9 @@ export async function runLsgModel(model: LsgModel, hooks: ExperimentHooks = {}):
   let t: number[], ws: Float64Array[], status: RunStatus, how: string;
   const extra: Record<string, number> = {};
   if (model.dynamics === "ode") {
-    const { S1, sum, phi, table } = odeSystem(geom, specs, fields, model.ode.phiTol);
+    const { S1, sum, phi, dphi, table } = odeSystem(geom, specs, fields, model.ode.phiTol);
     if (table) { extra.phiPanels = table.panels; extra.phiTailEstimate = table.errorEstimate; }
-    const r = await runLsg({ D, sigma1: S1, sum, phi }, w0, {
+    const r = await runLsg({ D, sigma1: S1, sum, phi, dphi }, w0, {
       t1: model.ode.t1, method: model.ode.method, rtol: model.ode.rtol, atol: model.ode.atol, dt: model.ode.dt,
       steadyTol: model.ode.steadyTol > 0 ? model.ode.steadyTol : undefined, samples: model.ode.samples, maxSteps: model.ode.maxSteps,
     }, hooks);

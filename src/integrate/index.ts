@@ -1,6 +1,7 @@
 /**
  * ODE integration: an OdeProblem → solve(problem, algorithm, options) → OdeSolution, over odex GBS,
- * Runge–Kutta–Chebyshev (stiff gradient flows), RK4 and Euler.  See ./types.ts.
+ * Runge–Kutta–Chebyshev (stiff gradient flows), the implicit RODAS (Rosenbrock) and BDF/NDF (with
+ * analytic or finite-difference Jacobians), RK4 and Euler.  See ./types.ts.
  */
 export { IntegrationError, runStatusOf, successful } from "./types.js";
 export type { Algorithm, FailureCode, Jac, Method, OdeProblem, OdeSolution, Retcode, Rhs, CheckpointOptions, SolveOptions, SolveStats, SolverCarry, SolverState } from "./types.js";

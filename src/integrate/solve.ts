@@ -7,7 +7,9 @@
 import { FixedStepper } from "./fixed.js";
 import { GbsStepper } from "./odex.js";
 import { RkcStepper } from "./rkc.js";
-import { IntegrationError, type Algorithm, type Method, type OdeProblem, type OdeSolution, type Retcode, type SolveOptions } from "./types.js";
+import { RodasStepper } from "./rodas.js";
+import { BdfStepper } from "./bdf.js";
+import { IntegrationError, type Algorithm, type Method, type OdeProblem, type OdeSolution, type Retcode, type SolveOptions, type SolveStats } from "./types.js";
 import { runCooperatively, runToEnd, YieldClock } from "../run/hooks.js";
 
 /** Defaults for options that are not given. */
@@ -21,13 +23,15 @@ export const SOLVE_DEFAULTS = {
   hMax: 0,
 };
 
-const METHODS: readonly Method[] = ["gbs", "rkc", "rk4", "euler"];
+const METHODS: readonly Method[] = ["gbs", "rkc", "rodas", "bdf", "rk4", "euler"];
 
 /** What the method-specific steppers provide to the driver below. */
 interface Stepper {
   t: number;
   readonly y: Float64Array;
   nRhs: number;
+  /** Jacobian evaluations (implicit steppers; absent = 0). */
+  readonly nJac?: number;
   nSteps: number;
   readonly nRejected: number;
   dydt(): Float64Array;
@@ -50,7 +54,7 @@ export function solve(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS
 /**
  * `solve`, returning to the event loop every ~40 ms of work so that signal handlers run: a Ctrl-C
  * on the main thread aborts `opts.signal` and the integration stops at its next step with retcode
- * "interrupted".  The arithmetic is exactly `solve`'s: rkc and fixed-step integrations pause at any
+ * "interrupted".  The arithmetic is exactly `solve`'s: rkc, rodas, bdf and fixed-step integrations pause at any
  * step and resume where they were; gbs pauses only at output times (odex restarts there anyway),
  * so its responsiveness is the time between two output times.
  *
@@ -106,7 +110,7 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   const h0 = positive("h0", opts.h0 ?? SOLVE_DEFAULTS.h0);
   const hMax = opts.hMax ?? SOLVE_DEFAULTS.hMax;
   if (!(hMax >= 0 && hMax < Infinity)) throw new RangeError(`solve: hMax must be ≥ 0 and finite, 0 = unlimited (got ${hMax})`);
-  const adaptive = method === "gbs" || method === "rkc";
+  const adaptive = method === "gbs" || method === "rkc" || method === "rodas" || method === "bdf";
   const maxSteps = opts.maxSteps ?? (adaptive ? SOLVE_DEFAULTS.maxSteps : Infinity);
   if (!(maxSteps >= 1 && (Number.isInteger(maxSteps) || maxSteps === Infinity))) {
     throw new RangeError(`solve: maxSteps must be a positive integer (got ${maxSteps})`);
@@ -114,8 +118,10 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   const steadyTol = problem.events?.steadyTol === undefined ? undefined : positive("steadyTol", problem.events.steadyTol);
   const stopWhen = problem.events?.stop;
   const { onStep, onProgress, progressMetrics, signal } = opts;
-  const { spectralRadius } = problem;
+  const { spectralRadius, jac } = problem;
   if (spectralRadius !== undefined && typeof spectralRadius !== "function") throw new TypeError("solve: spectralRadius must be a function");
+  if (jac !== undefined && typeof jac !== "function") throw new TypeError("solve: jac must be a function");
+  if (problem.autonomous !== undefined && typeof problem.autonomous !== "boolean") throw new TypeError("solve: autonomous must be a boolean");
   if (stopWhen !== undefined && typeof stopWhen !== "function") throw new TypeError("solve: events.stop must be a function");
   if (onStep !== undefined && typeof onStep !== "function") throw new TypeError("solve: onStep must be a function");
 
@@ -143,6 +149,12 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
       rtol, atol, maxSteps, hMax, span: t1 - t0, spectralRadius, carry: opts.carry,
       h0: opts.h0 === undefined ? undefined : h0,
     });
+  } else if (method === "rodas" || method === "bdf") {
+    const settings = {
+      rtol, atol, maxSteps, hMax, tEnd: t1, jac, autonomous: problem.autonomous ?? false, carry: opts.carry,
+      h0: opts.h0 === undefined ? undefined : h0,
+    };
+    stepper = method === "rodas" ? new RodasStepper(rhs, y, t0, settings) : new BdfStepper(rhs, y, t0, settings);
   } else {
     if (opts.dt === undefined) throw new RangeError(`solve: dt is required for method "${method}"`);
     const dt = positive("dt", opts.dt);
@@ -186,7 +198,7 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
       }
     }
     if (onProgress && progressClock.due()) report(t, yt);
-    // rkc and fixed-step steppers resume exactly where they paused; odex restarts its extrapolation
+    // rkc, rodas, bdf and fixed-step steppers resume exactly where they paused; odex restarts its extrapolation
     // tableau on every call, so gbs only pauses at output times (where it restarts anyway).
     if (cooperative && !restartsOnResume && clock.due()) {
       pause = true;
@@ -205,14 +217,14 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   }
   // Checkpoints: the state at the latest output time (kept while checkpointing), saved every
   // `every` seconds and once more on interruption.
-  interface Pending { next: number; t: number; y: Float64Array; stats: { nRhs: number; nSteps: number; nRejected: number }; tGood: number; yGood: Float64Array; stepper: Record<string, unknown> }
+  interface Pending { next: number; t: number; y: Float64Array; stats: SolveStats; tGood: number; yGood: Float64Array; stepper: Record<string, unknown> }
   let pending: Pending | null = null;
   let savedNext = resume ? resume.next : 0;
   let lastSave = performance.now();
   const snapshot = (next: number): void => {
     pending = {
       next, t: stepper.t, y: stepper.y.slice(),
-      stats: { nRhs: stepper.nRhs, nSteps: stepper.nSteps, nRejected: stepper.nRejected },
+      stats: { nRhs: stepper.nRhs, nJac: stepper.nJac ?? 0, nSteps: stepper.nSteps, nRejected: stepper.nRejected },
       tGood, yGood: yGood.slice(), stepper: stepper.saveState(),
     };
   };
@@ -222,7 +234,7 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
     ckpt.save({
       format: "rfdyn-solver/1", method, n: y.length, next: p.next, t: p.t, y: p.y,
       ts: ts.slice(0, p.next), ys: ys.slice(0, p.next),
-      stats: { ...p.stats, nJac: 0 }, tGood: p.tGood, yGood: p.yGood, stepper: p.stepper,
+      stats: { ...p.stats }, tGood: p.tGood, yGood: p.yGood, stepper: p.stepper,
     });
     savedNext = p.next;
     lastSave = performance.now();
@@ -284,7 +296,7 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
       ys.push(yGood.slice());
     }
   }
-  if (opts.carry && stepper instanceof RkcStepper) stepper.saveCarry(opts.carry);
+  if (opts.carry && (stepper instanceof RkcStepper || stepper instanceof RodasStepper || stepper instanceof BdfStepper)) stepper.saveCarry(opts.carry);
   retcode = retcode as Retcode; // assigned in callbacks: undo the control-flow narrowing
   // Interrupted: save the last output time reached, so a resumed run loses only what came after it.
   if (retcode === "interrupted") savePending();
@@ -300,7 +312,7 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   }
   const sol: OdeSolution = {
     t: ts, y: ys, retcode, message, tEnd,
-    stats: { nRhs: stepper.nRhs, nJac: 0, nSteps: stepper.nSteps, nRejected: stepper.nRejected },
+    stats: { nRhs: stepper.nRhs, nJac: (stepper as Stepper).nJac ?? 0, nSteps: stepper.nSteps, nRejected: stepper.nRejected },
   };
   if (reason !== undefined) sol.reason = reason;
   return sol;

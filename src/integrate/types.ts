@@ -9,7 +9,7 @@ import type { RunHooks, RunStatus } from "../run/hooks.js";
 
 export type Rhs = (t: number, y: Float64Array, dydt: Float64Array) => void;
 
-export type Method = "gbs" | "rkc" | "rk4" | "euler";
+export type Method = "gbs" | "rkc" | "rodas" | "bdf" | "rk4" | "euler";
 
 /**
  * Solver state carried across consecutive `solve` calls on adjacent intervals (a run split into
@@ -40,8 +40,13 @@ export interface OdeProblem {
   tspan: readonly [number, number];
   /** Output times (ascending, within tspan); default [t0, t1]. */
   saveat?: readonly number[];
-  /** Analytic Jacobian, for methods that use one (counted in stats.nJac). */
+  /**
+   * Analytic Jacobian ∂f/∂y, for the implicit methods rodas and bdf (counted in stats.nJac); without
+   * it they use forward differences (n RHS evaluations per Jacobian, counted in nRhs too).
+   */
   jac?: Jac;
+  /** f does not depend on t: rodas then skips its ∂f/∂t difference (one RHS per step). */
+  autonomous?: boolean;
   /**
    * Spectral radius of ∂f/∂y at (t, y) (an upper bound is fine), for rkc; if absent it is estimated
    * by a nonlinear power iteration (a few RHS evaluations every ~25 steps, counted in nRhs).
@@ -56,7 +61,11 @@ export interface OdeProblem {
   };
 }
 
-/** Integration algorithm: adaptive Gragg–Bulirsch–Stoer (odex), RKC (stiff, real spectra), fixed-step RK4 / Euler. */
+/**
+ * Integration algorithm: adaptive Gragg–Bulirsch–Stoer (odex), RKC (stiff, real spectra), the
+ * implicit stiff solvers RODAS (Rosenbrock, order 4, one Jacobian per step) and BDF (variable-order
+ * NDF 1–5, Jacobian reused across steps), fixed-step RK4 / Euler.
+ */
 export type Algorithm = Method;
 
 /**
@@ -80,7 +89,11 @@ export interface SolverState {
   /** Last accepted step (reported if the resumed run fails before its next step). */
   tGood: number;
   yGood: Float64Array;
-  /** The stepper's own state (gbs: hNext, attempts; rkc: step control, ρ, eigenvector, F_n, …; fixed: segment, cached stage). */
+  /**
+   * The stepper's own state (gbs: hNext, attempts; rkc: step control, ρ, eigenvector, F_n, …;
+   * rodas: step control, dense-output coefficients; bdf: differences, order, J and its LU; fixed:
+   * segment, cached stage).
+   */
   stepper: Record<string, unknown>;
 }
 
@@ -100,16 +113,16 @@ export interface CheckpointOptions {
 
 /** Algorithm settings (defaults in SOLVE_DEFAULTS) plus the run hooks (abort, progress). */
 export interface SolveOptions extends RunHooks, CheckpointOptions {
-  /** Adaptive tolerances (gbs, rkc). */
+  /** Adaptive tolerances (gbs, rkc, rodas, bdf). */
   rtol?: number;
   atol?: number;
   /** Fixed step for euler / rk4 (the last step is shortened to land on output times). */
   dt?: number;
   /** Maximum number of steps (adaptive) before failing with retcode "maxiters". */
   maxSteps?: number;
-  /** Initial step size guess (gbs; rkc: if absent, estimated as in rkc.f). */
+  /** Initial step size guess (gbs; rkc, rodas, bdf: if absent, estimated). */
   h0?: number;
-  /** Maximum step size (gbs, rkc); 0 = unlimited. */
+  /** Maximum step size (gbs, rkc, rodas, bdf); 0 = unlimited. */
   hMax?: number;
   /** State carried between segmented calls (see SolverCarry); read at the start, updated at the end. */
   carry?: SolverCarry;

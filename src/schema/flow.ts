@@ -14,6 +14,10 @@
  *   init         { kind: "random", scale } w0 ~ N(0, scale²/D)  |  { kind: "file", path } (.npy or .json)
  *                |  { kind: "inline", w: [D numbers] }
  *   integration  { method, rtol, atol, dt, T, times (count of log-spaced outputs), stop: { steadyTol, iprThreshold } }
+ *                method: gbs | rkc | bdf | rodas | rk4 | euler.  bdf (variable-order NDF with the flow's
+ *                analytic Jacobian, reused across steps) needs the fewest RHS evaluations on these mildly
+ *                stiff flows (see README, "Stiff solvers"); rodas evaluates a Jacobian every step and
+ *                suits small D only.
  *   cp           { factors: [source, source] } one per class (null = no cumulant for that class):
  *                  { file: "f.json" }           {"gamma": [...], "U": [[...], ...]} (r rows of length D)
  *                  { npy: { U, gamma } }        U.npy (r×D) and gamma.npy (r)
@@ -70,7 +74,7 @@ export const FLOW_MAX_DIAGONAL_D = 10_000;
 
 export const flowIntegrationSchema = z
   .object({
-    method: z.enum(["gbs", "rkc", "rk4", "euler"]).default("gbs"),
+    method: z.enum(["gbs", "rkc", "rodas", "bdf", "rk4", "euler"]).default("bdf"),
     rtol: z.number().gt(0).lt(1).default(1e-7),
     atol: z.number().gt(0).max(1).default(1e-10),
     dt: z.number().gt(0).max(1e6).default(0.01),

@@ -45,7 +45,7 @@ export const lsgSchema = z
     ode: z
       .object({
         t1: z.number().gt(0).max(1e9).default(1000),
-        method: z.enum(["gbs", "rk4", "euler"]).default("gbs"),
+        method: z.enum(["gbs", "rodas", "bdf", "rk4", "euler"]).default("gbs"),
         rtol: z.number().gt(0).lt(1).default(1e-8),
         atol: z.number().gt(0).max(1).default(1e-10),
         dt: z.number().gt(0).max(1e6).optional(),
@@ -82,7 +82,7 @@ export function parseLsgModel(input: unknown): LsgModel {
     const mk = (c.marginal ?? m.data.marginal)!.kind;
     if (mk === "ising" && m.data.geometry.dim !== 1) throw new UserError(`model.data.classes[${i}].marginal: "ising" needs model.data.geometry.dim = 1 (got ${m.data.geometry.dim})`);
   });
-  if (m.dynamics === "ode" && m.ode.method !== "gbs" && m.ode.dt === undefined) throw new UserError(`model.ode.dt: required for method "${m.ode.method}"`);
+  if (m.dynamics === "ode" && (m.ode.method === "rk4" || m.ode.method === "euler") && m.ode.dt === undefined) throw new UserError(`model.ode.dt: required for method "${m.ode.method}"`);
   const D = m.data.geometry.dim === 1 ? m.data.geometry.L : m.data.geometry.L ** 2;
   if (m.dynamics === "ode" && D > 4096) throw new UserError(`model.data.geometry: the effective ODE uses dense D×D covariances, D must be ≤ 4096 (got ${D})`);
   if (m.dynamics === "sgd" && (2 * m.sgd.t1) / m.sgd.lr > 1e10) throw new UserError(`model.sgd.t1: 2·t1/lr SGD steps must be ≤ 1e10 (got ${(2 * m.sgd.t1) / m.sgd.lr})`);

@@ -20,8 +20,8 @@
  * "compare" adds `sgd`: { seeds (number of SGD runs, seeds seed … seed+seeds−1), testSize,
  * snapshots, gaussianClone (mixture: also train on the Gaussian clone of the task) }.
  * `solver`: method "gbs" (adaptive Gragg–Bulirsch–Stoer, default) or "rkc" (stabilised Runge–Kutta–
- *   Chebyshev: fewer RHS evaluations on stiff runs, e.g. a trained readout or t ~ 10⁵), tolerances
- *   (rtol, atol), optional hMax and maxSteps.
+ *   Chebyshev: fewer RHS evaluations on stiff runs, e.g. a trained readout or t ~ 10⁵), "rodas" or
+ *   "bdf" (implicit, finite-difference Jacobians), tolerances (rtol, atol), optional hMax and maxSteps.
  * Output times: `time.points` times in [0, end], linear or log-spaced (from end·1e-3); in compare's
  * mixture mode the times are the simulator's log times (`time.points` log-spaced step counts).
  */
@@ -71,8 +71,12 @@ export const timeSchema = z
 
 export const solverSchema = z
   .object({
-    /** "gbs": adaptive Gragg–Bulirsch–Stoer (odex); "rkc": stabilised Runge–Kutta–Chebyshev, for stiff runs (e.g. trained second layer). */
-    method: z.enum(["gbs", "rkc"]).default("gbs"),
+    /**
+     * "gbs": adaptive Gragg–Bulirsch–Stoer (odex); "rkc": stabilised Runge–Kutta–Chebyshev, for stiff
+     * runs (e.g. trained second layer); "rodas" / "bdf": implicit stiff solvers with finite-difference
+     * Jacobians (see src/integrate/rodas.ts, bdf.ts).
+     */
+    method: z.enum(["gbs", "rkc", "rodas", "bdf"]).default("gbs"),
     rtol: z.number().gt(0).lt(1).default(1e-8),
     atol: z.number().gt(0).max(1).default(1e-10),
     hMax: z.number().min(0).max(1e7).default(0),

@@ -42,6 +42,8 @@ export interface FlowTrajectory {
   reason?: string;
   tEnd: number;
   nRhs: number;
+  /** Jacobian evaluations (implicit methods rodas, bdf; 0 otherwise). */
+  nJac: number;
   nSteps: number;
   wallSeconds: number;
 }
@@ -57,6 +59,9 @@ export async function integrateFlow(flow: SingleNeuronFlow, w0: Float64Array, o:
   const t0 = performance.now();
   const problem: OdeProblem = {
     rhs: flow.rhs,
+    // Used by the implicit methods (rodas, bdf) only; the flow does not depend on t.
+    jac: flow.jac,
+    autonomous: true,
     y0: w0,
     tspan: [0, o.T],
     saveat: times,
@@ -96,6 +101,7 @@ function finishTrajectory(flow: SingleNeuronFlow, sol: OdeSolution, t0: number):
     reason: status === "event" ? sol.reason : status === "diverged" || status === "failed" ? sol.message : undefined,
     tEnd: sol.tEnd,
     nRhs: sol.stats.nRhs,
+    nJac: sol.stats.nJac,
     nSteps: sol.stats.nSteps,
     wallSeconds: (performance.now() - t0) / 1e3,
   };

@@ -18,7 +18,7 @@
  * Check values (φ(0.5)): ±1 0.43630, Gaussian 0.39894, NLGP with g = 3 → 0.43253 in LSG24's gain
  * convention x ∝ erf(g z) (= IG22 gain 3√2); IG22's erf(3 z/√2) gives 0.43081 instead.
  */
-import { runStatusOf, solveAsync, type Method, type OdeProblem, type OdeSolution } from "../integrate/index.js";
+import { runStatusOf, solveAsync, type Jac, type Method, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import type { Marginal } from "../data/marginals.js";
 import type { Rng } from "../stats/rng.js";
@@ -154,13 +154,13 @@ export class PhiTable {
 }
 
 /** A fast φ for a marginal: closed forms for gaussian/sign/ising, a PhiTable otherwise. */
-export function makePhi(m: Marginal, opts: PhiTableOptions = {}): { phi: (a: number) => number; table?: PhiTable } {
+export function makePhi(m: Marginal, opts: PhiTableOptions = {}): { phi: (a: number) => number; dphi?: (a: number) => number; table?: PhiTable } {
   switch (m.spec.kind) {
     case "gaussian":
-      return { phi: (a) => SQRT_2_OVER_PI * a };
+      return { phi: (a) => SQRT_2_OVER_PI * a, dphi: () => SQRT_2_OVER_PI };
     case "sign":
     case "ising":
-      return { phi: phiSign };
+      return { phi: phiSign, dphi: dphiSign };
     default: {
       const table = new PhiTable((a) => phiDirect(m, a), opts);
       return { phi: (a) => table.eval(a), table };
@@ -184,6 +184,8 @@ export interface LsgSystem {
   sigma1: Float64Array;
   sum: Float64Array;
   phi: (a: number) => number;
+  /** φ'(a) (default: a central difference of φ, step 1e-5; φ is smooth on (−1, 1)). */
+  dphi?: (a: number) => number;
 }
 
 /** Dense D×D matrix from a translation-invariant first row on a 1D ring or 2D torus. */
@@ -226,6 +228,49 @@ export function lsgRhs(sys: LsgSystem): (t: number, w: Float64Array, dw: Float64
   };
 }
 
+/**
+ * Jacobian of lsgRhs, for the implicit solvers (rodas, bdf):
+ *   J = ½ [ diag(φ'(a)) (Σ1/√q − u uᵀ / q^{3/2}) − (Σ0 + Σ1) ],   u = Σ1 w, q = wᵀu, a = u/√q
+ * (a is clamped to [−1, 1] in the RHS only against round-off; the clamp is ignored here).  O(D²).
+ */
+export function lsgJacobian(sys: LsgSystem): Jac {
+  const { D, sigma1, sum, phi } = sys;
+  const dphi = sys.dphi ?? ((a: number) => {
+    const h = 1e-5;
+    const lo = Math.max(-1, a - h), hi = Math.min(1, a + h);
+    return (phi(hi) - phi(lo)) / (hi - lo);
+  });
+  const u = new Float64Array(D), g = new Float64Array(D);
+  return (_t, w, J) => {
+    let q = 0;
+    for (let i = 0; i < D; i++) {
+      let s = 0;
+      const o = i * D;
+      for (let j = 0; j < D; j++) s += sigma1[o + j] * w[j];
+      u[i] = s;
+      q += w[i] * s;
+    }
+    const inv = q > 0 ? 1 / Math.sqrt(q) : 0;
+    const inv3 = inv * inv * inv;
+    for (let i = 0; i < D; i++) {
+      let a = u[i] * inv;
+      if (a > 1) a = 1; else if (a < -1) a = -1;
+      g[i] = dphi(a);
+    }
+    for (let i = 0; i < D; i++) {
+      const o = i * D, gi = g[i], ri = gi * u[i] * inv3;
+      for (let j = 0; j < D; j++) J[o + j] = 0.5 * (gi * sigma1[o + j] * inv - ri * u[j] - sum[o + j]);
+    }
+  };
+}
+
+/** φ' of the closed forms: Gaussian √(2/π); ±1 marginal (2/√π) e^{−a²/(2(1−a²))} / (√2 (1−a²)^{3/2}). */
+export function dphiSign(a: number): number {
+  const s = 1 - a * a;
+  if (!(s > 0)) return 0;
+  return (2 / Math.sqrt(Math.PI)) * Math.exp((-a * a) / (2 * s)) / (Math.SQRT2 * s * Math.sqrt(s));
+}
+
 export interface LsgRunOptions {
   t1: number;
   method?: Method;
@@ -256,6 +301,9 @@ export function initWeights(D: number, scale: number, rng: Rng): Float64Array {
 export async function runLsg(sys: LsgSystem, w0: Float64Array, o: LsgRunOptions, hooks: RunHooks = {}): Promise<LsgRunResult> {
   const problem: OdeProblem = {
     rhs: lsgRhs(sys),
+    // Used by the implicit methods (rodas, bdf) only.
+    jac: lsgJacobian(sys),
+    autonomous: true,
     y0: w0,
     tspan: [0, o.t1],
     saveat: logTimes(o.t1, (o.samples ?? 60) + 1), // t = 0 and `samples` log-spaced times from 1e-4·t1

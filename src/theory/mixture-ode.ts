@@ -298,8 +298,8 @@ export class MixtureOde {
 
 export interface MixtureRunOptions {
   times: readonly number[];
-  /** Integrator: adaptive GBS (default) or RKC (stiff problems). */
-  method?: "gbs" | "rkc";
+  /** Integrator: adaptive GBS (default), RKC or the implicit rodas / bdf (stiff problems; FD Jacobians). */
+  method?: "gbs" | "rkc" | "rodas" | "bdf";
   rtol?: number;
   atol?: number;
   hMax?: number;

@@ -295,8 +295,8 @@ export class SaadSollaOde {
 export interface TeacherStudentRunOptions {
   /** Output times (ascending, starting at or after 0). */
   times: readonly number[];
-  /** Integrator: adaptive GBS (default) or RKC (stiff problems). */
-  method?: "gbs" | "rkc";
+  /** Integrator: adaptive GBS (default), RKC or the implicit rodas / bdf (stiff problems; FD Jacobians). */
+  method?: "gbs" | "rkc" | "rodas" | "bdf";
   rtol?: number;
   atol?: number;
   /** Maximum adaptive step (0 = unlimited). */

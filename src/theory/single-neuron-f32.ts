@@ -11,6 +11,7 @@
  * 2 Erf, 3 CubicNeuron); it is duplicated here because single-neuron.ts dispatches to this module.
  */
 import { erf } from "../stats/special.js";
+import { gemv, syrkWeighted } from "../kernels/index.js";
 
 const SQRT_2_PI = Math.sqrt(2 / Math.PI);
 
@@ -73,4 +74,47 @@ export function fusedRowPassF32(
     for (let i = 0; i < D; i++) out[i] += f * X[o + i];
   }
   return ss;
+}
+
+/**
+ * Float32-sample versions of the three kernels the flow Jacobian needs (float64 accumulation, the same
+ * row order as the TS kernels): y = α X w (trans = false) or y = α Xᵀ w (trans = true, with β), and
+ * C = α Xᵀ diag(s) X + β C.  Dispatch on X's element type via `flowGemv` / `flowSyrk`.
+ */
+export function flowGemv(
+  trans: boolean, n: number, D: number, alpha: number, X: Float64Array | Float32Array, x: Float64Array, beta: number, y: Float64Array,
+): void {
+  if (X instanceof Float64Array) { gemv(trans, n, D, alpha, X, x, beta, y); return; }
+  if (!trans) {
+    for (let i = 0; i < n; i++) {
+      const o = i * D;
+      let s = 0;
+      for (let j = 0; j < D; j++) s += X[o + j] * x[j];
+      y[i] = (beta === 0 ? 0 : beta * y[i]) + alpha * s;
+    }
+  } else {
+    if (beta === 0) y.fill(0, 0, D);
+    else if (beta !== 1) for (let j = 0; j < D; j++) y[j] *= beta;
+    for (let i = 0; i < n; i++) {
+      const a = alpha * x[i], o = i * D;
+      if (a !== 0) for (let j = 0; j < D; j++) y[j] += a * X[o + j];
+    }
+  }
+}
+
+export function flowSyrk(
+  X: Float64Array | Float32Array, n: number, D: number, s: Float64Array | null, alpha: number, beta: number, C: Float64Array,
+): void {
+  if (X instanceof Float64Array) { syrkWeighted(X, n, D, s, alpha, beta, C); return; }
+  if (beta === 0) C.fill(0, 0, D * D);
+  else if (beta !== 1) for (let i = 0; i < D * D; i++) C[i] *= beta;
+  for (let k = 0; k < n; k++) {
+    const o = k * D, wk = alpha * (s === null ? 1 : s[k]);
+    if (wk === 0) continue;
+    for (let i = 0; i < D; i++) {
+      const a = wk * X[o + i], ci = i * D;
+      for (let j = i; j < D; j++) C[ci + j] += a * X[o + j];
+    }
+  }
+  for (let i = 0; i < D; i++) for (let j = i + 1; j < D; j++) C[j * D + i] = C[i * D + j];
 }

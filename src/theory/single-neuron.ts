@@ -25,14 +25,14 @@
  *
  * All RHS closures are allocation-free: scratch buffers are allocated once per flow.
  */
-import type { Rhs } from "../integrate/index.js";
+import type { Jac, Rhs } from "../integrate/index.js";
+import { gemv, pin, simdKernels, syrkWeighted } from "../kernels/index.js";
 import { fftPlan } from "../stats/fft.js";
 import { erf } from "../stats/special.js";
 import { denseFromRow, geometrySize, spectrumOfRow, type Geometry } from "../data/kernels.js";
-import { addCpContraction, type CpFactors } from "../analysis/cp-flow.js";
+import { addCpContraction, addCpJacobian, type CpFactors } from "../analysis/cp-flow.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "./coefficients.js";
-import { fusedRowPassF32 } from "./single-neuron-f32.js";
-import { gemv, pin, simdKernels } from "../kernels/index.js";
+import { flowGemv, flowSyrk, fusedRowPassF32 } from "./single-neuron-f32.js";
 
 export type FlowVariant = "gaussian" | "full" | "cp" | "exact";
 export const FLOW_VARIANTS: readonly FlowVariant[] = ["gaussian", "full", "cp", "exact"];
@@ -304,6 +304,12 @@ export interface SingleNeuronFlow {
   readonly coefficients: FlowCoefficients;
   /** dw/dt (allocation-free). */
   readonly rhs: Rhs;
+  /**
+   * Analytic Jacobian ∂(dw/dt)/∂w (D×D row-major), for the implicit solvers (rodas, bdf).  Sample
+   * terms cost one weighted X_μᵀ diag(s) X_μ per class (syrkWeighted, O(n D²)); dense covariances
+   * are formed once, on the first call (D applications of the operator, or one syrk for Ĉ).
+   */
+  readonly jac: Jac;
   /** Self-overlaps q^μ = wᵀ C^μ w with the flow's covariances (sample ones for `exact`). */
   overlaps(w: Float64Array, out?: Float64Array): Float64Array;
 }
@@ -425,6 +431,7 @@ export function buildSingleNeuronFlow(opts: SingleNeuronFlowOptions, coefficient
     D,
     coefficients,
     rhs,
+    jac: flowJacobian(variant, D, cls, c4, v, b, activation, a1, a3),
     overlaps(w, out = new Float64Array(cls.length)) {
       for (let mu = 0; mu < cls.length; mu++) {
         const c = cls[mu];
@@ -445,4 +452,111 @@ export function buildSingleNeuronFlow(opts: SingleNeuronFlowOptions, coefficient
 function sampleCumulantContractCw(X: Float64Array | Float32Array, n: number, D: number, w: Float64Array, cw: Float64Array): number {
   cw.fill(0);
   return fusedRowPass(X, n, D, w, cw, RowFn.Linear, 1 / n) / n;
+}
+
+/**
+ * The Jacobian of a flow's RHS (see the module comment for the drifts), summed over classes:
+ *
+ *   gaussian term  π[(c2 + 3c4 q) C + 6 c4 (Cw)(Cw)ᵀ]                      (q = wᵀCw, C symmetric)
+ *   full, Ĉ        (π/n) Xᵀ diag(c2 + 3c4 λ²) X                              (λ = Xw)
+ *   full, exact C  gaussian term + π c4 [(1/n) Xᵀ diag(3λ² − 3q̂) X − 6 (Ĉw)(Ĉw)ᵀ]
+ *   cp             gaussian term + 3π c4 Σ_a γ_a (u_a·w)² u_a u_aᵀ
+ *   exact          (π v/n) Xᵀ diag(g'(λ + b)) X,  g(h) = (y − vσ(h)) σ'(h),  g' = −v σ'² + (y − vσ) σ''
+ *                  (erf: σ' = √(2/π) e^{−h²/2}, σ'' = −h σ';  cubic σ̃: σ̃' = α1 − α3 h², σ̃'' = −2α3 h).
+ *
+ * Buffers (λ per class, dense covariances) are allocated on the first call; tested against finite
+ * differences in test/jacobians.test.ts.
+ */
+function flowJacobian(
+  variant: FlowVariant, D: number, cls: Prepared[], c4: number, v: number, b: number,
+  activation: ExactActivation, a1: number, a3: number,
+): Jac {
+  const cw = new Float64Array(D);
+  let lams: Float64Array[] | null = null;
+  let dense: (Float64Array | null)[] | null = null;
+  const lambdas = (): Float64Array[] => (lams ??= cls.map((c) => new Float64Array(c.n)));
+  /** Dense C^μ (operator applied to unit vectors, or Ĉ = XᵀX/n), formed once. */
+  const denseCov = (): (Float64Array | null)[] => {
+    if (dense) return dense;
+    dense = cls.map((c) => {
+      if (variant === "exact") return null;
+      const C = new Float64Array(D * D);
+      if (c.cov) {
+        const e = new Float64Array(D), col = new Float64Array(D);
+        for (let j = 0; j < D; j++) {
+          e.fill(0);
+          e[j] = 1;
+          c.cov.apply(e, col);
+          for (let i = 0; i < D; i++) C[i * D + j] = col[i];
+        }
+        // Symmetrise (FFT operators are symmetric only to rounding).
+        for (let i = 0; i < D; i++) for (let j = i + 1; j < D; j++) C[i * D + j] = C[j * D + i] = 0.5 * (C[i * D + j] + C[j * D + i]);
+      } else flowSyrk(c.X!, c.n, D, null, 1 / c.n, 0, C);
+      return C;
+    });
+    return dense;
+  };
+  /** J += π[(c2 + 3c4 q) C + 6 c4 (Cw)(Cw)ᵀ]. */
+  const gaussianJac = (c: Prepared, C: Float64Array, w: Float64Array, J: Float64Array): void => {
+    gemv(false, D, D, 1, C, w, 0, cw);
+    let q = 0;
+    for (let i = 0; i < D; i++) q += w[i] * cw[i];
+    const s = c.weight * (c.c2 + 3 * c4 * q), r = 6 * c.weight * c4;
+    for (let i = 0; i < D; i++) {
+      const o = i * D, ri = r * cw[i];
+      for (let j = 0; j < D; j++) J[o + j] += s * C[o + j] + ri * cw[j];
+    }
+  };
+  return (_t, w, J) => {
+    J.fill(0);
+    for (let mu = 0; mu < cls.length; mu++) {
+      const c = cls[mu];
+      if (variant === "gaussian" || variant === "cp" || (variant === "full" && !c.sampleCov)) {
+        gaussianJac(c, denseCov()[mu]!, w, J);
+      }
+      if (variant === "cp" && c.cp) {
+        const sc = 3 * c.weight * c4;
+        if (c.cp.diagonal) for (let i = 0; i < D; i++) J[i * D + i] += sc * c.cp.weights[i] * w[i] * w[i];
+        else addCpJacobian(c.cp, w, sc, J);
+      }
+      if (variant === "full" || variant === "exact") {
+        const X = c.X!, n = c.n, lam = lambdas()[mu];
+        flowGemv(false, n, D, 1, X, w, 0, lam);
+        if (variant === "full" && c.sampleCov) {
+          for (let k = 0; k < n; k++) lam[k] = c.c2 + 3 * c4 * lam[k] * lam[k];
+          flowSyrk(X, n, D, lam, c.weight / n, 1, J);
+        } else if (variant === "full") {
+          // Ĉw and q̂ from λ.
+          let q = 0;
+          for (let k = 0; k < n; k++) q += lam[k] * lam[k];
+          q /= n;
+          flowGemv(true, n, D, 1 / n, X, lam, 0, cw);
+          for (let k = 0; k < n; k++) lam[k] = 3 * (lam[k] * lam[k] - q);
+          flowSyrk(X, n, D, lam, (c.weight * c4) / n, 1, J);
+          const r = -6 * c.weight * c4;
+          for (let i = 0; i < D; i++) {
+            const o = i * D, ri = r * cw[i];
+            for (let j = 0; j < D; j++) J[o + j] += ri * cw[j];
+          }
+        } else {
+          const y = c.label;
+          for (let k = 0; k < n; k++) {
+            const h = lam[k] + b;
+            let sg: number, d1: number, d2: number;
+            if (activation === "erf") {
+              sg = erf(h / Math.SQRT2);
+              d1 = SQRT_2_PI * Math.exp(-0.5 * h * h);
+              d2 = -h * d1;
+            } else {
+              sg = a1 * h - (a3 / 3) * h * h * h;
+              d1 = a1 - a3 * h * h;
+              d2 = -2 * a3 * h;
+            }
+            lam[k] = -v * d1 * d1 + (y - v * sg) * d2;
+          }
+          flowSyrk(X, n, D, lam, (c.weight * v) / n, 1, J);
+        }
+      }
+    }
+  };
 }
