@@ -59,6 +59,7 @@ export async function runUnitsDurably<P, V>(payloads: readonly P[], spec: UnitsS
     const rs = await runUnits(tasks, {
       threads,
       signal: hooks.signal,
+      stats: hooks.poolStats,
       onResult: (r) => {
         if (r.ok && spec.isFinal(r.value as V)) finish(r.id, r.value as V);
         hooks.onProgress?.({ done: values.size, total, unit: spec.unit });
