@@ -150,3 +150,42 @@ describe("flow RHS over chunks of samples: bit-identical for every thread count"
     expect(runs[1]).toBe(runs[0]);
   });
 });
+
+describe("CP loss + gradient over chunks of samples: bit-identical for every thread count", () => {
+  const D = 12, P = 3000, r = 5;
+  const X = new Float64Array(P * D);
+  const rng = new Rng(11);
+  for (let k = 0; k < X.length; k++) { const z = rng.normal(); X[k] = z * z * z / 3; } // non-Gaussian
+  const theta = Float64Array.from({ length: r + r * D }, (_, k) => (k < r ? 0.5 + k / 10 : Math.cos(k) / Math.sqrt(D)));
+
+  for (const useCovariance of [true, false]) {
+    it(`loss, gradient and projections (${useCovariance ? "stored C" : "C u accumulated in the pass"}): N = 1, 2, 3 give the same bits`, async () => {
+      const out: string[] = [];
+      for (const threads of [1, 2, 3]) {
+        const L = new ImplicitCumulantLoss(X, P, D, r, { threads, chunkRows: 64, useCovariance }); // 47 chunks
+        toClose.push(L);
+        await L.ready();
+        // Repeat until the workers have taken part (tiny chunks: the caller may take them all at first).
+        for (let rep = 0; rep < 5000; rep++) {
+          const g = new Float64Array(L.n);
+          const f = L.fg(theta, g);
+          const proj = L.projections(theta.subarray(r), new Float64Array(r));
+          const b = bits(Float64Array.of(f)) + bits(g) + bits(proj);
+          if (rep === 0) out.push(b);
+          else expect(b).toBe(out[out.length - 1]);
+          if (threads === 1 || L.chunksByWorkers() > 20) break;
+        }
+        if (threads > 1) expect(L.chunksByWorkers()).toBeGreaterThan(20);
+      }
+      expect(out[1]).toBe(out[0]);
+      expect(out[2]).toBe(out[0]);
+      // Against one chunk (the former unchunked pass): equal to rounding.
+      const one = new ImplicitCumulantLoss(X, P, D, r, { useCovariance });
+      const many = new ImplicitCumulantLoss(X, P, D, r, { chunkRows: 64, useCovariance });
+      const g1 = new Float64Array(one.n), g2 = new Float64Array(one.n);
+      const f1 = one.fg(theta, g1), f2 = many.fg(theta, g2);
+      expect(Math.abs(f1 - f2) / Math.abs(f1)).toBeLessThan(1e-12);
+      expect(diffRel(g2, g1)).toBeLessThan(1e-12);
+    });
+  }
+});
