@@ -24,6 +24,7 @@ const MODULES: (() => Promise<{ benchmarks: Benchmark[] }>)[] = [
   () => import("./cp.js"),
   () => import("./ode.js"),
   () => import("./pool.js"),
+  () => import("./parallel.js"),
 ];
 
 function fmt(x: number): string {

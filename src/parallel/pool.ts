@@ -66,11 +66,6 @@ export interface PoolOptions {
   stats?: PoolStats;
 }
 
-/** @deprecated kept for callers of the former API: entry of a unit worker in the current mode. */
-export function workerEntry(): { entry: URL | string; eval: boolean } {
-  return workerEntryFor(siblingModule(import.meta.url, "worker"));
-}
-
 interface PoolWorker {
   w: Worker;
   /** Units sent and not yet reported (run or dropped). */
