@@ -15,6 +15,8 @@ import { parseSweepModel, runSweep } from "../src/experiments/sweep.js";
 import { memoryStore } from "../src/run/store.js";
 import { UserError } from "../src/run/errors.js";
 import { crash, spin } from "./fixtures/pool-units.js";
+import { compareExperiment } from "../src/experiments/compare.js";
+import { golden } from "./cli-harness.js";
 
 const units = new URL("./fixtures/pool-units.ts", import.meta.url).href;
 afterAll(() => closeUnitPool());
@@ -60,6 +62,24 @@ describe("unit pool: same results for every thread count", () => {
     expect(recs[1]).toBe(recs[0]);
     expect(recs[2]).toBe(recs[0]);
   });
+});
+
+describe("compare seeds are pool units", () => {
+  for (const name of ["saad-solla-plateau", "ig22-fig3-compare"]) {
+    it(`${name} (quick variant, 3 seeds): -j 2 gives the same result as -j 1 (timings aside)`, async () => {
+      const raw = golden(name);
+      raw.sgd.seeds = 3;
+      const m = compareExperiment.parse(raw);
+      const clock = new Set(["timings", "wallTime", "trainTime", "stepsPerSecond", "message"]); // wall-clock fields (the mixture message quotes seconds)
+      const strip = (r: Record<string, unknown>) => JSON.stringify(r, (k, v) => (clock.has(k) ? undefined : ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));
+      const stats = {} as PoolStats;
+      const r1 = await compareExperiment.run(m, { threads: 1 });
+      const r2 = await compareExperiment.run(m, { threads: 2, poolStats: stats });
+      expect(r1.status).toBe("done");
+      expect(stats.workers).toBe(2);
+      expect(strip(r2 as unknown as Record<string, unknown>)).toBe(strip(r1 as unknown as Record<string, unknown>));
+    });
+  }
 });
 
 describe("unit pool: batching, stealing, reuse", () => {
