@@ -72,6 +72,8 @@ interface PoolWorker {
   inflight: number;
   /** Ids sent and not yet reported (for the error of a crashed worker). */
   ids: Set<number>;
+  /** The worker has loaded (it has sent "ready"). */
+  ready: boolean;
   /** Per-call handler (set by the run in progress). */
   onMessage?: (m: WorkerMessage) => void;
   onFailure?: (e: Error) => void;
@@ -89,8 +91,11 @@ class UnitPool {
     const { entry, eval: isEval } = workerEntryFor(siblingModule(import.meta.url, "worker"));
     for (let i = 0; i < size; i++) {
       const w = new Worker(entry, { eval: isEval, workerData: { rfdynUnitWorker: true, abortBuffer: this.abortBuffer } });
-      const pw: PoolWorker = { w, inflight: 0, ids: new Set() };
-      w.on("message", (m: WorkerMessage) => pw.onMessage?.(m));
+      const pw: PoolWorker = { w, inflight: 0, ids: new Set(), ready: false };
+      w.on("message", (m: WorkerMessage) => {
+        if (m.type === "ready") pw.ready = true;
+        else pw.onMessage?.(m);
+      });
       w.on("error", (e) => {
         this.dead = true;
         pw.onFailure?.(e instanceof Error ? e : new Error(String(e)));
@@ -200,6 +205,8 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
       if (stopped) return;
       stopped = true;
       Atomics.store(pool.flag, 0, 1);
+      // A worker still starting runs nothing yet: do not wait for it (the pool is terminated).
+      for (const pw of pool.workers) if (!pw.ready) { pw.inflight = 0; pw.ids.clear(); }
       if (inflight() === 0) finish();
     };
     const checkAbort = () => {

@@ -9,6 +9,7 @@
  *   pool → worker  { type: "batch", tasks: UnitTask[] }   appended to the worker's local queue
  *   worker → pool  { type: "result", result, ms }          one per unit, in the order run (ms: its duration)
  *   worker → pool  { type: "dropped", ids }                queued units not started because of an abort
+ *   worker → pool  { type: "ready" }                       once, when loaded
  * Units of the queue run one after another; the pool sends the next batch while the last unit of the
  * previous one runs, so a worker never waits for work between batches.
  *
@@ -39,6 +40,7 @@ export interface UnitResult {
 }
 
 export type WorkerMessage =
+  | { type: "ready" }
   | { type: "result"; result: UnitResult; ms: number }
   | { type: "dropped"; ids: number[] };
 
@@ -87,4 +89,5 @@ if (!isMainThread && parentPort && (workerData as { rfdynUnitWorker?: boolean } 
     queue.push(...m.tasks);
     if (!running) void drain();
   });
+  port.postMessage({ type: "ready" } satisfies WorkerMessage);
 }
