@@ -193,7 +193,8 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
       }
       pool.busy = false;
       const done = () => (failure ? reject(failure) : resolvePromise(results));
-      if (stopped || failure || pool.dead) {
+      if (stopped || failure || pool.dead || sharedPool !== pool) {
+        // (A pool superseded by a concurrent call's is not kept either.)
         // Workers may hold an interrupted unit's state or a raised flag: start afresh next time.
         void pool.destroy().then(done, done);
       } else {
