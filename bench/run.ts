@@ -28,6 +28,8 @@ const MODULES: (() => Promise<{ benchmarks: Benchmark[] }>)[] = [
   () => import("./ode.js"),
   () => import("./scale.js"),
   () => import("./kernels.js"),
+  () => import("./pool.js"),
+  () => import("./parallel.js"),
 ];
 
 function fmt(x: number): string {

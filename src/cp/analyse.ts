@@ -28,6 +28,8 @@ export interface CpAnalysisSpec {
   reconstructionError: ReconstructionErrorMode;
   /** For "auto": largest P²D for the implicit ‖ΔT‖². */
   implicitMaxFlops: number;
+  /** Threads for the loss's pass over the samples (src/kernels/parallel.ts; same results for any). */
+  threads?: number;
 }
 
 export interface CpAnalysis extends CpDecomposition {
@@ -104,9 +106,14 @@ export async function analyseCumulant(spec: CpAnalysisSpec, dataRng: Rng, hooks:
   const t0 = performance.now();
   const D = geometrySize(spec.geometry);
   const X = sampleClass(spec.geometry, spec.cls, spec.P, dataRng);
-  const obj = new ImplicitCumulantLoss(X, spec.P, D, spec.rank);
-  await yieldToEventLoop(); // sampling and setup take ~0.4 s at D = 100, P = 10⁴: let a Ctrl-C in
-  const dec = await decomposeAsync(obj, spec.decompose, hooks);
+  const obj = new ImplicitCumulantLoss(X, spec.P, D, spec.rank, { threads: spec.threads });
+  let dec;
+  try {
+    await yieldToEventLoop(); // sampling and setup take ~0.4 s at D = 100, P = 10⁴: let a Ctrl-C in
+    dec = await decomposeAsync(obj, spec.decompose, hooks);
+  } finally {
+    obj.close();
+  }
   const f = factorIprs(dec, spec.topK);
   const rec = dec.status === "done"
     ? relativeReconstructionError(X, spec.P, dec, spec.reconstructionError, spec.implicitMaxFlops)

@@ -23,6 +23,7 @@
  */
 import type { CPTensor } from "../stats/cp-tensor.js";
 import { gemm, pin, simdKernels, syrkWeighted } from "../kernels/index.js";
+import { KernelTeam, chunkBounds, fixedChunkRows, sharedFloat64, toShared } from "../kernels/parallel.js";
 
 /** Objective over θ = [γ (r), U (r×D row-major)] used by the decomposition driver. */
 export interface CpObjective {
@@ -114,6 +115,13 @@ export interface ImplicitLossOptions {
    * it, Σ_ν (x_ν·u_a) x_ν is accumulated in the sample pass (twice the rank-P update flops).
    */
   useCovariance?: boolean;
+  /**
+   * Threads for the pass over the samples (the caller's plus threads − 1 workers, started on the
+   * first evaluation; default 1).  Results are bit-identical for every value (see `cpChunkRows`).
+   */
+  threads?: number;
+  /** Rows per chunk of the sample pass (default `cpChunkRows`; tests use small values). */
+  chunkRows?: number;
 }
 
 /**
@@ -252,6 +260,53 @@ export function cpSamplePass(
 }
 
 /**
+ * Rows per chunk of the CP sample pass over P rows: ≥ 2¹⁹/(D·r) rows (≈ 2 MFLOP), ≤ 64 chunks, a
+ * multiple of the 64-row block.  Depends on (P, D, r) only, never on the thread count, so the chunked
+ * sums are the same for every -j; a pass of one chunk is the former unchunked pass, bit for bit.
+ */
+export function cpChunkRows(P: number, D: number, r: number, override?: number): number {
+  return fixedChunkRows(P, Math.max(BLOCK, Math.ceil(524288 / (D * r))), 64, BLOCK, override);
+}
+
+/** Shared data of the chunked CP pass (structured-cloned to kernel workers; arrays shared). */
+export interface CpChunkData {
+  X: Float64Array;
+  D: number;
+  r: number;
+  /** θ (or U) written by the caller before each run; factors at uOff = flags[0]. */
+  U: Float64Array;
+  /** [uOff, withA, accB] of the current run (written by the caller). */
+  flags: Int32Array;
+  /** Chunk k: rows [bounds[k], bounds[k+1]). */
+  bounds: Int32Array;
+  /** Per chunk k: s2 (r) and s4 (r) at k·2r, A (r·D) and B (r·D) at k·2rD. */
+  s: Float64Array;
+  AB: Float64Array;
+}
+
+const cpScratch = new WeakMap<CpChunkData, { Yb: Float64Array; Zb: Float64Array }>();
+
+/**
+ * Chunk kind "cpPassChunk" (src/kernels/parallel.ts): the rows of chunk k of the pass Y = X Uᵀ,
+ * s2 = Σ y², s4 = Σ y⁴, A = (Y∘Y∘Y)ᵀ X (and B = Yᵀ X without a stored C), into the chunk's own
+ * partial slots (from zero).  The one place to swap in a faster CP pass kernel per chunk.
+ */
+export function cpPassChunk(d: CpChunkData, k: number): void {
+  const { X, D, r, U } = d;
+  let sc = cpScratch.get(d);
+  if (!sc) cpScratch.set(d, (sc = { Yb: new Float64Array(BLOCK * r), Zb: new Float64Array(BLOCK * r) }));
+  const { Yb, Zb } = sc;
+  const uOff = d.flags[0], withA = d.flags[1] !== 0, accB = d.flags[2] !== 0;
+  const s2 = d.s.subarray(2 * r * k, 2 * r * k + r), s4 = d.s.subarray(2 * r * k + r, 2 * r * (k + 1));
+  const A = d.AB.subarray(2 * r * D * k, 2 * r * D * k + r * D), B = d.AB.subarray(2 * r * D * k + r * D, 2 * r * D * (k + 1));
+  s2.fill(0);
+  s4.fill(0);
+  if (withA) A.fill(0);
+  if (accB) B.fill(0);
+  cpSamplePass(X, D, d.bounds[k], d.bounds[k + 1], U, uOff, r, s2, s4, withA ? A : null, accB ? B : null, Yb, Zb);
+}
+
+/**
  * Implicit CP loss of the sample 4th cumulant of the rows of X (P×D).  Keeps a reference to X
  * (not copied).  Allocation happens once in the constructor; `fg` allocates nothing.
  */
@@ -259,8 +314,10 @@ export class ImplicitCumulantLoss implements CpObjective {
   readonly n: number;
   /** Uncentred second moment (D×D), or null if not stored. */
   readonly C: Float64Array | null;
-  private readonly Yb: Float64Array; // BLOCK×r projections
-  private readonly Zb: Float64Array; // BLOCK×r cubes
+  private readonly chunks: CpChunkData;
+  private readonly team: KernelTeam | null;
+  private readonly job: number;
+  private readonly local: (k: number) => void;
   private readonly A: Float64Array; // r×D  Σ y³ x
   private readonly B: Float64Array; // r×D  C u_a (or Σ y x)
   private readonly s2: Float64Array;
@@ -287,8 +344,20 @@ export class ImplicitCumulantLoss implements CpObjective {
     this.C = useC ? secondMoment(X, P, D) : null;
     // The second moment is read by every evaluation: keep it in the SIMD backend's memory.
     if (this.C) pin(this.C);
-    this.Yb = new Float64Array(BLOCK * r);
-    this.Zb = new Float64Array(BLOCK * r);
+    const threads = opts.threads ?? 1;
+    const bounds = chunkBounds(P, cpChunkRows(P, D, r, opts.chunkRows));
+    const nk = bounds.length - 1;
+    const par = threads > 1 && nk > 1;
+    const alloc = (n: number) => (par ? sharedFloat64(n) : new Float64Array(n));
+    this.chunks = {
+      X: par ? toShared(X.length === P * D ? X : X.subarray(0, P * D)) : X, D, r,
+      U: alloc(r + r * D), flags: par ? new Int32Array(new SharedArrayBuffer(12)) : new Int32Array(3),
+      bounds: Int32Array.from(bounds), s: alloc(2 * r * nk), AB: alloc(2 * r * D * nk),
+    };
+    this.team = par ? new KernelTeam(threads) : null;
+    this.job = this.team ? this.team.register(import.meta.url, "cpPassChunk", this.chunks) : -1;
+    const chunks = this.chunks;
+    this.local = (k) => cpPassChunk(chunks, k);
     this.A = new Float64Array(r * D);
     this.B = new Float64Array(r * D);
     this.s2 = new Float64Array(r);
@@ -308,15 +377,56 @@ export class ImplicitCumulantLoss implements CpObjective {
     return pass + cov + model + assemble;
   }
 
-  /** One pass over the samples: s2, s4, A (= Σ y³ x) and, without C, B (= Σ y x); unnormalised. */
+  /**
+   * One pass over the samples: s2, s4, A (= Σ y³ x) and, without C, B (= Σ y x); unnormalised.  Run
+   * as fixed chunks (on the team's threads if any), reduced in chunk order.
+   */
   private samplePass(U: Float64Array, uOff: number, withA: boolean): void {
-    const { X, P, D, r, A, B, s2, s4 } = this;
-    s2.fill(0);
-    s4.fill(0);
-    if (withA) A.fill(0);
+    const { D, r, A, B, s2, s4, chunks: d } = this;
     const accB = withA && this.C === null;
-    if (accB) B.fill(0);
-    cpSamplePass(X, D, 0, P, U, uOff, r, s2, s4, withA ? A : null, accB ? B : null, this.Yb, this.Zb);
+    const len = uOff + r * D;
+    if (d.U.length < len) throw new RangeError(`ImplicitCumulantLoss: factors at offset ${uOff} exceed the parameter vector`);
+    d.U.set(U.length === len ? U : U.subarray(0, len));
+    d.flags[0] = uOff;
+    d.flags[1] = withA ? 1 : 0;
+    d.flags[2] = accB ? 1 : 0;
+    const nk = d.bounds.length - 1;
+    if (this.team) this.team.run(this.job, nk, this.local);
+    else for (let k = 0; k < nk; k++) this.local(k);
+    const rD = r * D;
+    for (let a = 0; a < r; a++) {
+      let p2 = d.s[a], p4 = d.s[r + a];
+      for (let k = 1; k < nk; k++) {
+        p2 += d.s[2 * r * k + a];
+        p4 += d.s[2 * r * k + r + a];
+      }
+      s2[a] = p2;
+      s4[a] = p4;
+    }
+    if (withA) {
+      for (let i = 0; i < rD; i++) A[i] = d.AB[i];
+      if (accB) for (let i = 0; i < rD; i++) B[i] = d.AB[rD + i];
+      for (let k = 1; k < nk; k++) {
+        const o = 2 * rD * k;
+        for (let i = 0; i < rD; i++) A[i] += d.AB[o + i];
+        if (accB) for (let i = 0; i < rD; i++) B[i] += d.AB[o + rD + i];
+      }
+    }
+  }
+
+  /** Resolves when the worker threads (threads > 1) are started and loaded (optional). */
+  ready(): Promise<void> {
+    return this.team ? this.team.ready() : Promise.resolve();
+  }
+
+  /** Stop the worker threads, if any (idempotent; no evaluation afterwards). */
+  close(): void {
+    this.team?.close();
+  }
+
+  /** Chunks of sample passes run so far by worker threads (threads > 1). */
+  chunksByWorkers(): number {
+    return this.team ? this.team.chunks.byWorkers : 0;
   }
 
   projections(U: Float64Array, out: Float64Array): Float64Array {

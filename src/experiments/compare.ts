@@ -1,7 +1,8 @@
 /**
  * Kind "compare": the order-parameter ODE side by side with N SGD runs (seeds seed, seed+1, …),
- * each ODE started from the initial weights of its own SGD seed.  Seeds run one after the other
- * (SGD, then its ODE); progress phases read "seed 2/5 SGD nlgp", "seed 2/5 ODE".
+ * each ODE started from the initial weights of its own SGD seed.  Each seed (SGD, then its ODE) is a
+ * durable unit (src/experiments/units.ts): on -j N the seeds run on worker threads, with the same
+ * results; progress phases read "seed 2/5 SGD nlgp", "seed 2/5 ODE".
  *
  * For every observable the result gives the ODE (mean over the seeds' ODE runs), the SGD mean and
  * standard error (SE = sd/√N) and two deviation scores:
@@ -24,7 +25,8 @@ import { getTestError } from "../theory/get.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 import type { MixtureRun } from "../theory/mixture-ode.js";
 import type { TeacherStudentRun } from "../theory/saad-solla.js";
-import { subProgress, type RunStatus } from "../run/hooks.js";
+import { subProgress, type AbortLike, type RunHooks, type RunStatus } from "../run/hooks.js";
+import { runUnitsDurably } from "./units.js";
 import { classSpectra, fmtMeanSe, fmtNumber, gaussianClone, mixtureAccuracy, mixtureSgdConfig, odeFailed, odeFailureMessage, outputTimes, runMixtureOde, runTeacherStudentOde, teacherStudentSgdConfig, type AccuracyEstimate } from "./ode.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
 
@@ -122,6 +124,38 @@ function finalFigures(row: Row | undefined, skip: readonly string[]): Record<str
   return out;
 }
 
+/** Payload of the `compareSeedUnit` pool unit: seed index s of a validated compare model. */
+export interface CompareSeedPayload {
+  model: CompareModel;
+  s: number;
+}
+
+/** One teacher–student seed: its ODE, then (unless the ODE failed) its SGD run. */
+interface TsSeedValue {
+  ode: TeacherStudentRun;
+  sim: TeacherStudentSimResult | null;
+  odeWall: number;
+  sgdWall: number;
+  interrupted: boolean;
+}
+
+async function teacherStudentSeed(m: TsCompare, s: number, hooks: RunHooks): Promise<TsSeedValue> {
+  const seed = m.seed + s;
+  const times = outputTimes(m.time);
+  const to = performance.now();
+  const ode = await runTeacherStudentOde(m, seed, times, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 0, 2, "ODE") });
+  const odeWall = (performance.now() - to) / 1000;
+  if (ode.status === "interrupted" || odeFailed(ode.status)) return { ode, sim: null, odeWall, sgdWall: 0, interrupted: ode.status === "interrupted" };
+  const tsg = performance.now();
+  const sim = await simulateTeacherStudent(teacherStudentSgdConfig(m, seed, times), { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 1, 2, "SGD") });
+  return { ode, sim, odeWall, sgdWall: (performance.now() - tsg) / 1000, interrupted: sim.status === "interrupted" };
+}
+
+/** Pool unit (src/parallel/worker.ts): one seed of a compare model, either mode. */
+export async function compareSeedUnit(p: CompareSeedPayload, signal: AbortLike): Promise<unknown> {
+  return p.model.mode === "teacher-student" ? teacherStudentSeed(p.model, p.s, { signal }) : mixtureSeed(p.model, p.s, { signal });
+}
+
 async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Promise<CompareTeacherStudentResult> {
   const t0 = performance.now();
   const times = outputTimes(m.time);
@@ -148,37 +182,41 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
     }
     return { meanQdiag: q / K, meanRmax: r / K };
   };
+  // A seed (its ODE and its SGD run) is one durable unit (src/experiments/units.ts): on -j N the seeds
+  // run on worker threads; a resumed run takes finished seeds from the store.  The seeds are then
+  // taken in order up to the first that failed or was interrupted (as a serial run would stop there).
+  const { values } = await runUnitsDurably<CompareSeedPayload, TsSeedValue>(
+    Array.from({ length: S }, (_, s) => ({ model: m, s })),
+    {
+      module: import.meta.url, fn: "compareSeedUnit",
+      inProcess: (p, h) => teacherStudentSeed(m, p.s, h),
+      isFinal: (v) => !v.interrupted, unit: "seeds",
+      describe: (s) => `compare seed ${m.seed + s}`, label: (s) => `seed ${s + 1}/${S}`,
+    },
+    hooks,
+  );
   for (let s = 0; s < S; s++) {
     const seed = m.seed + s;
-    // A seed (its ODE and its SGD run) is one durable unit: a resumed run takes finished seeds from the store.
-    const saved = hooks.store?.get<{ ode: TeacherStudentRun; sim: TeacherStudentSimResult; odeWall: number; sgdWall: number }>(`seed/${s}`);
-    const to = performance.now();
-    const ode = saved ? saved.ode : await runTeacherStudentOde(m, seed, times, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 2 * s, 2 * S, `seed ${s + 1}/${S} ODE`) });
-    const odeSeconds = saved ? saved.odeWall : (performance.now() - to) / 1000;
-    odeWall += odeSeconds;
-    nRhs += ode.nRhs;
-    if (ode.status === "interrupted") {
+    const v = values.get(s);
+    if (!v) {
       status = "interrupted";
       break;
     }
+    const ode = v.ode;
+    odeWall += v.odeWall;
+    nRhs += ode.nRhs;
     if (odeFailed(ode.status)) {
       status = ode.status;
       failure = `seed ${seed}: ${odeFailureMessage(ode)}`;
       break;
     }
-    const tsg = performance.now();
-    const sim = saved ? saved.sim : await simulateTeacherStudent(
-      teacherStudentSgdConfig(m, seed, times),
-      { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 2 * s + 1, 2 * S, `seed ${s + 1}/${S} SGD`) },
-    );
-    const sgdSeconds = saved ? saved.sgdWall : (performance.now() - tsg) / 1000;
-    sgdWall += sgdSeconds;
+    const sim = v.sim!;
+    sgdWall += v.sgdWall;
     if (sim.status !== "done") {
       status = sim.status;
       if (sim.status === "diverged") failure = `seed ${seed}: SGD ${sim.divergence ?? `diverged by t = ${sim.t[sim.t.length - 1].toPrecision(4)}`} (reduce model.teacherStudent.lr)`;
       break;
     }
-    if (!saved) hooks.store?.put(`seed/${s}`, { ode, sim, odeWall: odeSeconds, sgdWall: sgdSeconds });
     odeRuns.push(ode);
     sims.push(sim);
     times.forEach((t, j) => {
@@ -248,6 +286,46 @@ interface MixtureSeed {
   odeWall: number;
 }
 
+/** One mixture seed: its SGD runs (task, Gaussian clone), then its ODE; `failed` if one of them failed. */
+interface MixtureSeedValue extends MixtureSeed {
+  ode: MixtureRun;
+  failed?: { status: RunStatus; failure: string };
+  interrupted: boolean;
+}
+
+async function mixtureSeed(m: MixCompare, s: number, hooks: RunHooks): Promise<MixtureSeedValue> {
+  const seed = m.seed + s;
+  const classes = m.task.classes as ClassSpec[];
+  const clone = m.sgd.gaussianClone && classes.some((c) => c.kind === "nlgp" || c.kind === "field") ? gaussianClone(classes) : null;
+  const datasets: { name: string; classes: ClassSpec[] }[] = [{ name: datasetName(classes), classes }];
+  if (clone) datasets.push({ name: "gp", classes: clone });
+  const parts = datasets.length + 1;
+  const sims: Record<string, SimulationResult> = {};
+  let sgdWall = 0;
+  let logT: number[] | null = null;
+  const none = null as unknown as MixtureRun;
+  for (let k = 0; k < datasets.length; k++) {
+    const ds = datasets[k];
+    const cfg = mixtureSgdConfig(m, seed, { classes: ds.classes, testSize: m.sgd.testSize, snapshots: m.sgd.snapshots });
+    const ts = performance.now();
+    const sim = await simulate(cfg, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, k, parts, `SGD ${ds.name}`) });
+    sgdWall += (performance.now() - ts) / 1000;
+    if (sim.status === "interrupted") return { sims, ode: none, acc: [], sgdWall, odeWall: 0, interrupted: true };
+    if (sim.status !== "done") {
+      const failure = sim.status === "diverged" ? `seed ${seed}: SGD on ${ds.name} ${sim.divergence ?? "diverged (non-finite test error or weights)"}: reduce model.training.lr` : "";
+      return { sims, ode: none, acc: [], sgdWall, odeWall: 0, failed: { status: sim.status, failure }, interrupted: false };
+    }
+    sims[ds.name] = sim;
+    logT ??= sim.log.map((r) => r.t);
+  }
+  const to = performance.now();
+  const run = await runMixtureOde(m, seed, logT!, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, parts - 1, parts, "ODE") });
+  const odeWall = (performance.now() - to) / 1000;
+  if (run.status === "interrupted") return { sims, ode: run, acc: [], sgdWall, odeWall, interrupted: true };
+  if (run.status !== "done") return { sims, ode: run, acc: [], sgdWall, odeWall, failed: { status: run.status, failure: odeFailed(run.status) ? `seed ${seed}: ${odeFailureMessage(run)}` : "" }, interrupted: false };
+  return { sims, ode: run, acc: mixtureAccuracy(run, m), sgdWall, odeWall, interrupted: false };
+}
+
 async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<CompareMixtureResult> {
   const t0 = performance.now();
   const geom = m.task.geometry as Geometry;
@@ -262,8 +340,6 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
   const labels = labelValues(m.task.labels);
   const spectra = classSpectra(geom, classes);
   hooks.log?.(`compare (mixture): D = ${D}, K = ${K}, ${S} seeds × [${datasets.map((d) => d.name).join(", ")}], t ≤ ${m.time.end} (${steps} steps)`);
-  const total = S * (datasets.length + 1);
-  let done = 0;
   let status: RunStatus = "done";
   let failure = "";
   const odeRuns: MixtureRun[] = [];
@@ -271,55 +347,37 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
   const sims: Record<string, SimulationResult[]> = Object.fromEntries(datasets.map((d) => [d.name, []]));
   let logT: number[] | null = null;
   let nRhs = 0, odeWall = 0, sgdWall = 0;
-  outer: for (let s = 0; s < S; s++) {
-    const seed = m.seed + s;
-    // A seed (its SGD runs and its ODE) is one durable unit: a resumed run takes finished seeds from the store.
-    const saved = hooks.store?.get<MixtureSeed>(`seed/${s}`);
-    if (saved) {
-      for (const ds of datasets) sims[ds.name].push(saved.sims[ds.name]);
-      logT ??= saved.sims[datasets[0].name].log.map((r) => r.t);
-      odeRuns.push(saved.ode);
-      odeAcc.push(saved.acc);
-      nRhs += saved.ode.nRhs;
-      sgdWall += saved.sgdWall;
-      odeWall += saved.odeWall;
-      done += datasets.length + 1;
-      continue;
-    }
-    const seedSims: Record<string, SimulationResult> = {};
-    let seedSgdWall = 0;
-    for (const ds of datasets) {
-      const cfg = mixtureSgdConfig(m, seed, { classes: ds.classes, testSize: m.sgd.testSize, snapshots: m.sgd.snapshots });
-      const ts = performance.now();
-      const sim = await simulate(cfg, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, done, total, `seed ${s + 1}/${S} SGD ${ds.name}`) });
-      const sgdSeconds = (performance.now() - ts) / 1000;
-      sgdWall += sgdSeconds;
-      seedSgdWall += sgdSeconds;
-      done++;
-      if (sim.status !== "done") {
-        status = sim.status;
-        if (sim.status === "diverged") failure = `seed ${seed}: SGD on ${ds.name} ${sim.divergence ?? "diverged (non-finite test error or weights)"}: reduce model.training.lr`;
-        break outer;
-      }
-      sims[ds.name].push(sim);
-      seedSims[ds.name] = sim;
-      logT ??= sim.log.map((r) => r.t);
-    }
-    const to = performance.now();
-    const run = await runMixtureOde(m, seed, logT!, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, done, total, `seed ${s + 1}/${S} ODE`) });
-    const odeSeconds = (performance.now() - to) / 1000;
-    odeWall += odeSeconds;
-    nRhs += run.nRhs;
-    if (run.status !== "done") {
-      status = run.status;
-      if (odeFailed(run.status)) failure = `seed ${seed}: ${odeFailureMessage(run)}`;
+  // A seed (its SGD runs and its ODE) is one durable unit (see the teacher–student mode).
+  const { values } = await runUnitsDurably<CompareSeedPayload, MixtureSeedValue>(
+    Array.from({ length: S }, (_, s) => ({ model: m, s })),
+    {
+      module: import.meta.url, fn: "compareSeedUnit",
+      inProcess: (p, h) => mixtureSeed(m, p.s, h),
+      isFinal: (v) => !v.interrupted, unit: "seeds",
+      describe: (s) => `compare seed ${m.seed + s}`, label: (s) => `seed ${s + 1}/${S}`,
+    },
+    hooks,
+  );
+  for (let s = 0; s < S; s++) {
+    const v = values.get(s);
+    if (!v) {
+      status = "interrupted";
       break;
     }
-    const acc = mixtureAccuracy(run, m);
-    odeRuns.push(run);
-    odeAcc.push(acc);
-    hooks.store?.put(`seed/${s}`, { sims: seedSims, ode: run, acc, sgdWall: seedSgdWall, odeWall: odeSeconds } satisfies MixtureSeed);
-    done++;
+    sgdWall += v.sgdWall;
+    for (const ds of datasets) if (v.sims[ds.name]) sims[ds.name].push(v.sims[ds.name]);
+    const first = v.sims[datasets[0].name];
+    if (first) logT ??= first.log.map((r) => r.t);
+    if (v.failed) {
+      status = v.failed.status;
+      failure = v.failed.failure;
+      if (v.ode) { odeWall += v.odeWall; nRhs += v.ode.nRhs; }
+      break;
+    }
+    odeWall += v.odeWall;
+    nRhs += v.ode!.nRhs;
+    odeRuns.push(v.ode!);
+    odeAcc.push(v.acc!);
   }
   const nSeeds = odeRuns.length;
   const base = {

@@ -116,10 +116,10 @@ export interface CpPointTask {
  * result is the same whichever thread runs it and in whatever order.  Cooperative (returns to the
  * event loop every ~40 ms), so an abort of `hooks.signal` by a Ctrl-C handler is seen promptly.
  */
-export async function computeCpPoint(t: CpPointTask, hooks: RunHooks = {}): Promise<CpAnalysis> {
+export async function computeCpPoint(t: CpPointTask, hooks: RunHooks = {}, threads = 1): Promise<CpAnalysis> {
   const m = t.model;
   const g = cpGrid(m)[t.grid];
-  const spec = specFor(m, g);
+  const spec = { ...specFor(m, g), threads };
   const seeds = sampleSeeds(m.seed, t.sample);
   spec.decompose.seed = seeds.decompose;
   return analyseCumulant(spec, seeds.data, hooks);
@@ -150,7 +150,7 @@ export async function runCp(m: CpModel, hooks: ExperimentHooks = {}): Promise<Cp
     {
       module: import.meta.url,
       fn: "cpPointUnit",
-      inProcess: async (t, h) => computeCpPoint(t, h),
+      inProcess: async (t, h, threads) => computeCpPoint(t, h, threads),
       isFinal: (a) => a.status === "done",
       unit: "decompositions",
       describe: (id) => `cp: decomposition ${id} (${grid[unitOf(id).point].tag} sample ${unitOf(id).sample})`,

@@ -157,7 +157,7 @@ interface RunOutcome {
 }
 
 /** Run (gain index gi, replicate r); see the module comment. */
-async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks): Promise<RunOutcome> {
+async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks, threads = 1): Promise<RunOutcome> {
   const { model, D, labels, coefficients, P } = s;
   const { g, specs, samplers, task } = gs;
   const cov = effectiveCovariance(model);
@@ -180,14 +180,19 @@ async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks):
       if ("compute" in src) {
         const d = data![mu];
         if (!(d.X instanceof Float64Array)) throw new UserError('model.data.precision: cp.factors "compute" needs float64 samples');
-        const obj = new ImplicitCumulantLoss(d.X, d.n, D, src.compute.rank);
-        const dec = await decomposeAsync(obj, {
-          restarts: src.compute.restarts,
-          maxIter: src.compute.maxIter,
-          gtol: src.compute.gtol,
-          method: src.compute.method,
-          seed: (model.seed % 2 ** 32) * 7919 + 31 * r + mu + 1,
-        }, { signal: hooks.signal, onProgress: subProgress(cpProgress, mu, srcs.length, `CP class ${mu}`) });
+        const obj = new ImplicitCumulantLoss(d.X, d.n, D, src.compute.rank, { threads });
+        let dec;
+        try {
+          dec = await decomposeAsync(obj, {
+            restarts: src.compute.restarts,
+            maxIter: src.compute.maxIter,
+            gtol: src.compute.gtol,
+            method: src.compute.method,
+            seed: (model.seed % 2 ** 32) * 7919 + 31 * r + mu + 1,
+          }, { signal: hooks.signal, onProgress: subProgress(cpProgress, mu, srcs.length, `CP class ${mu}`) });
+        } finally {
+          obj.close();
+        }
         if (dec.status === "interrupted") return { record: null, interrupted: true };
         cpUsed.push({ weights: dec.weights, factors: dec.factors, r: dec.r, D });
         cpLoss.push(dec.loss);
@@ -205,7 +210,7 @@ async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks):
     cov: model.variant === "exact" ? undefined : cov === "sample" ? "sample" : translationInvariantCovariance(model.task.geometry, samplers[mu].covarianceRow()),
     cp: model.variant === "cp" ? cpUsed[mu] : undefined,
   }));
-  const flow = buildSingleNeuronFlow({ variant: model.variant, D, v: model.neuron.v, b: model.neuron.b, classes, activation: model.neuron.activation ?? "erf" }, coefficients);
+  const flow = buildSingleNeuronFlow({ variant: model.variant, D, v: model.neuron.v, b: model.neuron.b, classes, activation: model.neuron.activation ?? "erf", threads }, coefficients);
   let w0: Float64Array;
   if (s.w0) w0 = Float64Array.from(s.w0);
   else {
@@ -215,17 +220,22 @@ async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks):
     for (let i = 0; i < D; i++) w0[i] = sd * rng.normal();
   }
   const it = model.integration;
-  const traj = await integrateFlow(flow, w0, {
-    T: it.T,
-    times: s.times,
-    method: it.method,
-    rtol: it.rtol,
-    atol: it.atol,
-    dt: it.dt,
-    maxSteps: it.maxSteps,
-    steadyTol: it.stop.steadyTol,
-    iprThreshold: it.stop.iprThreshold,
-  }, { signal: hooks.signal, onProgress: integrationProgress });
+  let traj;
+  try {
+    traj = await integrateFlow(flow, w0, {
+      T: it.T,
+      times: s.times,
+      method: it.method,
+      rtol: it.rtol,
+      atol: it.atol,
+      dt: it.dt,
+      maxSteps: it.maxSteps,
+      steadyTol: it.stop.steadyTol,
+      iprThreshold: it.stop.iprThreshold,
+    }, { signal: hooks.signal, onProgress: integrationProgress });
+  } finally {
+    flow.close();
+  }
   const record: FlowRunRecord = {
     gain: g, replicate: r, n: data ? data.map((d) => d.n) : [], weights,
     cp: model.variant === "cp" ? cpUsed : undefined, cpLoss: model.variant === "cp" ? cpLoss : undefined, trajectory: traj,
@@ -278,10 +288,10 @@ export async function runFlow(model: FlowModel, hooks: ExperimentHooks = {}): Pr
     {
       module: import.meta.url,
       fn: "flowRunUnit",
-      inProcess: (p, h) => {
+      inProcess: (p, h, threads) => {
         const gi = Math.floor(p.run / R);
         if (cached?.gi !== gi) cached = { gi, gs: gainSetup(s, gi) };
-        return flowRun(s, cached.gs, p.run % R, h);
+        return flowRun(s, cached.gs, p.run % R, h, threads);
       },
       isFinal: (v) => !v.interrupted && v.record !== null,
       unit: "runs",

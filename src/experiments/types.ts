@@ -10,6 +10,7 @@
  */
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import type { RunStore } from "../run/store.js";
+import type { PoolStats } from "../parallel/pool.js";
 
 /** Hooks of an experiment: abort and progress, plus status lines and the worker-thread budget. */
 export interface ExperimentHooks extends RunHooks {
@@ -25,6 +26,8 @@ export interface ExperimentHooks extends RunHooks {
   store?: RunStore;
   /** Seconds between checkpoints of long single runs (default 30). */
   checkpointSeconds?: number;
+  /** Filled in with what the worker pool did (batches, steals; src/parallel/pool.ts) by runs made of units. */
+  poolStats?: PoolStats;
 }
 
 /** What every result has. */

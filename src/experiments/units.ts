@@ -17,8 +17,12 @@ export interface UnitsSpec<P, V> {
   /** Module URL and export name of the pool unit `(payload, signal) => Promise<V>` (worker threads). */
   module: string;
   fn: string;
-  /** The same computation in-process, with progress. */
-  inProcess: (payload: P, hooks: RunHooks) => Promise<V>;
+  /**
+   * The same computation in-process, with progress.  `threads`: the threads its data-parallel
+   * kernels may use (src/kernels/parallel.ts) — all of `hooks.threads` when the units run in-process
+   * one at a time (a single unit, or -j 1), 1 inside pool workers (the units are the parallelism).
+   */
+  inProcess: (payload: P, hooks: RunHooks, threads: number) => Promise<V>;
   /** Whether a value is final (stored, counted as done); an interrupted unit's value is not. */
   isFinal: (value: V) => boolean;
   /** What the units are, for progress ("runs", "decompositions", …). */
@@ -59,6 +63,7 @@ export async function runUnitsDurably<P, V>(payloads: readonly P[], spec: UnitsS
     const rs = await runUnits(tasks, {
       threads,
       signal: hooks.signal,
+      stats: hooks.poolStats,
       onResult: (r) => {
         if (r.ok && spec.isFinal(r.value as V)) finish(r.id, r.value as V);
         hooks.onProgress?.({ done: values.size, total, unit: spec.unit });
@@ -80,7 +85,7 @@ export async function runUnitsDurably<P, V>(payloads: readonly P[], spec: UnitsS
           onProgress: onProgress
             ? (e) => onProgress({ ...e, done: done + (e.total > 0 ? Math.min(1, Math.max(0, e.done / e.total)) : 0), total, unit: spec.unit, phase: label ? (e.phase ? `${label} ${e.phase}` : label) : e.phase })
           : undefined,
-        });
+        }, Math.max(1, threads));
       } catch (e) {
         const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
         throw unitError(spec.describe(id), msg, e instanceof UserError);

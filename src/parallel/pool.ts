@@ -1,61 +1,138 @@
 /**
- * A small worker-thread pool for the independent units of a run (sweep points, cp grid points ×
- * samples, flow gains × replicates), node:worker_threads.  A unit is an exported async function
- * named by module URL and export name (see ./worker.ts), called with a structured-clonable payload;
- * results are keyed by unit id, so the outcome never depends on scheduling.  With threads ≤ 1 the
- * units run in-process through the same `executeUnit`, so a one-thread run never starts a worker.
+ * A worker-thread pool for the independent units of a run (sweep points, cp grid points ×
+ * samples, flow gains × replicates, compare seeds), node:worker_threads.  A unit is an exported
+ * async function named by module URL and export name (see ./worker.ts), called with a
+ * structured-clonable payload; results are keyed by unit id, so the outcome never depends on
+ * scheduling.  With threads ≤ 1 the units run in-process through the same `executeUnit`, so a
+ * one-thread run never starts a worker.
  *
- * The worker module is ./worker.ts when running from TypeScript sources (tsx, vitest) and
- * ./worker.js when running compiled code from dist/: its path is resolved relative to this file's
- * import.meta.url with the same extension, and for .ts the worker first registers tsx's loader
- * (see `workerEntry`), so both modes work without configuration.
+ * Start-up.  Workers start lazily on the first multi-threaded call and are kept for the next calls
+ * of the process with the same thread count (unref'd while idle, so they never keep a process
+ * alive); a worker loads only ./worker.ts, src/run and the module of its units (module-level caches
+ * of that module — e.g. the covariances of an lsg sweep point — then serve every later unit).
  *
- * Results are keyed by task id, so the outcome never depends on scheduling.  On abort the pool
- * stops dispatching, raises a shared flag that running tasks poll (they return "interrupted"),
- * and resolves with the results it has.
+ * Scheduling (deterministic results, dynamic placement):
+ *   - the tasks (in id order) are split into one contiguous range per worker, so consecutive units
+ *     (the seeds of one sweep point, which share cached set-up) tend to run on the same worker;
+ *   - a worker takes BATCHES from the front of its range: the batch size adapts to the measured unit
+ *     duration (≈ TARGET_BATCH_MS of work per message, 1 … MAX_BATCH units); the next batch is sent
+ *     while the last unit of the current one runs, so a worker does not wait for work;
+ *   - a worker whose range is empty STEALS the back half of the largest remaining range;
+ *   - each unit's result is posted as soon as it is done (durable progress, prompt interruption).
+ * `PoolStats` counts batches, steals and stolen units.
+ *
+ * On abort (or the first failed unit) the pool stops dispatching, raises a shared flag that running
+ * units poll (they return "interrupted") and that makes workers drop the units they have not started,
+ * waits for the units in flight, terminates the workers and resolves with the results it has.
  */
-import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
-import { dirname, extname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { executeUnit, type UnitTask, type UnitResult } from "./worker.js";
+import { executeUnit, type UnitTask, type UnitResult, type WorkerMessage } from "./worker.js";
+import { workerEntryFor, siblingModule } from "../kernels/worker-entry.js";
 import { UserError } from "../run/errors.js";
 import type { AbortLike } from "../run/hooks.js";
+
+export type { UnitTask, UnitResult } from "./worker.js";
+
+/** Aimed-for work per batch message (ms), from the measured mean unit duration. */
+export const TARGET_BATCH_MS = 100;
+/** Largest batch (units per message). */
+export const MAX_BATCH = 64;
+
+/** What the pool did during one `runUnits` call (filled in when passed as `PoolOptions.stats`). */
+export interface PoolStats {
+  /** Worker threads used (0: in-process). */
+  workers: number;
+  /** Workers started by this call (0 when the pool of an earlier call was reused). */
+  started: number;
+  /** Batch messages sent. */
+  batches: number;
+  /** Largest batch sent. */
+  maxBatch: number;
+  /** Times a worker took work from another worker's range, and how many units it took. */
+  steals: number;
+  stolenUnits: number;
+  /** Units finished (any outcome) per worker. */
+  perWorker: number[];
+  /** Mean measured unit duration (ms). */
+  meanUnitMs: number;
+}
 
 export interface PoolOptions {
   threads: number;
   signal?: AbortLike;
   /** Called as each unit finishes (any order). */
   onResult?: (r: UnitResult, done: number, total: number) => void;
+  /** Filled in with what the pool did. */
+  stats?: PoolStats;
 }
 
-/**
- * How to start a worker in the current mode (source vs compiled).  Compiled: the worker file
- * itself.  TypeScript sources: a tiny CommonJS bootstrap (eval) that registers tsx's ESM hooks in
- * the worker (tsx/esm/api `register`) and then imports ./worker.ts (Node 20 does not apply an
- * `--import` loader to a worker's entry module, so the entry cannot be the .ts file itself).
- */
-export function workerEntry(): { entry: URL | string; eval: boolean } {
-  const ext = extname(fileURLToPath(import.meta.url));
-  if (ext === ".ts" || ext === ".mts") {
-    const url = new URL("./worker.ts", import.meta.url).href;
-    const api = tsxEsmApiUrl();
-    const code = `(async () => { const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(url)}); })().catch((e) => { process.nextTick(() => { throw e; }); });`;
-    return { entry: code, eval: true };
+interface PoolWorker {
+  w: Worker;
+  /** Units sent and not yet reported (run or dropped). */
+  inflight: number;
+  /** Ids sent and not yet reported (for the error of a crashed worker). */
+  ids: Set<number>;
+  /** The worker has loaded (it has sent "ready"). */
+  ready: boolean;
+  /** Per-call handler (set by the run in progress). */
+  onMessage?: (m: WorkerMessage) => void;
+  onFailure?: (e: Error) => void;
+}
+
+class UnitPool {
+  readonly workers: PoolWorker[] = [];
+  readonly flag: Int32Array;
+  private readonly abortBuffer = new SharedArrayBuffer(4);
+  dead = false;
+  busy = false;
+
+  constructor(readonly size: number) {
+    this.flag = new Int32Array(this.abortBuffer);
+    const { entry, eval: isEval } = workerEntryFor(siblingModule(import.meta.url, "worker"));
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(entry, { eval: isEval, workerData: { rfdynUnitWorker: true, abortBuffer: this.abortBuffer } });
+      const pw: PoolWorker = { w, inflight: 0, ids: new Set(), ready: false };
+      w.on("message", (m: WorkerMessage) => {
+        if (m.type === "ready") pw.ready = true;
+        else pw.onMessage?.(m);
+      });
+      w.on("error", (e) => {
+        this.dead = true;
+        pw.onFailure?.(e instanceof Error ? e : new Error(String(e)));
+      });
+      w.on("exit", (code) => {
+        this.dead = true;
+        if (code !== 0) pw.onFailure?.(new Error(`worker thread exited with code ${code}`));
+      });
+      w.unref();
+      this.workers.push(pw);
+    }
   }
-  return { entry: new URL("./worker.js", import.meta.url), eval: false };
+
+  async destroy(): Promise<void> {
+    this.dead = true;
+    if (sharedPool === this) sharedPool = undefined;
+    await Promise.all(this.workers.map((p) => p.w.terminate()));
+  }
 }
 
-/** File URL of tsx's ESM API ("tsx/esm/api", import condition), from tsx's package.json exports. */
-function tsxEsmApiUrl(): string {
-  const req = createRequire(import.meta.url);
-  const pkgPath = req.resolve("tsx/package.json");
-  const pkg = JSON.parse(readFileSync(pkgPath, "utf8")) as { exports?: Record<string, unknown> };
-  const e = pkg.exports?.["./esm/api"] as { import?: { default?: string } | string } | undefined;
-  const rel = typeof e?.import === "string" ? e.import : e?.import?.default;
-  if (!rel) throw new Error("cannot locate tsx/esm/api (needed to run sweep workers from TypeScript sources)");
-  return pathToFileURL(join(dirname(pkgPath), rel)).href;
+let sharedPool: UnitPool | undefined;
+
+/** Terminate the kept worker pool (if any); the next multi-threaded call starts a new one. */
+export async function closeUnitPool(): Promise<void> {
+  const p = sharedPool;
+  sharedPool = undefined;
+  if (p) await p.destroy();
+}
+
+/** The kept pool of `size` workers, or a new one (`fresh` = true). */
+function acquirePool(size: number): { pool: UnitPool; fresh: boolean } {
+  if (sharedPool && !sharedPool.dead && !sharedPool.busy && sharedPool.size === size) return { pool: sharedPool, fresh: false };
+  if (sharedPool && !sharedPool.busy) void sharedPool.destroy();
+  const pool = new UnitPool(size);
+  // A pool busy with another (concurrent) call is left to it; the new one is kept from now on.
+  sharedPool = pool;
+  return { pool, fresh: true };
 }
 
 /**
@@ -66,65 +143,147 @@ function tsxEsmApiUrl(): string {
 export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): Promise<UnitResult[]> {
   const results: UnitResult[] = [];
   const total = tasks.length;
+  const stats: PoolStats = opts.stats ?? emptyStats();
+  Object.assign(stats, emptyStats());
   if (total === 0) return results;
   const threads = Math.max(1, Math.min(Math.floor(opts.threads) || 1, total));
   const signal: AbortLike = opts.signal ?? { aborted: false };
   if (threads === 1) {
+    let sumMs = 0;
+    stats.perWorker = [0];
     for (const t of tasks) {
       if (signal.aborted) break;
+      const t0 = performance.now();
       const r = await executeUnit(t, signal);
+      sumMs += performance.now() - t0;
       results.push(r);
+      stats.perWorker[0]++;
       opts.onResult?.(r, results.length, total);
     }
+    stats.meanUnitMs = results.length ? sumMs / results.length : 0;
     return results;
   }
-  const { entry, eval: isEval } = workerEntry();
-  const abortBuffer = new SharedArrayBuffer(4);
-  const flag = new Int32Array(abortBuffer);
-  const workers: Worker[] = [];
-  let next = 0;
+
+  const { pool, fresh } = acquirePool(threads);
+  pool.busy = true;
+  Atomics.store(pool.flag, 0, 0);
+  stats.workers = threads;
+  stats.started = fresh ? threads : 0;
+  stats.perWorker = new Array<number>(threads).fill(0);
+  for (const pw of pool.workers) pw.w.ref();
+
+  // Contiguous ranges [lo, hi) of task indices, one per worker.
+  const ranges = Array.from({ length: threads }, (_, k) => ({ lo: Math.floor((k * total) / threads), hi: Math.floor(((k + 1) * total) / threads) }));
+  let sumMs = 0, nMs = 0;
+  let stopped = false; // abort or failure: dispatch nothing more
+  let failure: Error | undefined;
+
   return await new Promise<UnitResult[]>((resolvePromise, reject) => {
-    let running = 0;
     let finished = false;
     let poll: ReturnType<typeof setInterval> | undefined;
-    const finish = (err?: Error) => {
+    const inflight = () => pool.workers.reduce((s, p) => s + p.inflight, 0);
+    const finish = () => {
       if (finished) return;
       finished = true;
       if (poll) clearInterval(poll);
-      void Promise.all(workers.map((w) => w.terminate())).then(() => (err ? reject(err) : resolvePromise(results)));
+      stats.meanUnitMs = nMs ? sumMs / nMs : 0;
+      for (const pw of pool.workers) {
+        pw.onMessage = undefined;
+        pw.onFailure = undefined;
+      }
+      pool.busy = false;
+      const done = () => (failure ? reject(failure) : resolvePromise(results));
+      if (stopped || failure || pool.dead || sharedPool !== pool) {
+        // (A pool superseded by a concurrent call's is not kept either.)
+        // Workers may hold an interrupted unit's state or a raised flag: start afresh next time.
+        void pool.destroy().then(done, done);
+      } else {
+        for (const pw of pool.workers) pw.w.unref();
+        done();
+      }
+    };
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      Atomics.store(pool.flag, 0, 1);
+      // A worker still starting runs nothing yet: do not wait for it (the pool is terminated).
+      for (const pw of pool.workers) if (!pw.ready) { pw.inflight = 0; pw.ids.clear(); }
+      if (inflight() === 0) finish();
     };
     const checkAbort = () => {
-      if (!signal.aborted) return;
-      Atomics.store(flag, 0, 1);
-      if (running === 0) finish();
+      if (signal.aborted) stop();
     };
     // The signal may be a plain flag (no events): poll it while units run.
     poll = setInterval(checkAbort, 50);
-    const dispatch = (w: Worker) => {
-      if (signal.aborted || next >= total) {
-        if (running === 0) finish();
-        return;
-      }
-      running++;
-      w.postMessage(tasks[next++]);
+    const batchSize = (): number => {
+      if (nMs === 0) return 1;
+      const mean = Math.max(sumMs / nMs, 0.01);
+      return Math.max(1, Math.min(MAX_BATCH, Math.round(TARGET_BATCH_MS / mean)));
     };
-    for (let i = 0; i < threads; i++) {
-      const w = new Worker(entry, { eval: isEval, workerData: { rfdynUnitWorker: true, abortBuffer } });
-      workers.push(w);
-      w.on("message", (r: UnitResult) => {
-        running--;
-        results.push(r);
-        opts.onResult?.(r, results.length, total);
-        dispatch(w);
-      });
-      w.on("error", (e) => finish(e instanceof Error ? e : new Error(String(e))));
-      w.on("exit", (code) => {
-        if (!finished && code !== 0) finish(new Error(`worker thread exited with code ${code}`));
-      });
-    }
+    const dispatch = (k: number) => {
+      if (stopped || signal.aborted) return;
+      const pw = pool.workers[k];
+      let own = ranges[k];
+      if (own.lo >= own.hi) {
+        // Steal the back half of the largest remaining range.
+        let victim = -1, most = 0;
+        ranges.forEach((r, j) => {
+          if (j !== k && r.hi - r.lo > most) { most = r.hi - r.lo; victim = j; }
+        });
+        if (victim < 0) return;
+        const take = Math.ceil(most / 2);
+        const v = ranges[victim];
+        ranges[k] = own = { lo: v.hi - take, hi: v.hi };
+        v.hi -= take;
+        stats.steals++;
+        stats.stolenUnits += take;
+      }
+      const b = Math.min(batchSize(), own.hi - own.lo);
+      const batch = tasks.slice(own.lo, own.lo + b);
+      own.lo += b;
+      pw.inflight += b;
+      for (const t of batch) pw.ids.add(t.id);
+      stats.batches++;
+      stats.maxBatch = Math.max(stats.maxBatch, b);
+      pw.w.postMessage({ type: "batch", tasks: batch });
+    };
+    pool.workers.forEach((pw, k) => {
+      pw.onMessage = (m) => {
+        if (finished) return;
+        if (m.type === "result") {
+          pw.inflight--;
+          pw.ids.delete(m.result.id);
+          sumMs += m.ms;
+          nMs++;
+          stats.perWorker[k]++;
+          results.push(m.result);
+          if (!m.result.ok) stop();
+          opts.onResult?.(m.result, results.length, total);
+        } else if (m.type === "dropped") {
+          pw.inflight -= m.ids.length;
+          for (const id of m.ids) pw.ids.delete(id);
+        }
+        checkAbort();
+        if (!stopped && pw.inflight <= 1) dispatch(k);
+        if (inflight() === 0 && (stopped || ranges.every((r) => r.lo >= r.hi))) finish();
+      };
+      pw.onFailure = (e) => {
+        if (finished) return;
+        const ids = [...pw.ids].sort((a, b) => a - b);
+        failure = new Error(`worker thread failed${ids.length ? ` while running unit${ids.length > 1 ? "s" : ""} ${ids.join(", ")}` : ""}: ${e.message.split("\n")[0]}`);
+        stopped = true;
+        Atomics.store(pool.flag, 0, 1);
+        finish();
+      };
+    });
     checkAbort();
-    for (const w of workers) dispatch(w);
+    if (stopped) return;
+    for (let k = 0; k < threads; k++) dispatch(k);
   });
+}
+
+function emptyStats(): PoolStats {
+  return { workers: 0, started: 0, batches: 0, maxBatch: 0, steals: 0, stolenUnits: 0, perWorker: [], meanUnitMs: 0 };
 }
 
 /**

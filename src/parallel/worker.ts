@@ -1,13 +1,21 @@
 /**
- * Worker side of ./pool.ts: executes one unit of work — an exported async function of some module,
+ * Worker side of ./pool.ts: executes units of work — an exported async function of some module,
  * named by the module's URL (the caller's `import.meta.url`) and the export's name — with a
- * structured-clonable payload, and posts back its structured-clonable value.  Units are named by
- * URL, not imported here, so this module depends on nothing but src/run: the experiments that use
- * the pool import it, never the other way round.
+ * structured-clonable payload, and posts back each unit's structured-clonable value as soon as it is
+ * done.  Units are named by URL, not imported here, so a worker loads only this file, src/run and
+ * the module of its units (the experiments that use the pool import it, never the other way round).
+ *
+ * Protocol (messages of a worker started by the pool):
+ *   pool → worker  { type: "batch", tasks: UnitTask[] }   appended to the worker's local queue
+ *   worker → pool  { type: "result", result, ms }          one per unit, in the order run (ms: its duration)
+ *   worker → pool  { type: "dropped", ids }                queued units not started because of an abort
+ *   worker → pool  { type: "ready" }                       once, when loaded
+ * Units of the queue run one after another; the pool sends the next batch while the last unit of the
+ * previous one runs, so a worker never waits for work between batches.
  *
  * The same `executeUnit` runs in-process (threads = 1) and inside worker threads.  Interruption:
- * in a worker, the pool sets a shared Int32 flag that the unit's signal reads, so long units stop
- * at their next check.
+ * the pool sets a shared Int32 flag that the unit's signal reads, so a long unit stops at its next
+ * check, and the worker drops the units it has not started.
  */
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { UserError } from "../run/errors.js";
@@ -30,6 +38,11 @@ export interface UnitResult {
   /** True when the error is bad input (UserError) rather than a numerical/internal failure. */
   userError?: boolean;
 }
+
+export type WorkerMessage =
+  | { type: "ready" }
+  | { type: "result"; result: UnitResult; ms: number }
+  | { type: "dropped"; ids: number[] };
 
 type UnitFn = (payload: unknown, signal: AbortLike) => Promise<unknown>;
 
@@ -55,7 +68,26 @@ if (!isMainThread && parentPort && (workerData as { rfdynUnitWorker?: boolean } 
     },
   };
   const port = parentPort;
-  port.on("message", (task: UnitTask) => {
-    void executeUnit(task, signal).then((r) => port.postMessage(r));
+  const queue: UnitTask[] = [];
+  let running = false;
+  const drain = async () => {
+    running = true;
+    while (queue.length > 0) {
+      if (signal.aborted) {
+        port.postMessage({ type: "dropped", ids: queue.splice(0).map((t) => t.id) } satisfies WorkerMessage);
+        break;
+      }
+      const task = queue.shift()!;
+      const t0 = performance.now();
+      const result = await executeUnit(task, signal);
+      port.postMessage({ type: "result", result, ms: performance.now() - t0 } satisfies WorkerMessage);
+    }
+    running = false;
+  };
+  port.on("message", (m: { type: "batch"; tasks: UnitTask[] }) => {
+    if (m.type !== "batch") return;
+    queue.push(...m.tasks);
+    if (!running) void drain();
   });
+  port.postMessage({ type: "ready" } satisfies WorkerMessage);
 }

@@ -33,6 +33,7 @@ import { denseFromRow, geometrySize, spectrumOfRow, type Geometry } from "../dat
 import { addCpContraction, addCpJacobian, type CpFactors } from "../analysis/cp-flow.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "./coefficients.js";
 import { flowGemv, flowSyrk, fusedRowPassF32 } from "./single-neuron-f32.js";
+import { KernelTeam, chunkBounds, fixedChunkRows, sharedFloat64, toShared } from "../kernels/parallel.js";
 
 export type FlowVariant = "gaussian" | "full" | "cp" | "exact";
 export const FLOW_VARIANTS: readonly FlowVariant[] = ["gaussian", "full", "cp", "exact"];
@@ -151,6 +152,163 @@ export function tsFusedRowPass(
     for (let i = 0; i < D; i++) out[i] += f * X[o + i];
   }
   return ss;
+}
+
+/** One pass of a RHS over a class's samples: f = rowFn(kind, λ; a, c, d, y, v, b). */
+export interface RowPassSpec {
+  X: Float64Array | Float32Array;
+  n: number;
+  kind: RowFn;
+  a: number;
+  c: number;
+  d: number;
+  y: number;
+  v: number;
+  b: number;
+}
+
+/**
+ * Rows per chunk of a flow pass over n rows of dimension D: ≥ 2¹⁷/D rows (≈ 0.5 MFLOP, so a chunk
+ * outweighs its dispatch), ≤ 64 chunks per pass, a multiple of 8 (the row blocks of `fusedRowPass`).
+ * Depends on (n, D) only, never on the thread count, so the chunked sums are the same for every -j.
+ */
+export function flowChunkRows(n: number, D: number, override?: number): number {
+  return fixedChunkRows(n, Math.max(64, Math.ceil(131072 / D)), 64, 8, override);
+}
+
+/** Shared data of a flow's chunked passes (structured-cloned to kernel workers; arrays shared). */
+export interface FlowChunkData {
+  D: number;
+  /** The current w (written by the caller before each run). */
+  w: Float64Array;
+  /** Per pass: samples, and kind, a, c, d, y, v, b at params[7p …]. */
+  X: (Float64Array | Float32Array)[];
+  params: Float64Array;
+  /** Per chunk: its pass and row range [lo, hi). */
+  pass: Int32Array;
+  lo: Int32Array;
+  hi: Int32Array;
+  /** Per chunk: partial Σ f(λ) x (D entries at chunk·D) and partial Σ λ². */
+  partial: Float64Array;
+  ss: Float64Array;
+}
+
+const flowOuts = new WeakMap<FlowChunkData, Float64Array[]>();
+
+/**
+ * Chunk kind "flowRowPassChunk" (src/kernels/parallel.ts): the rows [lo, hi) of one pass, by
+ * `fusedRowPassRange` on the whole sample matrix (the SIMD backend caches X once; chunk bounds are
+ * multiples of 8, so the row blocks are those of one unchunked pass), into the chunk's own partial slot
+ * (from zero).  Float32 samples go to `fusedRowPassF32` on the chunk's rows.
+ */
+export function flowRowPassChunk(data: FlowChunkData, chunk: number): void {
+  const D = data.D;
+  let outs = flowOuts.get(data);
+  if (!outs) {
+    outs = Array.from(data.pass, (_, k) => data.partial.subarray(k * D, (k + 1) * D));
+    flowOuts.set(data, outs);
+  }
+  const out = outs[chunk];
+  out.fill(0);
+  const p = data.pass[chunk], X = data.X[p], lo = data.lo[chunk], hi = data.hi[chunk];
+  const o = 7 * p, q = data.params, kind = q[o] as RowFn;
+  data.ss[chunk] = X instanceof Float64Array
+    ? fusedRowPassRange(X, lo, hi, D, data.w, out, kind, q[o + 1], q[o + 2], q[o + 3], q[o + 4], q[o + 5], q[o + 6])
+    : fusedRowPassF32(X.subarray(lo * D, hi * D), hi - lo, D, data.w, out, kind, q[o + 1], q[o + 2], q[o + 3], q[o + 4], q[o + 5], q[o + 6]);
+}
+
+/**
+ * The sample passes of one RHS as one chunked job: `run(w)` leaves pass p's Σ f(λ) x in res[p] and
+ * its Σ λ² in ss[p], each the sum of the pass's chunk partials in chunk order (so bit-identical for
+ * every thread count).  With threads > 1 the samples are shared with the workers (copied to a
+ * SharedArrayBuffer unless they already are one: allocate them with `sharedFloat64` to avoid it).
+ */
+export class RowPasses {
+  readonly res: Float64Array[];
+  readonly ss: Float64Array;
+  private readonly data: FlowChunkData;
+  private readonly first: number[];
+  private readonly team: KernelTeam | null;
+  private readonly job: number;
+  private readonly local: (chunk: number) => void;
+  private readonly firstPartial: Float64Array[];
+
+  constructor(specs: readonly RowPassSpec[], readonly D: number, threads = 1, chunkRows?: number) {
+    const par = threads > 1;
+    const pass: number[] = [], lo: number[] = [], hi: number[] = [];
+    this.first = [];
+    specs.forEach((s, p) => {
+      this.first.push(pass.length);
+      const b = chunkBounds(s.n, flowChunkRows(s.n, D, chunkRows));
+      for (let k = 0; k + 1 < b.length; k++) { pass.push(p); lo.push(b[k]); hi.push(b[k + 1]); }
+    });
+    this.first.push(pass.length);
+    const alloc = (n: number) => (par ? sharedFloat64(n) : new Float64Array(n));
+    const params = alloc(7 * specs.length);
+    specs.forEach((s, p) => params.set([s.kind, s.a, s.c, s.d, s.y, s.v, s.b], 7 * p));
+    const shareX = new Map<Float64Array | Float32Array, Float64Array | Float32Array>();
+    const share = (x: Float64Array | Float32Array): Float64Array | Float32Array => {
+      if (x instanceof Float64Array) return toShared(x);
+      if (x.buffer instanceof SharedArrayBuffer) return x;
+      const y = new Float32Array(new SharedArrayBuffer(Math.max(1, x.length) * 4), 0, x.length);
+      y.set(x);
+      return y;
+    };
+    this.data = {
+      D, w: alloc(D), params,
+      X: specs.map((s) => {
+        if (!par) return s.X;
+        let x = shareX.get(s.X);
+        if (!x) shareX.set(s.X, (x = share(s.X.length === s.n * D ? s.X : s.X.subarray(0, s.n * D))));
+        return x;
+      }),
+      pass: Int32Array.from(pass), lo: Int32Array.from(lo), hi: Int32Array.from(hi),
+      partial: alloc(pass.length * D), ss: alloc(pass.length),
+    };
+    this.res = specs.map(() => new Float64Array(D));
+    this.ss = new Float64Array(specs.length);
+    this.team = par && pass.length > 1 ? new KernelTeam(threads) : null;
+    this.job = this.team ? this.team.register(import.meta.url, "flowRowPassChunk", this.data) : -1;
+    const data = this.data;
+    this.local = (chunk) => flowRowPassChunk(data, chunk);
+    this.firstPartial = specs.map((_, p) => data.partial.subarray(this.first[p] * D, this.first[p] * D + D));
+  }
+
+  private runs = 0;
+
+  run(w: Float64Array): void {
+    const { data, D } = this;
+    this.runs++;
+    data.w.set(w);
+    const n = data.pass.length;
+    if (this.team) this.team.run(this.job, n, this.local);
+    else for (let k = 0; k < n; k++) this.local(k);
+    for (let p = 0; p + 1 < this.first.length; p++) {
+      const r = this.res[p];
+      const k0 = this.first[p], k1 = this.first[p + 1];
+      r.set(this.firstPartial[p]);
+      let ss = data.ss[k0];
+      for (let k = k0 + 1; k < k1; k++) {
+        const o = k * D;
+        for (let i = 0; i < D; i++) r[i] += data.partial[o + i];
+        ss += data.ss[k];
+      }
+      this.ss[p] = ss;
+    }
+  }
+
+  close(): void {
+    this.team?.close();
+  }
+
+  ready(): Promise<void> {
+    return this.team ? this.team.ready() : Promise.resolve();
+  }
+
+  /** Chunks run so far, in all and by worker threads. */
+  chunks(): { total: number; byWorkers: number } {
+    return this.team ? this.team.chunks : { total: this.runs * this.data.pass.length, byWorkers: 0 };
+  }
 }
 
 /** Dense D×D row-major covariance (C must not be modified afterwards: the SIMD backend keeps a copy). */
@@ -295,6 +453,13 @@ export interface SingleNeuronFlowOptions {
   alpha3?: number;
   /** Precomputed coefficients (else derived symbolically). */
   coefficients?: FlowCoefficients;
+  /**
+   * Threads for the passes over the samples (the caller's plus threads − 1 workers, started on the
+   * first RHS; default 1).  Results are bit-identical for every value (see `flowRowChunks`).
+   */
+  threads?: number;
+  /** Rows per chunk of the sample passes (default: `flowChunkRows`; tests use small values). */
+  chunkRows?: number;
 }
 
 /** A ready-to-integrate single-neuron flow. */
@@ -312,6 +477,12 @@ export interface SingleNeuronFlow {
   readonly jac: Jac;
   /** Self-overlaps q^μ = wᵀ C^μ w with the flow's covariances (sample ones for `exact`). */
   overlaps(w: Float64Array, out?: Float64Array): Float64Array;
+  /** Stop the flow's worker threads, if any (idempotent; the RHS must not be called afterwards). */
+  close(): void;
+  /** Resolves when the worker threads (threads > 1) are started and loaded (optional before `rhs`). */
+  ready(): Promise<void>;
+  /** Chunks of sample passes run so far, in all and by worker threads (threads > 1). */
+  kernelChunks(): { total: number; byWorkers: number };
 }
 
 interface Prepared {
@@ -365,62 +536,96 @@ export function buildSingleNeuronFlow(opts: SingleNeuronFlowOptions, coefficient
   const g = new Float64Array(D), h = new Float64Array(D);
   const a1 = coefficients.alpha1, a3 = coefficients.alpha3;
 
-  /** out += π_μ (c2^μ + 3 c4 q^μ) C^μ w. */
-  const gaussianTerm = (c: Prepared, w: Float64Array, out: Float64Array): void => {
+  // Every pass over a class's samples (λ_ν = x_ν·w, Σ f(λ_ν) x_ν) of one RHS, run as one chunked job
+  // (all classes at once, so the threads share the work of every class): pass results res[p], ss[p].
+  const specs: RowPassSpec[] = [];
+  const passOf = cls.map(() => ({ lin: -1, main: -1 }));
+  cls.forEach((c, mu) => {
+    const n = c.n;
+    if (variant === "exact") {
+      const sc = (c.weight * v) / n;
+      passOf[mu].main = specs.push(activation === "erf"
+        ? { X: c.X!, n, kind: RowFn.Erf, a: sc, c: 0, d: 0, y: c.label, v, b }
+        : { X: c.X!, n, kind: RowFn.CubicNeuron, a: sc, c: a1, d: a3, y: c.label, v, b }) - 1;
+    } else if (variant === "full" && c.sampleCov) {
+      const sc = c.weight / n;
+      passOf[mu].main = specs.push({ X: c.X!, n, kind: RowFn.Cubic, a: sc * c.c2, c: sc * c4, d: 0, y: 0, v: 0, b: 0 }) - 1;
+    } else {
+      if (c.sampleCov || variant === "full") passOf[mu].lin = specs.push({ X: c.X!, n, kind: RowFn.Linear, a: 1 / n, c: 0, d: 0, y: 0, v: 0, b: 0 }) - 1;
+      if (variant === "full") passOf[mu].main = specs.push({ X: c.X!, n, kind: RowFn.Cubic, a: 0, c: 1 / n, d: 0, y: 0, v: 0, b: 0 }) - 1;
+    }
+  });
+  const passes = new RowPasses(specs, D, opts.threads ?? 1, opts.chunkRows);
+
+  /** out += π_μ (c2^μ + 3 c4 q^μ) C^μ w (sample covariance: from the pass results). */
+  const gaussianTerm = (c: Prepared, mu: number, w: Float64Array, out: Float64Array): void => {
     let q: number;
+    let gw: Float64Array;
     if (c.cov) {
       c.cov.apply(w, g);
+      gw = g;
       q = 0;
       for (let i = 0; i < D; i++) q += w[i] * g[i];
     } else {
-      q = sampleCumulantContractCw(c.X!, c.n, D, w, g);
+      const p = passOf[mu].lin;
+      gw = passes.res[p];
+      q = passes.ss[p] / c.n;
     }
     const s = c.weight * (c.c2 + 3 * c4 * q);
-    for (let i = 0; i < D; i++) out[i] += s * g[i];
+    for (let i = 0; i < D; i++) out[i] += s * gw[i];
   };
 
   let rhs: Rhs;
   switch (variant) {
     case "gaussian":
       rhs = (_t, w, dw) => {
+        passes.run(w);
         dw.fill(0);
-        for (const c of cls) gaussianTerm(c, w, dw);
+        for (let mu = 0; mu < cls.length; mu++) gaussianTerm(cls[mu], mu, w, dw);
       };
       break;
     case "cp":
       rhs = (_t, w, dw) => {
+        passes.run(w);
         dw.fill(0);
-        for (const c of cls) {
-          gaussianTerm(c, w, dw);
+        for (let mu = 0; mu < cls.length; mu++) {
+          const c = cls[mu];
+          gaussianTerm(c, mu, w, dw);
           if (c.cp) addCpContraction(c.cp, w, c.weight * c4, dw);
         }
       };
       break;
     case "full":
       rhs = (_t, w, dw) => {
+        passes.run(w);
         dw.fill(0);
-        for (const c of cls) {
-          const X = c.X!, n = c.n;
+        for (let mu = 0; mu < cls.length; mu++) {
+          const c = cls[mu];
           if (c.sampleCov) {
             // (c2 + 3c4 q̂) Ĉw + c4 (T̂w³ − 3q̂Ĉw) = (1/n) Σ (c2 λ + c4 λ³) x.
-            const sc = c.weight / n;
-            fusedRowPass(X, n, D, w, dw, RowFn.Cubic, sc * c.c2, sc * c4);
+            const r = passes.res[passOf[mu].main];
+            for (let i = 0; i < D; i++) dw[i] += r[i];
           } else {
-            gaussianTerm(c, w, dw);
-            sampleCumulantContract(X, n, D, w, h, g);
+            gaussianTerm(c, mu, w, dw);
+            // (ΔT̂ w⊗3)_i = (1/n) Σ λ³ x_i − 3 q̂ (Ĉw)_i
+            const cw = passes.res[passOf[mu].lin], t3 = passes.res[passOf[mu].main];
+            const q = passes.ss[passOf[mu].lin] / c.n;
             const s = c.weight * c4;
-            for (let i = 0; i < D; i++) dw[i] += s * h[i];
+            for (let i = 0; i < D; i++) {
+              h[i] = t3[i] - 3 * q * cw[i];
+              dw[i] += s * h[i];
+            }
           }
         }
       };
       break;
     case "exact":
       rhs = (_t, w, dw) => {
+        passes.run(w);
         dw.fill(0);
-        for (const c of cls) {
-          const sc = (c.weight * v) / c.n;
-          if (activation === "erf") fusedRowPass(c.X!, c.n, D, w, dw, RowFn.Erf, sc, 0, 0, c.label, v, b);
-          else fusedRowPass(c.X!, c.n, D, w, dw, RowFn.CubicNeuron, sc, a1, a3, c.label, v, b);
+        for (let mu = 0; mu < cls.length; mu++) {
+          const r = passes.res[passOf[mu].main];
+          for (let i = 0; i < D; i++) dw[i] += r[i];
         }
       };
       break;
@@ -444,6 +649,15 @@ export function buildSingleNeuronFlow(opts: SingleNeuronFlowOptions, coefficient
         else out[mu] = NaN;
       }
       return out;
+    },
+    close() {
+      passes.close();
+    },
+    kernelChunks() {
+      return passes.chunks();
+    },
+    ready() {
+      return passes.ready();
     },
   };
 }

@@ -1,0 +1,81 @@
+/**
+ * Worker-pool benchmark (issue 14): a 200-unit sweep of short units — models/lsg24-kurtosis-ode.json
+ * reduced to its NLGP block (10 gains) × 20 seeds, each unit one effective-ODE run of ~0.03–0.2 s —
+ * run through the library at -j 1 and at -j 2, interleaved (j1, j2, j2, j1), every -j 2 run with a
+ * fresh pool (worker start-up included).  Figure: speed-up = best -j 1 wall ÷ best -j 2 wall (target
+ * ≥ 1.8 on an idle 2-core machine).  Also checks that both give byte-identical run records, and prints
+ * the pool's batches and steals.  Run: `npm run bench -- pool` from the repository root.
+ *
+ * The figure is only meaningful on an idle machine: with other processes on the cores a second
+ * thread gets less than a core.  The 1-minute load average is printed beside it.
+ */
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { resolve } from "node:path";
+import { parseSweepModel, runSweep } from "../src/experiments/sweep.js";
+import { closeUnitPool, type PoolStats } from "../src/parallel/pool.js";
+import type { Benchmark } from "./run.js";
+
+function poolModel(seeds = 20): ReturnType<typeof parseSweepModel> {
+  const raw = JSON.parse(readFileSync(resolve("models/lsg24-kurtosis-ode.json"), "utf8")); // from the repository root
+  raw.grid = [raw.grid[0]];
+  raw.seeds.count = seeds;
+  return parseSweepModel(raw);
+}
+
+export interface PoolBench { speedup: number; t1: number; t2: number; cpuRatio: number; units: number; stats: PoolStats; identical: boolean }
+
+export async function poolSpeedup(): Promise<PoolBench> {
+  const m = poolModel();
+  const times: Record<number, number[]> = { 1: [], 2: [] };
+  const cpu: Record<number, number[]> = { 1: [], 2: [] };
+  const recs: Record<number, string> = {};
+  let stats = {} as PoolStats;
+  for (const j of [1, 2, 2, 1]) {
+    await closeUnitPool();
+    const s = {} as PoolStats;
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const r = await runSweep(m, { threads: j, poolStats: s });
+    times[j].push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0); // all threads of the process
+    cpu[j].push((c.user + c.system) / 1e6);
+    recs[j] = JSON.stringify(r.runs);
+    if (j === 2) stats = s;
+  }
+  await closeUnitPool();
+  const t1 = Math.min(...times[1]), t2 = Math.min(...times[2]);
+  const units = JSON.parse(recs[1]).length as number;
+  const cpuRatio = Math.min(...cpu[2]) / Math.min(...cpu[1]);
+  process.stderr.write(
+    `pool: ${units} units; -j 1 ${times[1].map((t) => t.toFixed(2)).join(", ")} s; -j 2 ${times[2].map((t) => t.toFixed(2)).join(", ")} s; ` +
+    `speed-up ${(t1 / t2).toFixed(2)}; CPU s -j 1 ${cpu[1].map((t) => t.toFixed(2)).join(", ")}, -j 2 ${cpu[2].map((t) => t.toFixed(2)).join(", ")} (ratio ${cpuRatio.toFixed(2)}); batches ${stats.batches} (max ${stats.maxBatch}), steals ${stats.steals} (${stats.stolenUnits} units), ` +
+    `per worker ${stats.perWorker.join("/")}, mean unit ${stats.meanUnitMs.toFixed(1)} ms; identical records: ${recs[1] === recs[2]}; load ${loadavg()[0].toFixed(2)}\n`,
+  );
+  return { speedup: t1 / t2, t1, t2, cpuRatio, units, stats, identical: recs[1] === recs[2] };
+}
+
+let once: Promise<PoolBench> | undefined;
+const measured = () => (once ??= poolSpeedup().then((r) => {
+  if (!r.identical) throw new Error("pool bench: -j 1 and -j 2 records differ");
+  return r;
+}));
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: "pool: 200-unit lsg sweep, speed-up -j 2 vs -j 1",
+    unit: "×",
+    target: 1.8,
+    run: async () => (await measured()).speedup,
+  },
+  {
+    // Load-independent: the extra work of -j 2 (worker start-up, module loading, caches rebuilt per
+    // worker, messages), CPU seconds of all threads at -j 2 over -j 1 (same run as above).
+    name: "pool: CPU time -j 2 / -j 1 (parallel overhead)",
+    unit: "×",
+    target: 1.1,
+    higherIsBetter: false,
+    run: async () => (await measured()).cpuRatio,
+  },
+];
+
