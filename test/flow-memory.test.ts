@@ -26,7 +26,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../src/stats/rng.js";
 import { makeClassSampler, permuteRowsInPlace, sampleRowsInto, Task, twoClassTask } from "../src/data/task.js";
 import { classDatasets } from "../src/theory/flow-trajectory.js";
-import { isResident, simdAvailable, simdKernels } from "../src/kernels/index.js";
+import { isResident, kernelBackend, simdKernels } from "../src/kernels/index.js";
 import { fusedRowPass, RowFn, tsFusedRowPass } from "../src/theory/single-neuron.js";
 import { fusedRowPassF32 } from "../src/theory/single-neuron-f32.js";
 import { runFlow } from "../src/experiments/flow.js";
@@ -194,9 +194,9 @@ describe("float32 samples, float64 accumulation", () => {
 });
 
 describe("memory and result.json", () => {
-  // With the SIMD kernels available the child runs on them (the float64 samples then live in wasm
-  // memory, read in place: no pinned copy may double the resident size).
-  const backend = simdAvailable() ? "wasm" : "ts";
+  // The child runs on the selected backend (SIMD when available, unless RFDYN_KERNELS=ts): on it the
+  // float64 samples live in wasm memory, read in place — no pinned copy may double the resident size.
+  const backend = kernelBackend() === "wasm-simd" ? "wasm" : "ts";
   function child(L: number, P: number, precision: string) {
     const r = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", "test/fixtures/memory/flow-memory-child.ts", String(L), String(P), precision], {
       cwd: root, encoding: "utf8", env: { ...process.env, RFDYN_KERNELS: backend },
