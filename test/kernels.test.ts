@@ -482,6 +482,14 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
     releaseResident(Z);
     releaseResident(Z); // twice: no-op
     expect(wk.residentTotal()).toBe(res0);
+    // Releasing through a residentSubarray frees the whole parent block.
+    const Q = withBackend("wasm-simd", () => allocResident(100));
+    const q = residentSubarray(residentSubarray(Q, 10, 50), 5, 10);
+    expect(wk.residentTotal()).toBe(res0 + 800);
+    releaseResident(q);
+    expect(wk.residentTotal()).toBe(res0);
+    releaseResident(Q); // already freed: no-op
+    expect(wk.residentTotal()).toBe(res0);
     // On the TS backend: a plain Float64Array.
     const T = withBackend("ts", () => allocResident(10));
     expect(isResident(T)).toBe(false);

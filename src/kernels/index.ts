@@ -87,7 +87,12 @@ export function allocResident(length: number): Float64Array {
   return simdKernels()?.allocResident(length) ?? new Float64Array(length);
 }
 
-/** Frees a resident array now (it and its subarrays must not be used afterwards); no-op for others. */
+/**
+ * Frees a resident array now — X itself or a `residentSubarray` of it (then its whole parent block):
+ * none of their views may be used afterwards.  No-op for other arrays.  Runs that hold large resident
+ * data call it when done, so that a sequence of runs reuses the block instead of growing the wasm
+ * memory until the garbage collector (which does not see wasm memory pressure) finalises old arrays.
+ */
 export function releaseResident(X: Float64Array): void {
   wasmKernels()?.release(X);
 }

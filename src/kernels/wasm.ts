@@ -226,12 +226,16 @@ export class WasmKernels {
     return X;
   }
 
-  /** Frees a resident array now (X and its subarrays must not be used afterwards).  No-op otherwise. */
+  /**
+   * Frees a resident array now — X itself, or a `residentSubarray` of it (then the whole parent block
+   * is freed).  X, its parent and all their subarrays must not be used afterwards.  No-op otherwise.
+   */
   release(X: Float64Array): void {
-    const ptr = this.residents.get(X);
+    const root = residentParents.get(X) ?? X;
+    const ptr = this.residents.get(root);
     if (ptr === undefined) return;
-    this.residents.delete(X);
-    this.residentRegistry.unregister(X);
+    this.residents.delete(root);
+    this.residentRegistry.unregister(root);
     this.freeResident(ptr);
   }
 
