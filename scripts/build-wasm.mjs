@@ -23,7 +23,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SOURCE = join(root, "wasm", "kernels.ts");
 const OUT = join(root, "src", "kernels", "wasm-binary.ts");
 /** Compiler flags (part of the hash: changing them rebuilds). */
-const FLAGS = ["--enable", "simd", "-O3", "--noAssert", "--runtime", "stub", "--initialMemory", "1", "--use", "abort="];
+const FLAGS = ["--enable", "simd,threads", "--importMemory", "--sharedMemory", "--maximumMemory", "65536", "-O3", "--noAssert", "--runtime", "stub", "--initialMemory", "1", "--use", "abort="];
 
 export function sourceHash() {
   const h = createHash("sha256");

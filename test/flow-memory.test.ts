@@ -26,6 +26,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../src/stats/rng.js";
 import { makeClassSampler, permuteRowsInPlace, sampleRowsInto, Task, twoClassTask } from "../src/data/task.js";
 import { classDatasets } from "../src/theory/flow-trajectory.js";
+import { isResident, kernelBackend, simdKernels } from "../src/kernels/index.js";
 import { fusedRowPass, RowFn, tsFusedRowPass } from "../src/theory/single-neuron.js";
 import { fusedRowPassF32 } from "../src/theory/single-neuron-f32.js";
 import { runFlow } from "../src/experiments/flow.js";
@@ -89,7 +90,17 @@ describe("data sets held once, per class", () => {
         });
         // One array: the class blocks are consecutive views of the same buffer.
         expect(new Set(got.map((c) => c.X.buffer)).size).toBe(1);
-        expect(got[0].X.buffer.byteLength).toBe((symmetrise ? 2 : 1) * P * make().D * 8);
+        const bytes = (symmetrise ? 2 : 1) * P * make().D * 8;
+        for (let mu = 1; mu < got.length; mu++) expect(got[mu].X.byteOffset).toBe(got[mu - 1].X.byteOffset + got[mu - 1].X.byteLength);
+        expect(got.reduce((s, c) => s + c.X.byteLength, 0)).toBe(bytes);
+        if (simdKernels() !== null) {
+          // SIMD backend: the samples live in wasm memory (resident, read in place, never pinned/copied).
+          expect(got.every((c) => isResident(c.X as Float64Array))).toBe(true);
+          expect(got[0].X.buffer).toBeInstanceOf(SharedArrayBuffer);
+        } else {
+          expect(got[0].X.buffer.byteLength).toBe(bytes);
+        }
+        expect(g32.some((c) => isResident(c.X as unknown as Float64Array))).toBe(false);
       });
     }
   }
@@ -157,7 +168,9 @@ describe("float32 samples, float64 accumulation", () => {
   });
 
   it("the float32 flow ends at the float64 flow's final w to 1e-6 relative (D = 30, P = 3000, t = 200)", async () => {
+    const res0 = simdKernels()?.residentTotal();
     const a = (await runFlow(model())).runs[0].trajectory, b = (await runFlow(model("float32"))).runs[0].trajectory;
+    expect(simdKernels()?.residentTotal()).toBe(res0); // each run frees its resident samples when done
     const c = (await runFlow(model("float64"))).runs[0].trajectory;
     expect(Array.from(c.wFinal)).toEqual(Array.from(a.wFinal)); // "float64" = the default, bit for bit
     let d = 0, s = 0;
@@ -183,17 +196,24 @@ describe("float32 samples, float64 accumulation", () => {
 });
 
 describe("memory and result.json", () => {
+  // The child runs on the selected backend (SIMD when available, unless RFDYN_KERNELS=ts): on it the
+  // float64 samples live in wasm memory, read in place — no pinned copy may double the resident size.
+  const backend = kernelBackend() === "wasm-simd" ? "wasm" : "ts";
   function child(L: number, P: number, precision: string) {
-    const r = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", "test/fixtures/memory/flow-memory-child.ts", String(L), String(P), precision], { cwd: root, encoding: "utf8" });
+    const r = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", "test/fixtures/memory/flow-memory-child.ts", String(L), String(P), precision], {
+      cwd: root, encoding: "utf8", env: { ...process.env, RFDYN_KERNELS: backend },
+    });
     if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split("\n")[0]) as { dataBytes: number; baseline: number; peak: number; status: string };
+    return JSON.parse(r.stdout.trim().split("\n")[0]) as { dataBytes: number; baseline: number; peak: number; status: string; backend: string; pinnedBytes: number };
   }
   for (const precision of ["float64", "float32"]) {
     it(`a full flow at D = 400, P = 4·10⁴ (${precision}) holds its samples once: peak RSS − baseline ≤ 1.15 × data + 8 MB`, () => {
       const m = child(400, 40_000, precision);
       const extra = m.peak - m.baseline;
-      console.log(`${precision}: data ${(m.dataBytes / 2 ** 20).toFixed(1)} MiB, peak RSS − baseline ${(extra / 2 ** 20).toFixed(1)} MiB (${(extra / m.dataBytes).toFixed(3)} × data), baseline ${(m.baseline / 2 ** 20).toFixed(0)} MiB`);
+      console.log(`${precision} (${m.backend}, pinned ${m.pinnedBytes} B): data ${(m.dataBytes / 2 ** 20).toFixed(1)} MiB, peak RSS − baseline ${(extra / 2 ** 20).toFixed(1)} MiB (${(extra / m.dataBytes).toFixed(3)} × data), baseline ${(m.baseline / 2 ** 20).toFixed(0)} MiB`);
       expect(m.status).toBe("done");
+      expect(m.backend).toBe(backend === "wasm" ? "wasm-simd" : "ts");
+      expect(m.pinnedBytes).toBeLessThan(0.01 * m.dataBytes); // no copy of the samples in wasm memory
       expect(extra).toBeGreaterThan(0.9 * m.dataBytes); // the data set is really resident
       expect(extra).toBeLessThanOrEqual(1.15 * m.dataBytes + 8 * 2 ** 20);
     }, 300_000);

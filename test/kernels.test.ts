@@ -10,8 +10,8 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  gemm, kernelBackend, pin, setKernelBackend, simdAvailable, syrkWeighted, tsGemm, tsGemv,
-  tsSyrkWeighted, unpin, type KernelBackend,
+  gemm, gemv, kernelBackend, pin, setKernelBackend, simdAvailable, syrkWeighted, tsGemm, tsGemv,
+  tsSyrkWeighted, unpin, type KernelBackend, allocResident, isResident, releaseResident, residentSubarray,
 } from "../src/kernels/index.js";
 import { wasmKernels } from "../src/kernels/wasm.js";
 import { erf } from "../src/stats/special.js";
@@ -424,5 +424,83 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
     withBackend("wasm-simd", () => expect(pin(X)).toBe(true));
     withBackend("ts", () => expect(pin(X)).toBe(false));
     unpin(X);
+  });
+
+  it("resident arrays live in (shared) wasm memory and are read in place: no pinned copy, same bits as TS, valid across memory growth", () => {
+    const wk = wasmKernels()!;
+    const D = 12, n = 353;
+    const pinned0 = wk.pinnedTotal(), res0 = wk.residentTotal();
+    const X = withBackend("wasm-simd", () => allocResident(n * D));
+    expect(isResident(X)).toBe(true);
+    expect(X.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(X.length).toBe(n * D);
+    expect(X.every((v) => v === 0)).toBe(true);
+    expect(wk.residentTotal()).toBe(res0 + n * D * 8);
+    X.set(rand(n * D, rng));
+    const copy = Float64Array.from(X);
+    const w = rand(D, rng);
+    const run = (be: KernelBackend, A: Float64Array, rows: number) => {
+      const o = new Float64Array(D);
+      const s = withBackend(be, () => fusedRowPass(A, rows, D, w, o, RowFn.CubicNeuron, 0.4, 0.2, 0.3, 1, 1, -1));
+      return [s, ...o];
+    };
+    expect(firstDiff(run("wasm-simd", X, n), run("ts", copy, n))).toBe(-1);
+    // A subarray (a class block) is resident too, at its own offset.
+    const sub = residentSubarray(X, 5 * D, 21 * D);
+    expect(isResident(sub)).toBe(true);
+    expect(firstDiff(run("wasm-simd", sub, 16), run("ts", copy.subarray(5 * D, 21 * D), 16))).toBe(-1);
+    // Never pinned: no copy was made, and a change to one entry is seen at once (no probes involved).
+    expect(wk.isPinned(X)).toBe(false);
+    expect(wk.pinnedTotal()).toBe(pinned0);
+    X[7 * D + 3] += 1;
+    copy[7 * D + 3] += 1;
+    expect(firstDiff(run("wasm-simd", X, n), run("ts", copy, n))).toBe(-1);
+    // Grow the memory by ≥ 64 MiB (a big temporary product): views of a shared memory stay attached.
+    const big = 2100;
+    const Y = new Float64Array(big * big).fill(1e-3);
+    const C = new Float64Array(big * 4);
+    expect(wk.gemm(false, false, 4, big, big, 1, Y.subarray(0, 4 * big), Y, 0, C)).toBe(true);
+    expect(X.length).toBe(n * D);
+    expect(firstDiff(X, copy)).toBe(-1);
+    expect(firstDiff(run("wasm-simd", X, n), run("ts", copy, n))).toBe(-1);
+    // gemm / gemv / syrk take resident operands in place, with the reference's bits.
+    const B = rand(D * 7, rng), s = rand(n, rng);
+    const g = (be: KernelBackend, A: Float64Array) => withBackend(be, () => {
+      const out = new Float64Array(n * 7 + D + D * D);
+      gemm(false, false, n, 7, D, 0.5, A, B, 0, out.subarray(0, n * 7));
+      gemv(true, n, D, 1.5, A, s, 0, out.subarray(n * 7, n * 7 + D));
+      syrkWeighted(A, n, D, s, 0.25, 0, out.subarray(n * 7 + D));
+      return out;
+    });
+    expect(firstDiff(g("wasm-simd", X), g("ts", copy))).toBe(-1);
+    expect(wk.pinnedTotal()).toBe(pinned0);
+    // release frees the block; a new resident array in the reused block starts zero-filled.
+    releaseResident(X);
+    expect(wk.residentTotal()).toBe(res0);
+    const Z = withBackend("wasm-simd", () => allocResident(n * D));
+    expect(Z.every((v) => v === 0)).toBe(true);
+    releaseResident(Z);
+    releaseResident(Z); // twice: no-op
+    expect(wk.residentTotal()).toBe(res0);
+    // Releasing through a residentSubarray frees the whole parent block.
+    const Q = withBackend("wasm-simd", () => allocResident(100));
+    const q = residentSubarray(residentSubarray(Q, 10, 50), 5, 10);
+    expect(wk.residentTotal()).toBe(res0 + 800);
+    releaseResident(q);
+    expect(wk.residentTotal()).toBe(res0);
+    releaseResident(Q); // already freed: no-op
+    expect(wk.residentTotal()).toBe(res0);
+    // On the TS backend: a plain Float64Array.
+    const T = withBackend("ts", () => allocResident(10));
+    expect(isResident(T)).toBe(false);
+    expect(T.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(() => allocResident(-1)).toThrow(/allocResident: length must be an integer ≥ 0/);
+  });
+
+  it("resident arrays are freed when garbage-collected; residentSubarray keeps the parent alive, a plain subarray does not", () => {
+    const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", "test/fixtures/memory/resident-gc-child.ts"], {
+      encoding: "utf8", env: { ...process.env, RFDYN_KERNELS: "wasm" },
+    });
+    expect(JSON.parse(out.trim())).toEqual({ held: 1000 * 8, value: 7, after: 0 });
   });
 });

@@ -9,6 +9,7 @@
  *              elliptical controls) on a kernel of length ξ; "field-clone": its Gaussian control
  */
 import { Rng } from "../stats/rng.js";
+import { allocResident, residentSubarray } from "../kernels/index.js";
 import type { ClassSampler } from "./sampler.js";
 import { erfFast } from "../stats/special.js";
 import { CirculantGaussian, type GaussianSamplerState } from "./gp.js";
@@ -213,7 +214,9 @@ export class Task {
         if (j > 0) X.copyWithin(2 * j * D, j * D, (j + 1) * D);
       }
     }
-    return counts.map((c, mu) => ({ X: X.subarray(f * start[mu] * D, f * (start[mu] + c) * D), n: f * c }));
+    const lo = (mu: number) => f * start[mu] * D, hi = (mu: number) => f * (start[mu] + counts[mu]) * D;
+    // A resident X is freed when collected: its class blocks must keep it alive (residentSubarray).
+    return counts.map((c, mu) => ({ X: X instanceof Float64Array ? residentSubarray(X, lo(mu), hi(mu)) : X.subarray(lo(mu), hi(mu)), n: f * c }));
   }
 }
 
@@ -221,10 +224,15 @@ export class Task {
 export type SampleArray = Float64Array | Float32Array;
 export type SamplePrecision = "float64" | "float32";
 
-/** A zero-filled sample array of `length` entries in `precision`. */
+/**
+ * A zero-filled sample array of `length` entries in `precision`.  Float64 samples are allocated with
+ * `allocResident`: on the SIMD kernel backend they live in wasm memory and the row passes read them in
+ * place (no pinned copy, so the data are held once); float32 samples are a plain Float32Array (the
+ * SIMD row pass is float64 only; the TS loop reads them).
+ */
 export function allocSamples(length: number, precision: SamplePrecision = "float64"): SampleArray {
   if (precision !== "float64" && precision !== "float32") throw new RangeError(`precision must be "float64" or "float32" (got ${String(precision)})`);
-  return precision === "float32" ? new Float32Array(length) : new Float64Array(length);
+  return precision === "float32" ? new Float32Array(length) : allocResident(length);
 }
 
 /**

@@ -16,6 +16,7 @@ import { nlgpKurtosis, toIg22Gain } from "../data/nlgp.js";
 import { Rng } from "../stats/rng.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "../theory/coefficients.js";
 import { classDatasets } from "../theory/flow-trajectory.js";
+import { releaseResident } from "../kernels/index.js";
 import {
   buildSingleNeuronFlow, diagonalCumulantFactors, translationInvariantCovariance, type FlowClass,
 } from "../theory/single-neuron.js";
@@ -131,6 +132,7 @@ export async function runAttractorsModel(m: AttractorsModel, hooks: ExperimentHo
       newtonTol: an.newtonTol, eigTol: an.eigTol, matchThreshold: an.matchThreshold, fpTol: an.fpTol,
     }, { signal: hooks.signal, onProgress: computes ? subProgress(hooks.onProgress, 2, 3, "runs") : hooks.onProgress, store: hooks.store });
   }
+  if (data) releaseResident(data[0].X); // the samples (resident in the SIMD kernels' memory) are done with
   const res = attractors;
   const status = res.status;
   const message = status === "interrupted" && res.runs.length === 0 && !tracked

@@ -19,7 +19,8 @@ import { effectiveCovariance, flowSchema, type CpSource, type FlowModel } from "
 import { UserError } from "../run/errors.js";
 import { subProgress, type AbortLike, type RunHooks, type RunStatus } from "../run/hooks.js";
 import { Rng } from "../stats/rng.js";
-import { labelValues, makeClassSampler, Task, type ClassSampler, type ClassSpec } from "../data/task.js";
+import { labelValues, makeClassSampler, Task, type ClassSampler, type ClassSpec, type SampleArray } from "../data/task.js";
+import { releaseResident } from "../kernels/index.js";
 import { geometrySize } from "../data/kernels.js";
 import { nlgpKurtosis, toIg22Gain } from "../data/nlgp.js";
 import { logTimes } from "../integrate/grid.js";
@@ -158,11 +159,22 @@ interface RunOutcome {
 
 /** Run (gain index gi, replicate r); see the module comment. */
 async function flowRun(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks, threads = 1): Promise<RunOutcome> {
+  const { model, P } = s;
+  // The samples are held once (per-class blocks of one array), in float64 (resident in the SIMD
+  // kernels' memory when that backend is on) or float32 storage; freed as soon as the run is done.
+  const data = P > 0 ? classDatasets(gs.task, P, Rng.stream(model.seed, 2 * r), model.symmetrise, model.data?.precision ?? "float64") : null;
+  try {
+    return await flowRunOn(s, gs, r, hooks, data, threads);
+  } finally {
+    const X = data?.[0]?.X;
+    if (X instanceof Float64Array) releaseResident(X);
+  }
+}
+
+async function flowRunOn(s: FlowSetup, gs: GainSetup, r: number, hooks: RunHooks, data: { X: SampleArray; n: number }[] | null, threads: number): Promise<RunOutcome> {
   const { model, D, labels, coefficients, P } = s;
   const { g, specs, samplers, task } = gs;
   const cov = effectiveCovariance(model);
-  // The samples are held once (per-class blocks of one array), in float64 or float32 storage.
-  const data = P > 0 ? classDatasets(task, P, Rng.stream(model.seed, 2 * r), model.symmetrise, model.data?.precision ?? "float64") : null;
   const nTot = data ? data.reduce((a, d) => a + d.n, 0) : 0;
   const weights = data && model.classWeights === "empirical" ? data.map((d) => d.n / nTot) : Array.from(task.probs);
   if (data) data.forEach((d, mu) => { if (d.n === 0) throw new UserError(`model.P: class ${mu} received no samples (P = ${P}); increase P`); });

@@ -16,7 +16,7 @@
  * flow's fused row pass, the CP loss pass) are reached through `simdKernels()` by their modules,
  * which keep their TS loops as the reference/fallback.
  */
-import { wasmKernels, wasmUnavailableReason, type WasmKernels } from "./wasm.js";
+import { residentSubarray as wasmResidentSubarray, wasmKernels, wasmUnavailableReason, type WasmKernels } from "./wasm.js";
 
 export type KernelBackend = "wasm-simd" | "ts";
 export { type WasmKernels } from "./wasm.js";
@@ -71,6 +71,40 @@ export function pin(X: Float64Array): boolean {
 /** Drop the pinned copy of X (if any). */
 export function unpin(X: Float64Array): void {
   wasmKernels()?.unpin(X);
+}
+
+/**
+ * A zero-filled Float64Array of `length` entries for a large read-only operand (sample matrices): on
+ * the SIMD backend it lives in the kernels' (shared) wasm memory and is read there in place — never
+ * copied or pinned — so the data are held once; otherwise (TS backend, or wasm memory exhausted) a
+ * plain Float64Array.  Its block is freed when the array is garbage-collected or by `releaseResident`.
+ * Subarrays do not keep the parent alive: take them with `residentSubarray`, or keep the parent.
+ * On the SIMD backend its buffer is a SharedArrayBuffer (it can be posted to worker threads without
+ * copying).
+ */
+export function allocResident(length: number): Float64Array {
+  if (!(Number.isInteger(length) && length >= 0)) throw new RangeError(`allocResident: length must be an integer ≥ 0 (got ${length})`);
+  return simdKernels()?.allocResident(length) ?? new Float64Array(length);
+}
+
+/**
+ * Frees a resident array now — X itself or a `residentSubarray` of it (then its whole parent block):
+ * none of their views may be used afterwards.  No-op for other arrays.  Runs that hold large resident
+ * data call it when done, so that a sequence of runs reuses the block instead of growing the wasm
+ * memory until the garbage collector (which does not see wasm memory pressure) finalises old arrays.
+ */
+export function releaseResident(X: Float64Array): void {
+  wasmKernels()?.release(X);
+}
+
+/** Whether X lives in the SIMD backend's memory (a resident array or a subarray of one). */
+export function isResident(X: Float64Array): boolean {
+  return wasmKernels()?.isResident(X) ?? false;
+}
+
+/** X.subarray(begin, end) that keeps X (and so its resident block) alive while the subarray is reachable. */
+export function residentSubarray(X: Float64Array, begin: number, end: number): Float64Array {
+  return wasmResidentSubarray(X, begin, end);
 }
 
 /** Below this many multiply–adds a call stays in TS (copying operands would cost more than it saves). */

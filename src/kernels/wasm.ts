@@ -4,8 +4,14 @@
  * at install, not committed).  The module is instantiated synchronously on first use; if WebAssembly,
  * SIMD or the binary is missing, `wasmKernels()` returns null and the callers use the pure-TS kernels.
  *
- * Memory.  The module's linear memory (grown on demand, at most 4 GiB) is managed here by a first-fit
- * allocator.  Per call, small operands (vectors, factor matrices, output blocks) are copied in and
+ * Memory.  The module imports a SHARED linear memory (a SharedArrayBuffer, created here with a 4 GiB
+ * maximum and grown on demand) managed here by a first-fit allocator.  Growing a shared memory never
+ * detaches views of it, so JS arrays may live inside it: `allocResident(length)` returns a Float64Array
+ * view into wasm memory ("resident"), which the kernels read in place, with no copy.  Any Float64Array
+ * whose buffer is the wasm memory — a resident array or a subarray of one — is passed by its byte
+ * offset.  A resident block is freed by `release(X)` or when X is garbage-collected; a subarray
+ * does NOT keep its parent alive, so keep the parent referenced while its subarrays are in use (or
+ * take them with `residentSubarray`, which ties the parent's lifetime to the subarray).  Per call, small operands (vectors, factor matrices, output blocks) are copied in and
  * results copied out.  Large read-only matrices — the sample matrices X of the flow and of the CP loss
  * — are copied once and cached ("pinned"), keyed by the Float64Array object (a WeakMap; the copy is
  * freed when the array is garbage-collected, or by `unpin`).
@@ -22,8 +28,9 @@ import { WASM_KERNELS_BASE64 } from "./wasm-binary.js";
 
 /** The part of the WebAssembly JS API used here (lib ES2023 declares none of it). */
 declare namespace WebAssembly {
-  interface Memory {
-    readonly buffer: ArrayBuffer;
+  class Memory {
+    constructor(descriptor: { initial: number; maximum?: number; shared?: boolean });
+    readonly buffer: ArrayBuffer | SharedArrayBuffer;
     grow(pages: number): number;
   }
   class Module {
@@ -37,7 +44,6 @@ declare namespace WebAssembly {
 }
 
 interface Exports {
-  memory: WebAssembly.Memory;
   heapBase(): number;
   erf(x: number): number;
   rowPass(X: number, n0: number, n1: number, D: number, w: number, out: number, kind: number, a: number, c: number, d: number, y: number, v: number, b: number): number;
@@ -66,16 +72,27 @@ class Heap {
   private readonly free: { ptr: number; size: number }[] = [];
   private readonly sizes = new Map<number, number>();
   private view: Float64Array;
+  /** Every buffer object the memory has had (one per growth; all alias the same shared bytes). */
+  readonly buffers = new WeakSet<ArrayBufferLike>();
 
   constructor(readonly mem: WebAssembly.Memory, base: number) {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
     this.view = new Float64Array(mem.buffer);
+    this.buffers.add(mem.buffer);
   }
 
   /** Float64 view of the whole memory (refreshed after growth). */
   f64(): Float64Array {
-    if (this.view.buffer !== this.mem.buffer) this.view = new Float64Array(this.mem.buffer);
+    if (this.view.length * 8 !== this.mem.buffer.byteLength) {
+      this.view = new Float64Array(this.mem.buffer);
+      this.buffers.add(this.view.buffer);
+    }
     return this.view;
+  }
+
+  /** Whether X is a view into this memory (then X.byteOffset is its address in wasm). */
+  owns(X: Float64Array): boolean {
+    return this.buffers.has(X.buffer);
   }
 
   /** Byte offset of a new block, or −1 if the memory cannot grow that far. */
@@ -151,6 +168,9 @@ interface Pin {
   probes: Float64Array;
 }
 
+/** Parents of subarrays taken with `residentSubarray` (keeps a resident block alive while a view is). */
+const residentParents = new WeakMap<Float64Array, Float64Array>();
+
 const PROBES = 16;
 
 /** The loaded module with its allocator and the pinned-array cache. */
@@ -160,17 +180,73 @@ export class WasmKernels {
   private pinnedBytes = 0;
   private readonly pinBudget: number;
   private readonly registry: FinalizationRegistry<{ ptr: number; bytes: number }>;
+  private readonly residentRegistry: FinalizationRegistry<number>;
+  private readonly residents = new WeakMap<Float64Array, number>();
+  private residentBytes = 0;
   private readonly workBytes: number;
 
-  constructor(readonly ex: Exports) {
-    this.heap = new Heap(ex.memory, ex.heapBase());
+  constructor(readonly ex: Exports, memory: WebAssembly.Memory) {
+    this.heap = new Heap(memory, ex.heapBase());
     const mb = Number(envVar("RFDYN_WASM_PIN_MB") ?? "1024");
     this.pinBudget = (Number.isFinite(mb) && mb >= 0 ? mb : 1024) * 2 ** 20;
     this.registry = new FinalizationRegistry(({ ptr, bytes }) => {
       this.heap.release(ptr);
       this.pinnedBytes -= bytes;
     });
+    this.residentRegistry = new FinalizationRegistry((ptr) => this.freeResident(ptr));
     this.workBytes = ex.gemmWorkspaceBytes();
+  }
+
+  private readonly residentSizes = new Map<number, number>();
+
+  private freeResident(ptr: number): void {
+    const bytes = this.residentSizes.get(ptr);
+    if (bytes === undefined) return;
+    this.residentSizes.delete(ptr);
+    this.heap.release(ptr);
+    this.residentBytes -= bytes;
+  }
+
+  /**
+   * A zero-filled Float64Array of `length` entries living in wasm memory (the kernels read it in
+   * place), or null if the memory cannot hold it.  Freed by `release` or when it is garbage-collected.
+   * Not counted against the pin budget: it is the only copy of its data.
+   */
+  allocResident(length: number): Float64Array | null {
+    if (!(Number.isInteger(length) && length >= 0)) throw new RangeError(`allocResident: length must be an integer ≥ 0 (got ${length})`);
+    const ptr = this.heap.alloc(Math.max(8, length * 8));
+    if (ptr < 0) return null;
+    const f = this.heap.f64();
+    const X = new Float64Array(f.buffer, ptr, length);
+    X.fill(0); // the block may have held earlier data
+    this.residents.set(X, ptr);
+    this.residentSizes.set(ptr, length * 8);
+    this.residentBytes += length * 8;
+    this.residentRegistry.register(X, ptr, X);
+    return X;
+  }
+
+  /**
+   * Frees a resident array now — X itself, or a `residentSubarray` of it (then the whole parent block
+   * is freed).  X, its parent and all their subarrays must not be used afterwards.  No-op otherwise.
+   */
+  release(X: Float64Array): void {
+    const root = residentParents.get(X) ?? X;
+    const ptr = this.residents.get(root);
+    if (ptr === undefined) return;
+    this.residents.delete(root);
+    this.residentRegistry.unregister(root);
+    this.freeResident(ptr);
+  }
+
+  /** Whether X is a view into wasm memory (a resident array or a subarray of one). */
+  isResident(X: Float64Array): boolean {
+    return this.heap.owns(X);
+  }
+
+  /** Bytes held by live resident arrays. */
+  residentTotal(): number {
+    return this.residentBytes;
   }
 
   private probeIndex(len: number, k: number): number {
@@ -187,6 +263,7 @@ export class WasmKernels {
    * changed or the length grew), or −1 when it does not fit the budget or the memory.
    */
   pinned(X: Float64Array, len: number): number {
+    if (this.heap.owns(X)) return len <= X.length ? X.byteOffset : -1;
     const p = this.pins.get(X);
     if (p !== undefined) {
       if (p.len >= len) {
@@ -235,6 +312,7 @@ export class WasmKernels {
 
   /** A pinned copy if X has one, else a temporary copy (freed by the caller via `done`). */
   private operand(X: Float64Array, len: number, temps: number[]): number {
+    if (this.heap.owns(X) && len <= X.length) return X.byteOffset;
     const p = this.pins.get(X);
     if (p !== undefined && p.len >= len) return this.pinned(X, len);
     const ptr = this.heap.alloc(len * 8);
@@ -369,7 +447,7 @@ export class WasmKernels {
     const cp = this.scratch(D * D * 8, temps);
     const wp = cp < 0 ? -1 : this.scratch(this.workBytes, temps);
     if (wp < 0) { this.done(temps); return false; }
-    const pinnedX = this.pins.has(X) ? this.pinned(X, n * D) : -1;
+    const pinnedX = this.pins.has(X) || this.heap.owns(X) ? this.pinned(X, n * D) : -1;
     const chunk = pinnedX >= 0 ? n : Math.max(1, Math.min(n, Math.floor((8 * 2 ** 20) / (8 * Math.max(1, D)))));
     const xp = pinnedX >= 0 ? pinnedX : this.scratch(chunk * D * 8, temps);
     const sp = xp < 0 || s === null ? 0 : this.scratch(chunk * 8, temps);
@@ -416,8 +494,10 @@ export function wasmKernels(): WasmKernels | null {
       for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
       if (!WebAssembly.validate(bytes)) loadError = "WebAssembly SIMD is not supported by this runtime";
       else {
-        const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-        loaded = new WasmKernels(inst.exports as unknown as Exports);
+        // Shared memory (4 GiB maximum reserved as address space, committed only as touched).
+        const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_BYTES / PAGE, shared: true });
+        const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+        loaded = new WasmKernels(inst.exports as unknown as Exports, memory);
       }
     }
   } catch (e) {
@@ -429,4 +509,14 @@ export function wasmKernels(): WasmKernels | null {
 export function wasmUnavailableReason(): string {
   wasmKernels();
   return loaded ? "" : loadError;
+}
+
+/**
+ * X.subarray(begin, end) that keeps X alive as long as it is reachable (for resident arrays, whose
+ * block is freed when the parent is collected; a plain subarray does not hold its parent).
+ */
+export function residentSubarray(X: Float64Array, begin: number, end: number): Float64Array {
+  const sub = X.subarray(begin, end);
+  residentParents.set(sub, residentParents.get(X) ?? X);
+  return sub;
 }
