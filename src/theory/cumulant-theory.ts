@@ -440,6 +440,11 @@ export interface CumulantState {
   /** IPR of the rows of W, and of W plus the (evenly spread, Gaussian) noise part. */
   ipr: Float64Array;
   iprWithNoise: Float64Array;
+  /**
+   * Expansion parameter of the Edgeworth series per neuron: max over classes of |K_aaaa| / Ω_aa²
+   * (the standardised excess kurtosis of the pre-activation; 0 when no class has a cumulant source).
+   */
+  stdCumulant: Float64Array;
 }
 
 /** The weight-space ODE system.  State: W (K·D), then per mode group the upper triangle of N_g (if secondOrder), b (if trained), v (if trained). */
@@ -726,7 +731,14 @@ export class CumulantTheory {
       // E Σ(w+δ)⁴ with δ_i ~ N(0, n/D) independent: Σw⁴ + 6(n/D)Σw² + 3n²/D.
       iprN[k] = (s4 + (6 * n * s2) / D + (3 * n * n) / D) / ((s2 + n) * (s2 + n));
     }
-    return { W: this.Wb.slice(), b: this.b.slice(), v: this.v.slice(), omegas: this.omegas.map((o) => o.slice()), norms2, noiseNorms2: noise, ipr, iprWithNoise: iprN };
+    const stdCum = new Float64Array(K);
+    this.rows.forEach((rows, mu) => {
+      if (!rows) return;
+      rows.load(this.Wb);
+      const Om = this.omegas[mu];
+      for (let k = 0; k < K; k++) stdCum[k] = Math.max(stdCum[k], Math.abs(rows.k4[k]) / (Om[k * K + k] * Om[k * K + k]));
+    });
+    return { W: this.Wb.slice(), b: this.b.slice(), v: this.v.slice(), omegas: this.omegas.map((o) => o.slice()), norms2, noiseNorms2: noise, ipr, iprWithNoise: iprN, stdCumulant: stdCum };
   }
 
   /**
@@ -828,6 +840,8 @@ export interface CumulantRun {
   states: CumulantState[];
   meanIpr: number[];
   meanIprWithNoise: number[];
+  /** Mean over neurons of the Edgeworth expansion parameter |K_aaaa|/Ω_aa² (largest class). */
+  meanStdCumulant: number[];
   nRhs: number;
   nSteps: number;
 }
@@ -853,6 +867,7 @@ export function cumulantProblem(params: CumulantTheoryParams, init: CumulantInit
       states,
       meanIpr: states.map((s) => mean(s.ipr)),
       meanIprWithNoise: states.map((s) => mean(s.iprWithNoise)),
+      meanStdCumulant: states.map((s) => mean(s.stdCumulant)),
       nRhs: sol.stats.nRhs,
       nSteps: sol.stats.nSteps,
     };
