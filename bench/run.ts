@@ -23,6 +23,7 @@ const MODULES: (() => Promise<{ benchmarks: Benchmark[] }>)[] = [
   () => import("./flow.js"),
   () => import("./cp.js"),
   () => import("./ode.js"),
+  () => import("./cumulant.js"),
 ];
 
 function fmt(x: number): string {

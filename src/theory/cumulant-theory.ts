@@ -109,6 +109,8 @@ export class EdgeworthClass {
   private y = 0;
   private v: ArrayLike<number> = [];
   private readonly idx = new Int32Array(4);
+  private readonly erC = new Float64Array(0);
+  private readonly selfC = new Float64Array(0);
   private readonly cnt = new Int32Array(4);
 
   constructor(readonly K: number, readonly order: 0 | 1) {
@@ -119,40 +121,41 @@ export class EdgeworthClass {
     this.t4 = new Float64Array(K);
     this.t31 = new Float64Array(K * K);
     this.t22 = new Float64Array(K * K);
+    this.erC = new Float64Array(K * 7);
+    this.selfC = new Float64Array(K * 7);
   }
 
-  /** E[r g_p^{(n)}], r = φ − y. */
+  /** E[r g_p^{(n)}], r = φ − y (from the cache filled by `fillCache`). */
   private er(p: number, n: number): number {
-    const tab = this.tab, v = this.v;
-    let s = -this.y * tab.u(p, n);
-    for (let j = 0; j < this.K; j++) if (v[j] !== 0) s += v[j] * tab.b(j, p, 0, n);
-    return s;
+    return this.erC[p * 7 + n];
+  }
+
+  /** Cache E[r g_p^{(n)}] and Σ_k C(n,k) E[g_p^{(k)} g_p^{(n−k)}] for all p, n ≤ max order. */
+  private fillCache(): void {
+    const tab = this.tab, v = this.v, K = this.K, N = this.tab.maxOrder;
+    for (let p = 0; p < K; p++) {
+      for (let n = 0; n <= N; n++) {
+        let s = -this.y * tab.u(p, n);
+        for (let j = 0; j < K; j++) if (v[j] !== 0) s += v[j] * tab.b(j, p, 0, n);
+        this.erC[p * 7 + n] = s;
+        let c = 0;
+        for (let k = 1; k < n; k++) c += BINOM[n][k] * tab.b(p, p, k, n - k);
+        this.selfC[p * 7 + n] = c;
+      }
+    }
   }
 
   /** E[∂_p^n ℓ], n ≥ 1. */
   private es(p: number, n: number): number {
     const vp = this.v[p];
-    let s = vp * this.er(p, n);
-    if (n >= 2) {
-      let c = 0;
-      for (let k = 1; k < n; k++) c += BINOM[n][k] * this.tab.b(p, p, k, n - k);
-      s += 0.5 * vp * vp * c;
-    }
-    return s;
+    return vp * this.erC[p * 7 + n] + 0.5 * vp * vp * this.selfC[p * 7 + n];
   }
 
   /** ∂/∂v_k of E[∂_p^n ℓ]. */
   private esDv(p: number, n: number, k: number): number {
     const vp = this.v[p];
     let s = vp * this.tab.b(k, p, 0, n);
-    if (k === p) {
-      s += this.er(p, n);
-      if (n >= 2) {
-        let c = 0;
-        for (let j = 1; j < n; j++) c += BINOM[n][j] * this.tab.b(p, p, j, n - j);
-        s += vp * c;
-      }
-    }
+    if (k === p) s += this.erC[p * 7 + n] + vp * this.selfC[p * 7 + n];
     return s;
   }
 
@@ -192,6 +195,7 @@ export class EdgeworthClass {
     this.y = y;
     this.v = v;
     tab.compute(Om, b);
+    this.fillCache();
     // Gaussian part.
     let l2 = 0, l1 = 0;
     for (let j = 0; j < K; j++) {
