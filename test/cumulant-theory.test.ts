@@ -342,7 +342,7 @@ describe("the theory option of ode models", () => {
     expect(c.meanIprWithNoise[4]).toBeGreaterThan(1 / 16);
   }, 60_000);
   it("rejects cumulant options without the cumulant theory and iid with correlated classes", () => {
-    expect(() => parseOdeModel({ ...model, cumulant: { samples: 10 } })).toThrow(/model.cumulant/);
+    expect(() => parseOdeModel({ ...model, cumulant: { samples: 10 } })).toThrow(/model.theory: must be "cumulant"/);
     expect(() => parseOdeModel({ ...model, theory: "cumulant", cumulant: { source: "iid" } })).toThrow(/xi = 0/);
     expect(() => parseOdeModel({ ...model, theory: "nope" })).toThrow(/theory/);
   });

@@ -184,7 +184,7 @@ function checkCommon(m: OdeModel | CompareModel): void {
     if (m.network.K > 64) throw new UserError(`model.network.K: must be ≤ 64 for the mixture ODEs (cost ∝ K⁴; got ${m.network.K})`);
     const L = m.task.geometry.L, D = m.task.geometry.dim === 1 ? L : L * L;
     if (m.network.K * D > 1e8) throw new UserError(`model.network.K: K·D must be ≤ 1e8 (got ${m.network.K * D})`);
-    if (m.cumulant && m.theory !== "cumulant") throw new UserError(`model.cumulant: only allowed with "theory": "cumulant" (got theory ${m.theory === undefined ? "unset" : `"${m.theory}"`})`);
+    if (m.cumulant && m.theory !== "cumulant") throw new UserError(`model.theory: must be "cumulant" when model.cumulant is given (got ${m.theory === undefined ? "no theory" : `"${m.theory}"`})`);
     if (m.theory === "cumulant") {
       const c = m.cumulant;
       const P = c?.samples ?? 10_000;
