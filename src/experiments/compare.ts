@@ -442,6 +442,9 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
         r.cum_pmse = cumRuns[s].pmse[j];
         r.cum_accuracy = cumRuns[s].accuracy[j].accuracy;
         r.cum_meanIpr = cumRuns[s].meanIprWithNoise[j];
+        // Per-neuron IPR of the theory (W + noise part) and of the same seed's SGD weights (neuron k ↔ neuron k: same initial weights).
+        for (let k = 0; k < K; k++) r[`cum_ipr_${k}`] = cumRuns[s].states[j].iprWithNoise[k];
+        for (const ds of datasets) for (let k = 0; k < K; k++) r[`sgd_${ds.name}_ipr_${k}`] = sims[ds.name][s].ipr[j * K + k];
       }
       for (const ds of datasets) {
         const row = sims[ds.name][s].log[j];
