@@ -30,6 +30,7 @@ const MODULES: (() => Promise<{ benchmarks: Benchmark[] }>)[] = [
   () => import("./kernels.js"),
   () => import("./pool.js"),
   () => import("./parallel.js"),
+  () => import("./cumulant.js"),
 ];
 
 function fmt(x: number): string {

@@ -105,6 +105,7 @@ const OPTIONAL: string[] = [
   // ode / compare
   "time.points", "time.spacing", "solver", "solver.method", "solver.rtol", "solver.atol", "solver.hMax", "solver.maxSteps",
   "sgd", "sgd.seeds", "sgd.testSize", "sgd.snapshots", "sgd.gaussianClone",
+  "cumulant", "cumulant.source", "cumulant.samples", "cumulant.seed", "cumulant.seeds", "cumulant.accuracySamples", "cumulant.order",
   "teacherStudent.N", "teacherStudent.initScale", "teacherStudent.secondLayer", "teacherStudent.secondLayer.mode", "teacherStudent.secondLayer.value",
   "teacherStudent.teacherSecondLayer", "teacherStudent.noise", "teacherStudent.weightDecay", "teacherStudent.secondOrder", "teacherStudent.lrSecondLayer",
   // flow

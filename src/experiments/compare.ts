@@ -27,7 +27,8 @@ import type { MixtureRun } from "../theory/mixture-ode.js";
 import type { TeacherStudentRun } from "../theory/saad-solla.js";
 import { subProgress, type AbortLike, type RunHooks, type RunStatus } from "../run/hooks.js";
 import { runUnitsDurably } from "./units.js";
-import { classSpectra, fmtMeanSe, fmtNumber, gaussianClone, mixtureAccuracy, mixtureSgdConfig, odeFailed, odeFailureMessage, outputTimes, runMixtureOde, runTeacherStudentOde, teacherStudentSgdConfig, type AccuracyEstimate } from "./ode.js";
+import type { CumulantRun, CumulantTheoryParams } from "../theory/cumulant-theory.js";
+import { classSpectra, cumulantOptions, cumulantTheoryParams, runCumulantTheory, fmtMeanSe, fmtNumber, gaussianClone, mixtureAccuracy, mixtureSgdConfig, odeFailed, odeFailureMessage, outputTimes, runMixtureOde, runTeacherStudentOde, teacherStudentSgdConfig, type AccuracyEstimate } from "./ode.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
 
 /** Deviation scores of the ODE values (per seed) from the SGD values (per seed). */
@@ -102,6 +103,10 @@ export interface CompareMixtureResult extends ResultBase<"compare", MixCompare> 
   ode: MixtureRun[];
   odeAccuracy: AccuracyEstimate[][];
   sgd: Record<string, SimulationResult[]>;
+  /** `"theory": "cumulant"`: the weight-space Edgeworth theory of the first `cumulant.seeds` seeds. */
+  cumulant: CumulantRun[];
+  /** Cumulant-theory summary per data set (gap to SGD closed, IPR rise); empty without the theory. */
+  cumulantSummary: Record<string, Record<string, number>>;
 }
 
 export type CompareResult = CompareTeacherStudentResult | CompareMixtureResult;
@@ -284,6 +289,7 @@ interface MixtureSeed {
   acc: AccuracyEstimate[];
   sgdWall: number;
   odeWall: number;
+  cum?: CumulantRun;
 }
 
 /** One mixture seed: its SGD runs (task, Gaussian clone), then its ODE; `failed` if one of them failed. */
@@ -323,7 +329,25 @@ async function mixtureSeed(m: MixCompare, s: number, hooks: RunHooks): Promise<M
   const odeWall = (performance.now() - to) / 1000;
   if (run.status === "interrupted") return { sims, ode: run, acc: [], sgdWall, odeWall, interrupted: true };
   if (run.status !== "done") return { sims, ode: run, acc: [], sgdWall, odeWall, failed: { status: run.status, failure: odeFailed(run.status) ? `seed ${seed}: ${odeFailureMessage(run)}` : "" }, interrupted: false };
-  return { sims, ode: run, acc: mixtureAccuracy(run, m), sgdWall, odeWall, interrupted: false };
+  const acc = mixtureAccuracy(run, m);
+  // The weight-space cumulant theory (model.theory "cumulant") on the first cumulant.seeds seeds.
+  if (m.theory === "cumulant" && s < Math.min(m.sgd.seeds, cumulantOptions(m).seeds ?? m.sgd.seeds)) {
+    const tc = performance.now();
+    const cum = await runCumulantTheory(m, seed, logT!, { signal: hooks.signal, onProgress: hooks.onProgress }, cumulantParamsOf(m));
+    const cumWall = (performance.now() - tc) / 1000;
+    if (cum.status === "interrupted") return { sims, ode: run, acc: [], sgdWall, odeWall: odeWall + cumWall, interrupted: true };
+    if (cum.status !== "done") return { sims, ode: run, acc: [], sgdWall, odeWall: odeWall + cumWall, cum, failed: { status: cum.status, failure: odeFailed(cum.status) ? `seed ${seed}: cumulant theory: ${odeFailureMessage(cum)}` : "" }, interrupted: false };
+    return { sims, ode: run, acc, cum, sgdWall, odeWall: odeWall + cumWall, interrupted: false };
+  }
+  return { sims, ode: run, acc, sgdWall, odeWall, interrupted: false };
+}
+
+/** The cumulant theory's parameters (sample sets drawn once per model object and process). */
+const cumulantParamsCache = new WeakMap<object, CumulantTheoryParams>();
+function cumulantParamsOf(m: MixCompare): CumulantTheoryParams {
+  let p = cumulantParamsCache.get(m);
+  if (!p) cumulantParamsCache.set(m, (p = cumulantTheoryParams(m)));
+  return p;
 }
 
 async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<CompareMixtureResult> {
@@ -347,6 +371,7 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
   const sims: Record<string, SimulationResult[]> = Object.fromEntries(datasets.map((d) => [d.name, []]));
   let logT: number[] | null = null;
   let nRhs = 0, odeWall = 0, sgdWall = 0;
+  const cumRuns: CumulantRun[] = [];
   // A seed (its SGD runs and its ODE) is one durable unit (see the teacher–student mode).
   const { values } = await runUnitsDurably<CompareSeedPayload, MixtureSeedValue>(
     Array.from({ length: S }, (_, s) => ({ model: m, s })),
@@ -376,13 +401,14 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
     }
     odeWall += v.odeWall;
     nRhs += v.ode!.nRhs;
+    if (v.cum) { cumRuns.push(v.cum); nRhs += v.cum.nRhs; }
     odeRuns.push(v.ode!);
     odeAcc.push(v.acc!);
   }
   const nSeeds = odeRuns.length;
   const base = {
     kind: "compare" as const, mode: "mixture" as const, status, model: m, seed: m.seed, D, K, datasets: datasets.map((d) => d.name), nRhs,
-    ode: odeRuns, odeAccuracy: odeAcc, sgd: sims,
+    ode: odeRuns, odeAccuracy: odeAcc, sgd: sims, cumulant: cumRuns, cumulantSummary: {} as Record<string, Record<string, number>>,
   };
   if (nSeeds === 0 || logT === null) {
     const wall = (performance.now() - t0) / 1000;
@@ -414,6 +440,24 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
       r[`z_${ds.name}_accuracy`] = da.z;
       r[`sgd_${ds.name}_meanIpr`] = di.mean;
       r[`sgd_${ds.name}_meanIpr_se`] = di.se;
+    }
+    const nc = Math.min(cumRuns.length, nSeeds);
+    if (nc > 0) {
+      const cp = cumRuns.slice(0, nc).map((c) => c.pmse[j]), ca = cumRuns.slice(0, nc).map((c) => c.accuracy[j].accuracy), ci = cumRuns.slice(0, nc).map((c) => c.meanIprWithNoise[j]);
+      r.cum_pmse = meanSe(cp).mean;
+      r.cum_accuracy = meanSe(ca).mean;
+      r.cum_meanIpr = meanSe(ci).mean;
+      r.cum_meanIpr_weights = meanSe(cumRuns.slice(0, nc).map((c) => c.meanIpr[j])).mean;
+      r.cum_meanStdCumulant = meanSe(cumRuns.slice(0, nc).map((c) => c.meanStdCumulant[j])).mean;
+      for (const ds of datasets) {
+        const sub = sims[ds.name].slice(0, nc);
+        const dp = deviation(cp, sub.map((sim) => sim.log[j].pmse));
+        r[`z_cum_${ds.name}_pmse`] = (r.cum_pmse - r[`sgd_${ds.name}_pmse`]) / r[`sgd_${ds.name}_pmse_se`];
+        r[`zpaired_cum_${ds.name}_pmse`] = dp.zPaired;
+        r[`z_cum_${ds.name}_accuracy`] = (r.cum_accuracy - r[`sgd_${ds.name}_accuracy`]) / r[`sgd_${ds.name}_accuracy_se`];
+        r[`z_cum_${ds.name}_meanIpr`] = (r.cum_meanIpr - r[`sgd_${ds.name}_meanIpr`]) / r[`sgd_${ds.name}_meanIpr_se`];
+        r[`gap_closed_${ds.name}`] = (r.ode_pmse - r.cum_pmse) / (r.ode_pmse - r[`sgd_${ds.name}_pmse`]);
+      }
     }
     return r;
   });
@@ -453,6 +497,14 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
   for (let s = 0; s < nSeeds; s++) {
     T.forEach((t, j) => {
       const r: Row = { seed: m.seed + s, t, ode_pmse: odeRuns[s].pmse[j], ode_accuracy: odeAcc[s][j].accuracy };
+      if (s < cumRuns.length) {
+        r.cum_pmse = cumRuns[s].pmse[j];
+        r.cum_accuracy = cumRuns[s].accuracy[j].accuracy;
+        r.cum_meanIpr = cumRuns[s].meanIprWithNoise[j];
+        // Per-neuron IPR of the theory (W + noise part) and of the same seed's SGD weights (neuron k ↔ neuron k: same initial weights).
+        for (let k = 0; k < K; k++) r[`cum_ipr_${k}`] = cumRuns[s].states[j].iprWithNoise[k];
+        for (const ds of datasets) for (let k = 0; k < K; k++) r[`sgd_${ds.name}_ipr_${k}`] = sims[ds.name][s].ipr[j * K + k];
+      }
       for (const ds of datasets) {
         const row = sims[ds.name][s].log[j];
         r[`sgd_${ds.name}_pmse`] = row.pmse;
@@ -480,13 +532,56 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
     const zs = dv.pmse.zPaired;
     hooks.log?.(`compare: SGD on ${ds.name}: final pmse ${fmtMeanSe(last[`sgd_${ds.name}_pmse`], last[`sgd_${ds.name}_pmse_se`], nSeeds)} vs ODE ${fmtNumber(last.ode_pmse)}; max |z_paired| = ${fmtNumber(zs.maxAbsZ, 2)}, mean IPR ${fmtNumber(last[`sgd_${ds.name}_meanIpr`])}`);
   }
+  const cumulantSummary: Record<string, Record<string, number>> = {};
+  if (cumRuns.length > 0) {
+    for (const ds of datasets) {
+      const ipr = col(`sgd_${ds.name}_meanIpr`);
+      const i0 = ipr[0], iMax = Math.max(...ipr);
+      // Window where the SGD IPR rises: from the first time it has made 10 % of its total rise.
+      const j0 = ipr.findIndex((x) => x - i0 >= 0.1 * (iMax - i0));
+      let num = 0, den = 0;
+      for (let j = Math.max(0, j0); j < rows.length; j++) {
+        const gap = rows[j].ode_pmse - rows[j][`sgd_${ds.name}_pmse`], cl = rows[j].ode_pmse - rows[j].cum_pmse;
+        num += cl * gap;
+        den += gap * gap;
+      }
+      const cIpr = col("cum_meanIpr");
+      const cs: Record<string, number> = {
+        cumSeeds: Math.min(cumRuns.length, nSeeds),
+        windowStart: j0 >= 0 ? rows[j0].t : NaN,
+        gapClosedWindow: num / den,
+        gapClosedFinal: last[`gap_closed_${ds.name}`],
+        cum_pmse_final: last.cum_pmse,
+        get_pmse_final: last.ode_pmse,
+        sgd_pmse_final: last[`sgd_${ds.name}_pmse`],
+        sgd_pmse_se_final: last[`sgd_${ds.name}_pmse_se`],
+        z_cum_pmse_final: last[`z_cum_${ds.name}_pmse`],
+        z_get_pmse_final: last[`z_${ds.name}_pmse`],
+        sgd_meanIpr_initial: i0,
+        sgd_meanIpr_final: last[`sgd_${ds.name}_meanIpr`],
+        cum_meanIpr_initial: cIpr[0],
+        cum_meanIpr_final: last.cum_meanIpr,
+        iprRiseRatio: (last.cum_meanIpr - cIpr[0]) / (last[`sgd_${ds.name}_meanIpr`] - i0),
+        z_cum_meanIpr_final: last[`z_cum_${ds.name}_meanIpr`],
+        cum_accuracy_final: last.cum_accuracy,
+        sgd_accuracy_final: last[`sgd_${ds.name}_accuracy`],
+        get_accuracy_final: last.ode_accuracy,
+      };
+      cumulantSummary[ds.name] = cs;
+      summary[`${ds.name}_cum_gapClosedWindow`] = cs.gapClosedWindow;
+      summary[`${ds.name}_cum_gapClosedFinal`] = cs.gapClosedFinal;
+      summary[`${ds.name}_cum_iprRiseRatio`] = cs.iprRiseRatio;
+      hooks.log?.(`compare: cumulant theory vs SGD on ${ds.name}: final pmse ${fmtNumber(cs.cum_pmse_final)} (GET ${fmtNumber(cs.get_pmse_final)}, SGD ${fmtNumber(cs.sgd_pmse_final)}); gap closed ${fmtNumber(100 * cs.gapClosedWindow, 1)} % over the IPR window (final ${fmtNumber(100 * cs.gapClosedFinal, 1)} %); mean IPR ${fmtNumber(cs.cum_meanIpr_initial)} → ${fmtNumber(cs.cum_meanIpr_final)} (SGD ${fmtNumber(i0)} → ${fmtNumber(cs.sgd_meanIpr_final)})`);
+    }
+  }
   const d0 = datasets[0].name;
-  const message = `${failure ? failure + "; " : ""}${status}, ${nSeeds} seeds, ODE ${odeWall.toFixed(1)} s (${nRhs} RHS), SGD ${sgdWall.toFixed(1)} s; ${d0}: final pmse ${fmtMeanSe(last[`sgd_${d0}_pmse`], last[`sgd_${d0}_pmse_se`], nSeeds)} vs ODE ${fmtNumber(last.ode_pmse)}, max |z_paired| = ${fmtNumber(deviations[d0].pmse.zPaired.maxAbsZ, 2)}`;
+  const cumMsg = cumRuns.length > 0 ? `; cumulant theory (${Math.min(cumRuns.length, nSeeds)} seeds): final pmse ${fmtNumber(last.cum_pmse)}, gap closed ${fmtNumber(100 * cumulantSummary[d0].gapClosedWindow, 1)} % over the IPR window, mean IPR ${fmtNumber(last.cum_meanIpr)} (SGD ${fmtNumber(last[`sgd_${d0}_meanIpr`])})` : "";
+  const message = `${failure ? failure + "; " : ""}${status}, ${nSeeds} seeds, ODE ${odeWall.toFixed(1)} s (${nRhs} RHS), SGD ${sgdWall.toFixed(1)} s; ${d0}: final pmse ${fmtMeanSe(last[`sgd_${d0}_pmse`], last[`sgd_${d0}_pmse_se`], nSeeds)} vs ODE ${fmtNumber(last.ode_pmse)}, max |z_paired| = ${fmtNumber(deviations[d0].pmse.zPaired.maxAbsZ, 2)}${cumMsg}`;
   const wall = (performance.now() - t0) / 1000;
   return {
     ...base, message,
     timings: { wall, ode: odeWall, sgd: sgdWall },
     summary,
-    seeds: nSeeds, times: T, modeGroups: odeRuns[0].groups, table: rows, snapshots: snapRows, runs: runRows, deviations,
+    seeds: nSeeds, times: T, modeGroups: odeRuns[0].groups, table: rows, snapshots: snapRows, runs: runRows, deviations, cumulantSummary,
   };
 }

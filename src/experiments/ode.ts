@@ -20,6 +20,8 @@ import { integrateTeacherStudent, type TeacherStudentParams, type TeacherStudent
 import type { TeacherStudentState } from "../analysis/order-parameters.js";
 import { integrateMixture, type MixtureOdeParams, type MixtureRun } from "../theory/mixture-ode.js";
 import { getAccuracyMc } from "../theory/get.js";
+import { integrateCumulant, type CumulantClass, type CumulantRun, type CumulantTheoryParams } from "../theory/cumulant-theory.js";
+import { nlgpKurtosis, toIg22Gain } from "../data/nlgp.js";
 import { overlaps, teacherStudentInit, type TeacherStudentSimConfig } from "../sim/teacher-student.js";
 import type { SimulationConfig } from "../sim/simulate.js";
 import { initNetwork, type NetworkConfig } from "../sim/network.js";
@@ -52,6 +54,8 @@ export interface OdeMixtureResult extends ResultBase<"ode", Extract<OdeModel, { 
   run: MixtureRun;
   /** Gaussian-model accuracy at each output time (`mixtureAccuracy`). */
   accuracy: AccuracyEstimate[];
+  /** With `"theory": "cumulant"`: the weight-space Edgeworth theory from the same initial weights. */
+  cumulant?: CumulantRun;
 }
 
 export type OdeResult = OdeTeacherStudentResult | OdeMixtureResult;
@@ -158,6 +162,52 @@ export function mixtureSetup(m: MixtureOdeModel, seed: number): { params: Mixtur
   return { params, init: { W: net.W, b: net.b, v: net.v } };
 }
 
+/** Cumulant options of a mixture model with their defaults. */
+export function cumulantOptions(m: MixtureOdeModel): { source: "samples" | "iid"; samples: number; seed: number; seeds?: number; accuracySamples: number; order: 0 | 1 } {
+  return { source: "samples", samples: 10_000, seed: 12345, accuracySamples: 20_000, order: 1, ...(m.cumulant ?? {}) };
+}
+
+/**
+ * Parameters of the weight-space cumulant theory of a mixture model (src/theory/cumulant-theory.ts):
+ * the class spectra of the GET ODE plus each class's fourth-cumulant source — a fixed set of
+ * `cumulant.samples` inputs per class drawn with `cumulant.seed` (the same for every SGD seed), or the
+ * exact i.i.d. value for NLGP classes with xi = 0.
+ */
+export function cumulantTheoryParams(m: MixtureOdeModel): CumulantTheoryParams {
+  const geom = m.task.geometry as Geometry;
+  const D = geometrySize(geom);
+  const opt = cumulantOptions(m);
+  const labels = labelValues(m.task.labels);
+  const classes = m.task.classes as ClassSpec[];
+  const spectra = classSpectra(geom, classes);
+  const cls: CumulantClass[] = classes.map((c, mu) => {
+    if (opt.source === "iid") {
+      if (c.kind !== "nlgp" || c.xi !== 0) throw new UserError(`model.task.classes[${mu}]: cumulant source "iid" needs an NLGP class with xi = 0`);
+      return { label: labels[mu], spectrum: spectra[mu], cumulant: { kind: "iid", excessKurtosis: nlgpKurtosis(toIg22Gain(c.gain, c.convention ?? "ig22")) - 3 } };
+    }
+    const sampler = makeClassSampler(geom, c);
+    const rng = Rng.stream(opt.seed, 100 + mu);
+    const P = opt.samples;
+    const X = new Float64Array(P * D);
+    for (let i = 0; i < P; i++) sampler.sample(X.subarray(i * D, (i + 1) * D), rng);
+    return { label: labels[mu], spectrum: spectra[mu], cumulant: { kind: "samples", X, n: P } };
+  });
+  return {
+    K: m.network.K, geometry: geom, classes: cls, lr: m.training.lr, lrBias: m.training.lrBias, lrSecondLayer: m.training.lrSecondLayer,
+    weightDecay: m.training.weightDecay, trainBias: m.network.bias.mode === "trained", trainSecondLayer: m.network.secondLayer.mode === "trained",
+    secondOrder: m.training.secondOrder, order: opt.order,
+  };
+}
+
+/** Run the cumulant theory of a mixture model from the initial weights of seed `seed` (params reusable across seeds). */
+export function runCumulantTheory(m: MixtureOdeModel, seed: number, times: readonly number[], hooks: RunHooks = {}, params: CumulantTheoryParams = cumulantTheoryParams(m)): Promise<CumulantRun> {
+  const { init } = mixtureSetup(m, seed);
+  return integrateCumulant(params, init, {
+    times, method: m.solver.method, rtol: m.solver.rtol, atol: m.solver.atol, hMax: m.solver.hMax, maxSteps: m.solver.maxSteps,
+    accuracySamples: cumulantOptions(m).accuracySamples,
+  }, { signal: hooks.signal, onProgress: hooks.onProgress });
+}
+
 /** Run the teacher–student ODE of a model (initial state of seed `seed`) at `times`. */
 export function runTeacherStudentOde(m: TeacherStudentOdeModel, seed: number, times: readonly number[], hooks: RunHooks & { store?: RunStore; checkpointSeconds?: number } = {}): Promise<TeacherStudentRun> {
   const { params, init } = teacherStudentSetup(m, seed);
@@ -248,16 +298,31 @@ export async function runOde(model: OdeModel, hooks: ExperimentHooks = {}): Prom
   const run = await runMixtureOde(model, model.seed, times, hooks);
   const integrate = (performance.now() - t0) / 1000;
   const accuracy = mixtureAccuracy(run, model);
+  let cumulant: CumulantRun | undefined;
+  if (model.theory === "cumulant" && !odeFailed(run.status) && run.status !== "interrupted") {
+    cumulant = await runCumulantTheory(model, model.seed, times, { signal: hooks.signal, onProgress: hooks.onProgress });
+  }
   const wall = (performance.now() - t0) / 1000;
   const last = run.t.length - 1;
   const tLast = last >= 0 ? run.t[last] : NaN, pmseLast = last >= 0 ? run.pmse[last] : NaN, accLast = last >= 0 ? accuracy[last].accuracy : NaN;
   const head = odeFailed(run.status) ? odeFailureMessage(run) : last >= 0 ? `${run.status} at t = ${tLast}` : `${run.status} before the first output time`;
-  const message = `${head} (${run.nRhs} RHS evaluations, ${run.groups} mode groups, ${integrate.toFixed(2)} s): pmse = ${fmtNumber(pmseLast)}, accuracy ≈ ${fmtNumber(100 * accLast, 1)}%`;
+  let message = `${head} (${run.nRhs} RHS evaluations, ${run.groups} mode groups, ${integrate.toFixed(2)} s): pmse = ${fmtNumber(pmseLast)}, accuracy ≈ ${fmtNumber(100 * accLast, 1)}%`;
+  const summary: Record<string, number> = { t: tLast, pmse: pmseLast, accuracy: accLast, nRhs: run.nRhs, nSteps: run.nSteps };
+  let status = run.status;
+  if (cumulant) {
+    const cl = cumulant.t.length - 1;
+    if (cumulant.status !== "done") status = cumulant.status;
+    summary.cumulant_pmse = cl >= 0 ? cumulant.pmse[cl] : NaN;
+    summary.cumulant_accuracy = cl >= 0 ? cumulant.accuracy[cl].accuracy : NaN;
+    summary.cumulant_meanIpr = cl >= 0 ? cumulant.meanIprWithNoise[cl] : NaN;
+    summary.cumulant_nRhs = cumulant.nRhs;
+    message += `; cumulant theory ${cumulant.status} (${cumulant.nRhs} RHS): pmse = ${fmtNumber(summary.cumulant_pmse)}, mean IPR = ${fmtNumber(summary.cumulant_meanIpr)}`;
+  }
   return {
-    kind: "ode", mode: "mixture", status: run.status, message, model, seed: model.seed,
-    timings: { wall, integrate },
-    summary: { t: tLast, pmse: pmseLast, accuracy: accLast, nRhs: run.nRhs, nSteps: run.nSteps },
-    run, accuracy,
+    kind: "ode", mode: "mixture", status, message, model, seed: model.seed,
+    timings: { wall: (performance.now() - t0) / 1000, integrate },
+    summary,
+    run, accuracy, ...(cumulant ? { cumulant } : {}),
   };
 }
 

@@ -100,8 +100,32 @@ const common = {
   solver: solverSchema.default({ method: "gbs", rtol: 1e-8, atol: 1e-10, hMax: 0, maxSteps: 1_000_000 }),
 };
 
+/**
+ * Cumulant (Edgeworth) theory options (mixture mode, `"theory": "cumulant"`; src/theory/cumulant-theory.ts):
+ *   source   "samples": the 4th cumulant of each class from a fixed set of `samples` inputs
+ *            (seeded by `seed`); "iid": exact for NLGP classes with xi = 0 (independent coordinates).
+ *   seeds    compare only: how many of the SGD seeds also run the cumulant theory (default all).
+ *   accuracySamples  MC samples per class and output time for the Edgeworth accuracy (0: skip).
+ */
+export const cumulantOptionsSchema = z
+  .object({
+    source: z.enum(["samples", "iid"]).default("samples"),
+    samples: posInt(1_000_000).default(10_000),
+    seed: z.number().int().min(0).max(2 ** 53 - 1).default(12345),
+    seeds: posInt(1000).optional(),
+    accuracySamples: z.number().int().min(0).max(1_000_000).default(20_000),
+    /** Edgeworth order: 1 (default) or 0 (Gaussian equivalence in weight space, a check). */
+    order: z.union([z.literal(0), z.literal(1)]).default(1),
+  })
+  .strict();
+
 const tsMode = z.object({ mode: z.literal("teacher-student"), teacherStudent: teacherStudentSchema }).strict();
-const mixMode = z.object({ mode: z.literal("mixture"), task: taskSchema, network: networkSchema, training: mixtureTrainingSchema }).strict();
+const mixMode = z.object({
+  mode: z.literal("mixture"), task: taskSchema, network: networkSchema, training: mixtureTrainingSchema,
+  /** "get" (default): the per-Fourier-mode ODE (Gaussian equivalence); "cumulant": also the weight-space Edgeworth theory. */
+  theory: z.enum(["get", "cumulant"]).optional(),
+  cumulant: cumulantOptionsSchema.optional(),
+}).strict();
 
 export const odeSchema = z.discriminatedUnion("mode", [
   tsMode.extend({ kind: z.literal("ode"), ...common }).strict(),
@@ -164,5 +188,17 @@ function checkCommon(m: OdeModel | CompareModel): void {
     if (m.network.K > 64) throw new UserError(`model.network.K: must be ≤ 64 for the mixture ODEs (cost ∝ K⁴; got ${m.network.K})`);
     const L = m.task.geometry.L, D = m.task.geometry.dim === 1 ? L : L * L;
     if (m.network.K * D > 1e8) throw new UserError(`model.network.K: K·D must be ≤ 1e8 (got ${m.network.K * D})`);
+    if (m.cumulant && m.theory !== "cumulant") throw new UserError(`model.theory: must be "cumulant" when model.cumulant is given (got ${m.theory === undefined ? "no theory" : `"${m.theory}"`})`);
+    if (m.theory === "cumulant") {
+      const c = m.cumulant;
+      const P = c?.samples ?? 10_000;
+      if ((c?.source ?? "samples") === "samples" && 2 * P * D > 1e8) throw new UserError(`model.cumulant.samples: 2·samples·D must be ≤ 1e8 numbers (got 2·${P}·${D})`);
+      if (c?.source === "iid") {
+        m.task.classes.forEach((cl, i) => {
+          if (cl.kind !== "nlgp" || cl.xi !== 0) throw new UserError(`model.task.classes[${i}]: cumulant source "iid" needs NLGP classes with xi = 0 (got ${cl.kind}${"xi" in cl ? ` xi = ${cl.xi}` : ""}); use source "samples"`);
+        });
+      }
+      if (m.network.K > 16) throw new UserError(`model.network.K: must be ≤ 16 for the cumulant theory (got ${m.network.K})`);
+    }
   }
 }

@@ -64,21 +64,28 @@ async function writeMixture(out: string, result: CompareMixtureResult): Promise<
     pm.push({ name: `SGD on ${ds} (mean of ${nSeeds})`, x: T, y: col(`sgd_${ds}_pmse`) });
     pm.push({ name: `SGD on ${ds} ± 2 SE`, x: T, y: rows.map((r) => r[`sgd_${ds}_pmse`] + 2 * r[`sgd_${ds}_pmse_se`]) });
   }
+  const cum = result.cumulant.length > 0;
+  if (cum) pm.push({ name: `cumulant theory (mean of ${Math.min(result.cumulant.length, nSeeds)})`, x: T, y: col("cum_pmse") });
   const snapT = snapRows.map((r) => r.t);
   for (const ds of datasets) pm.push({ name: `GET of SGD-${ds} weights`, x: snapT, y: snapRows.map((r) => r[`sgd_${ds}_get_pmse`]) });
   const acc: LineSeries[] = [{ name: "ODE (Gaussian model)", x: T, y: col("ode_accuracy") }, ...datasets.map((ds) => ({ name: `SGD on ${ds}`, x: T, y: col(`sgd_${ds}_accuracy`) }))];
+  if (cum) acc.push({ name: "cumulant theory (Edgeworth)", x: T, y: col("cum_accuracy") });
   await writePlot(join(out, "pmse"), hconcat([
     lineChart(pm, { title: "pmse ⟨(y − φ)²⟩: ODE vs SGD", xLabel: "t = steps/D", yLabel: "pmse", logX: true }),
     lineChart(acc, { title: "accuracy", xLabel: "t = steps/D", yLabel: "accuracy", logX: true }),
   ]));
-  await writePlot(join(out, "ipr"), lineChart(datasets.map((ds) => ({ name: `SGD on ${ds}: mean IPR`, x: T, y: col(`sgd_${ds}_meanIpr`) })), { title: `mean IPR of the SGD weights (random ≈ 3/D = ${(3 / D).toPrecision(2)})`, xLabel: "t = steps/D", yLabel: "IPR", logX: true }));
-  await writePlot(join(out, "zscore"), lineChart(datasets.map((ds) => ({ name: `z_paired pmse (${ds})`, x: T.slice(1), y: col(`zpaired_${ds}_pmse`).slice(1) })), { title: "paired deviation (SGD − ODE) of the test pmse in SE units", xLabel: "t = steps/D", yLabel: "z", logX: true }));
+  await writePlot(join(out, "ipr"), lineChart([...datasets.map((ds) => ({ name: `SGD on ${ds}: mean IPR`, x: T, y: col(`sgd_${ds}_meanIpr`) })),
+    ...(cum ? [{ name: "cumulant theory: mean IPR (W + noise part)", x: T, y: col("cum_meanIpr") }, { name: "cumulant theory: mean IPR of W", x: T, y: col("cum_meanIpr_weights") }] : [])], { title: `mean IPR of the SGD weights (random ≈ 3/D = ${(3 / D).toPrecision(2)})`, xLabel: "t = steps/D", yLabel: "IPR", logX: true }));
+  await writePlot(join(out, "zscore"), lineChart([...datasets.map((ds) => ({ name: `z_paired pmse (${ds})`, x: T.slice(1), y: col(`zpaired_${ds}_pmse`).slice(1) })),
+    ...(cum ? datasets.map((ds) => ({ name: `z_paired pmse, cumulant theory (${ds})`, x: T.slice(1), y: col(`zpaired_cum_${ds}_pmse`).slice(1) })) : [])], { title: "paired deviation (SGD − ODE) of the test pmse in SE units", xLabel: "t = steps/D", yLabel: "z", logX: true }));
 
   writeJsonAtomic(join(out, "result.json"), {
     kind: "compare", mode: m.mode, version: rfdynVersion(), status: result.status, message: result.message, seed: m.seed, seeds: nSeeds, model: m, D, K,
     wallTime: result.timings.wall, sgdWallTime: result.timings.sgd, odeWallTime: result.timings.ode, odeRhsEvaluations: result.nRhs, modeGroups: result.modeGroups, timings: peakRss(),
     summary: result.deviations,
+    ...(cum ? { cumulant: result.cumulantSummary } : {}),
     conventions: {
+      ...(cum ? { cumulant: "cum_*: weight-space theory with the first Edgeworth (4th-cumulant) correction, mean over the first cumulant.seeds seeds; z_cum = (theory − SGD mean)/SGD SE; gap_closed = (GET − theory)/(GET − SGD) pmse; gapClosedWindow = Σ(GET−theory)(GET−SGD)/Σ(GET−SGD)² over the times after the SGD mean IPR made 10 % of its rise; cum_meanIpr includes the evenly spread SGD-noise part" } : {}),
       pmse: "IG22 eq. (9) ⟨(y − φ)²⟩ (no ½); SGD: held-out test set of sgd.testSize examples; ODE: exact Gaussian expectation",
       z: "(ODE mean − SGD mean) / SGD standard error; zPaired: mean(SGD_s − ODE_s)/SE with each ODE from its own seed's initial weights",
       time: "t = steps/D, SGD θ ← θ − (η/D) ∂L/∂θ, λ = w·x + b",

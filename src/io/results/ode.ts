@@ -68,14 +68,34 @@ async function writeMixture(out: string, result: OdeMixtureResult): Promise<void
     for (let k = 0; k < K; k++) r[`v_${k}`] = s.v[k];
     for (let k = 0; k < K; k++) r[`norm2_${k}`] = s.norms2[k];
     for (let mu = 0; mu < 2; mu++) for (let k = 0; k < K; k++) r[`omega${mu}_${k}${k}`] = s.omegas[mu][k * K + k];
+    const c = result.cumulant;
+    if (c && j < c.t.length) {
+      const cs = c.states[j];
+      r.cum_pmse = c.pmse[j];
+      r.cum_pmse_gaussian_part = c.pmseGaussianPart[j];
+      r.cum_accuracy = c.accuracy[j].accuracy;
+      r.cum_accuracy_se = c.accuracy[j].se;
+      r.cum_meanIpr = c.meanIprWithNoise[j];
+      r.cum_meanIpr_weights = c.meanIpr[j];
+      r.cum_meanStdCumulant = c.meanStdCumulant[j];
+      for (let k = 0; k < K; k++) r[`cum_ipr_${k}`] = cs.iprWithNoise[k];
+      for (let k = 0; k < K; k++) r[`cum_b_${k}`] = cs.b[k];
+    }
     return r;
   });
   writeCsv(join(out, "ode.csv"), rows);
   const logX = m.time.spacing === "log";
+  const cum = result.cumulant;
   await writePlot(join(out, "pmse"), hconcat([
-    lineChart([{ name: "ODE pmse", x: run.t, y: run.pmse }, { name: "class 0", x: run.t, y: run.pmsePerClass.map((p) => p[0]) }, { name: "class 1", x: run.t, y: run.pmsePerClass.map((p) => p[1]) }], { title: "pmse ⟨(y − φ)²⟩ (ODE / Gaussian equivalence)", xLabel: "t = steps/D", yLabel: "pmse", logX }),
-    lineChart([{ name: "ODE accuracy (Gaussian model)", x: run.t, y: acc.map((a) => a.accuracy) }], { title: "accuracy", xLabel: "t = steps/D", yLabel: "accuracy", logX }),
+    lineChart([{ name: "ODE pmse", x: run.t, y: run.pmse }, { name: "class 0", x: run.t, y: run.pmsePerClass.map((p) => p[0]) }, { name: "class 1", x: run.t, y: run.pmsePerClass.map((p) => p[1]) },
+      ...(cum ? [{ name: "cumulant theory pmse", x: cum.t, y: cum.pmse }] : [])], { title: "pmse ⟨(y − φ)²⟩ (ODE / Gaussian equivalence)", xLabel: "t = steps/D", yLabel: "pmse", logX }),
+    lineChart([{ name: "ODE accuracy (Gaussian model)", x: run.t, y: acc.map((a) => a.accuracy) }, ...(cum ? [{ name: "cumulant theory (Edgeworth)", x: cum.t, y: cum.accuracy.map((a) => a.accuracy) }] : [])], { title: "accuracy", xLabel: "t = steps/D", yLabel: "accuracy", logX }),
   ]));
+  if (cum) {
+    const ser = [{ name: "mean IPR", x: cum.t, y: cum.meanIprWithNoise }];
+    for (let k = 0; k < K; k++) ser.push({ name: `IPR neuron ${k}`, x: cum.t, y: cum.states.map((s) => s.iprWithNoise[k]) });
+    await writePlot(join(out, "ipr"), lineChart(ser, { title: "cumulant theory: IPR of the weights (with the SGD-noise part)", xLabel: "t = steps/D", yLabel: "IPR", logX }));
+  }
   const om = [];
   for (let mu = 0; mu < 2; mu++) for (let k = 0; k < K; k++) om.push({ name: `Ω${mu}_${k}${k}`, x: run.t, y: run.states.map((s) => s.omegas[mu][k * K + k]) });
   await writePlot(join(out, "omega"), lineChart(om, { title: "pre-activation variances Ω^μ_kk = w_k C^μ w_k", xLabel: "t = steps/D", yLabel: "Ω_kk", logX }));
@@ -89,7 +109,9 @@ async function writeMixture(out: string, result: OdeMixtureResult): Promise<void
       accuracy: "Gaussian model of the pre-activations, Monte Carlo with 20 000 samples per class (accuracy_se)",
       time: "t = steps/D; SGD θ ← θ − (η/D) ∂L/∂θ with λ = w·x + b (rfdyn simulate with lrScaling 1)",
       inputs: "exact for GP classes; NLGP classes are replaced by Gaussians with the same covariance (GET)",
+      ...(cum ? { cumulant: "cum_*: weight-space theory with the first Edgeworth (4th-cumulant) correction (src/theory/cumulant-theory.ts); cum_meanIpr includes the evenly spread SGD-noise part, cum_meanIpr_weights is the IPR of W alone; cum_accuracy is Monte Carlo under the Edgeworth density" } : {}),
     },
-    files: ["ode.csv", "pmse.svg", "omega.svg"],
+    ...(cum ? { cumulant: { status: cum.status, message: cum.message, nRhs: cum.nRhs, nSteps: cum.nSteps, final: { pmse: cum.pmse[cum.t.length - 1], meanIpr: cum.meanIprWithNoise[cum.t.length - 1] } } } : {}),
+    files: ["ode.csv", "pmse.svg", "omega.svg", ...(cum ? ["ipr.svg"] : [])],
   });
 }
