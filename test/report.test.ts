@@ -4,7 +4,8 @@
  * The page in a real browser: test/report-browser.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeInteractive, overlays, readRunDirs, reportHtml, writeReport, keyNumbers } from "../src/report/index.js";
@@ -108,6 +109,38 @@ describe("report", () => {
       expect(html).toContain("interrupted at t = 3");
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("rfdyn report (CLI)", () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args], { cwd: join(__dirname, ".."), encoding: "utf8" });
+  it("writes the page for several directories; a directory that is not a run exits 2 with one line", () => {
+    const out = join(fx.base, "cli-report.html");
+    const ok = cli(["report", fx.dirs.flow, fx.dirs.sweep, "-o", out, "--title", "two runs"]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/report: 2 run\(s\), \d+ plot\(s\) →/);
+    expect(readFileSync(out, "utf8")).toContain("<title>two runs</title>");
+    const bad = cli(["report", join(fx.base, "missing")]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^rfdyn: report: .* is not a directory/);
+  }, 120_000);
+});
+
+describe("reproduction gallery entries", () => {
+  it("every entry names shipped models that have golden quick variants (so npm test keeps their numbers put)", async () => {
+    const { ENTRIES } = await import("../scripts/reproduce-entries.js");
+    const root = join(__dirname, "..");
+    const names = ENTRIES.map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const want of ["ig22-fig1", "ig22-fig3", "ig22-fig4b", "ig22-fig4c", "ig22-fig4e", "ig22-figS2", "lsg24-ode", "lsg24-nlgp-sgd", "lsg24-kur-sgd", "saad-solla-plateau"]) expect(names).toContain(want);
+    for (const e of ENTRIES) {
+      for (const m of e.models) {
+        expect(existsSync(join(root, "models", `${m}.json`)), m).toBe(true);
+        expect(existsSync(join(root, "test", "fixtures", "golden", `${m}.model.json`)), m).toBe(true);
+      }
+      for (const m of Object.keys(e.figures)) expect(e.models).toContain(m);
     }
   });
 });
