@@ -6,7 +6,10 @@
  *   npm run reproduce -- --all                every entry (heavy models only with --heavy)
  *   options: --reuse (keep a finished run in results/reproduce/<model>/ instead of re-running it),
  *            --budget S (send Ctrl-C to a model after S seconds: partial results, status interrupted),
- *            -j N (threads per run, default 2), --docs-only (re-render the markdown from the record)
+ *            -j N (threads per run, default 2), --docs-only (re-render the markdown from the record),
+ *            --quick (run the golden quick variants, test/fixtures/golden/<model>.model.json — reduced
+ *            sizes, seconds each — into results/reproduce-quick/; shown, labelled, where no full run
+ *            has finished)
  *
  * Each model runs as `rfdyn run models/<model>.json -o results/reproduce/<model>` (the CLI through
  * tsx, so the record has the CLI's provenance); its wall time, status and the numbers shown are kept
@@ -23,7 +26,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RECORD = join(root, "docs", "reproductions.json");
 const DOC = join(root, "docs", "reproductions.md");
 const IMG = join(root, "docs", "img");
-const OUT = join(root, "results", "reproduce");
+const OUT_FULL = join(root, "results", "reproduce");
+const OUT_QUICK = join(root, "results", "reproduce-quick");
+let quick = false;
+const outDir = () => (quick ? OUT_QUICK : OUT_FULL);
+const modelPath = (m: string) => (quick ? join("test", "fixtures", "golden", `${m}.model.json`) : join("models", `${m}.json`));
+const key = (m: string) => (quick ? `${m} (quick)` : m);
 
 interface ModelRecord {
   seconds: number | null;
@@ -47,8 +55,8 @@ function argValue(args: string[], flag: string): string | undefined {
 }
 
 async function runModel(model: string, threads: number, budget: number | undefined): Promise<{ seconds: number; code: number | null }> {
-  const dir = join(OUT, model);
-  const args = ["--import", "tsx", "src/cli/index.ts", "run", join("models", `${model}.json`), "-o", dir, "--force", "-q", "--dpi", "72", "-j", String(threads)];
+  const dir = join(outDir(), model);
+  const args = ["--import", "tsx", "src/cli/index.ts", "run", modelPath(model), "-o", dir, "--force", "-q", "--dpi", "72", "-j", String(threads)];
   const t0 = Date.now();
   const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
   let timer: NodeJS.Timeout | undefined;
@@ -63,7 +71,7 @@ function readJson(p: string): any {
 }
 
 async function doModel(e: Entry, model: string, rec: Record_, o: { reuse: boolean; threads: number; budget?: number }): Promise<void> {
-  const dir = join(OUT, model);
+  const dir = join(outDir(), model);
   const resultPath = join(dir, "result.json");
   const load = (await import("node:os")).loadavg()[0];
   let seconds: number | null = null;
@@ -73,7 +81,7 @@ async function doModel(e: Entry, model: string, rec: Record_, o: { reuse: boolea
     seconds = (await runModel(model, o.threads, o.budget)).seconds;
   }
   if (!existsSync(resultPath)) {
-    rec[model] = { seconds, status: "failed", message: "no result.json written", finished: new Date().toISOString(), cpus: 2, load, numbers: [], figures: [] };
+    rec[key(model)] = { seconds, status: "failed", message: "no result.json written", finished: new Date().toISOString(), cpus: 2, load, numbers: [], figures: [] };
     return;
   }
   const result = readJson(resultPath);
@@ -84,13 +92,13 @@ async function doModel(e: Entry, model: string, rec: Record_, o: { reuse: boolea
   for (const plot of e.figures[model] ?? []) {
     const src = join(dir, `${plot}.png`);
     if (!existsSync(src)) continue;
-    const name = `${model}--${plot.replace(/\//g, "-")}.png`;
+    const name = `${model}${quick ? "--quick" : ""}--${plot.replace(/\//g, "-")}.png`;
     copyFileSync(src, join(IMG, name));
     figures.push(`img/${name}`);
   }
-  rec[model] = {
+  rec[key(model)] = {
     seconds, status: String(result.status), message: String(result.message ?? ""), finished: prov?.finished ?? new Date().toISOString(),
-    cpus: prov?.cpus ?? 2, load: fresh ? load : rec[model]?.load ?? null, numbers: e.numbers(model, dir), figures,
+    cpus: prov?.cpus ?? 2, load: fresh ? load : rec[key(model)]?.load ?? null, numbers: e.numbers(model, dir), figures,
   };
 }
 
@@ -108,7 +116,9 @@ function render(rec: Record_): string {
   lines.push("the paper states, with the parameter choices made where the paper is silent. Runtimes were measured on the");
   lines.push("project's 2-core machine **while ~8 other jobs shared it** (the 1-minute load average at the start of each run is");
   lines.push("given): expect them to be 3–10× shorter on an idle machine. Quick variants of every model (seconds each) run in");
-  lines.push("`npm test` (test/models-golden.test.ts), so the numbers stay put.", "");
+  lines.push("`npm test` (test/models-golden.test.ts), so the numbers stay put. Where a full run did not finish within this");
+  lines.push("session's time budget on the loaded machine, the page also shows the quick variant's figure and numbers");
+  lines.push("(`npm run reproduce -- --quick --all`), labelled as such — reduced sizes, so compare trends, not values.", "");
   lines.push("Papers: IG22 = Ingrosso & Goldt, *Data-driven emergence of convolutional structure in neural networks*, PNAS 2022;");
   lines.push("LSG24 = Lufkin, Saxe & Grant, *Nonlinear dynamics of localization in neural receptive fields*, NeurIPS 2024.", "");
   lines.push("| result | models | status | wall time (2 cores, loaded) |", "| --- | --- | --- | --- |");
@@ -126,13 +136,20 @@ function render(rec: Record_): string {
     lines.push(`**Choices where the paper is silent.** ${e.choices}`, "");
     for (const m of e.models) {
       const r = rec[m];
-      lines.push(`**\`${m}\`** — ${r ? `${r.status}, ${fmtSeconds(r.seconds)}${r.load !== null && r.load !== undefined ? ` (load ${r.load.toFixed(1)} on ${r.cpus} cores)` : ""}, ${r.finished.slice(0, 10)}` : "not run yet"}`, "");
-      if (r) {
-        if (r.message) lines.push(`> ${r.message}`, "");
-        for (const n of r.numbers) lines.push(n);
-        if (r.numbers.length) lines.push("");
-        for (const f of r.figures) lines.push(`![${m}](${f})`);
-        if (r.figures.length) lines.push("");
+      const q = rec[`${m} (quick)`];
+      const complete = r && ["done", "steady", "event"].includes(r.status.split(" ")[0]);
+      lines.push(`**\`${m}\`** (full model) — ${r ? `${r.status}, ${fmtSeconds(r.seconds)}${r.load !== null && r.load !== undefined ? ` (load ${r.load.toFixed(1)} on ${r.cpus} cores)` : ""}, ${r.finished.slice(0, 10)}` : "not run in this session"}`, "");
+      const show = (x: ModelRecord, label: string) => {
+        if (x.message) lines.push(`> ${label}${x.message}`, "");
+        for (const n of x.numbers) lines.push(n);
+        if (x.numbers.length) lines.push("");
+        for (const f of x.figures) lines.push(`![${m}](${f})`);
+        if (x.figures.length) lines.push("");
+      };
+      if (r) show(r, r.status === "interrupted" ? "partial (stopped by the time budget): " : "");
+      if (!complete && q) {
+        lines.push(`*Quick variant* (\`test/fixtures/golden/${m}.model.json\`: the same code path at reduced sizes, as run by \`npm test\`; its description says what was reduced) — ${q.status}, ${fmtSeconds(q.seconds)}${q.load !== null && q.load !== undefined ? ` (load ${q.load.toFixed(1)})` : ""}:`, "");
+        show(q, "");
       }
     }
     if (e.comparison) lines.push(`**Ours vs the paper.** ${e.comparison}`, "");
@@ -147,6 +164,7 @@ async function main(): Promise<void> {
     return;
   }
   const rec = loadRecord();
+  quick = args.includes("--quick");
   if (!args.includes("--docs-only")) {
     const all = args.includes("--all");
     const names = args.filter((a, k) => !a.startsWith("-") && !["--budget", "-j"].includes(args[k - 1] ?? ""));

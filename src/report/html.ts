@@ -151,6 +151,7 @@ export function reportHtml(runs: readonly RunDir[], opts: ReportOptions = {}): s
   const vis: Vis[] = [];
   const fileUrl = (run: RunDir, path: string) => fileUrlWith(opts.link, run, path);
   const embed = (spec: Spec, cls = ""): string => {
+    if (!hasData(spec)) return `<div class="vis nodata">no data points (the run stopped before any were recorded)</div>`;
     const id = `vis-${vis.length}`;
     vis.push({ id, spec: makeInteractive(spec) });
     return `<div class="vis ${cls}" id="${id}" data-vis></div>`;
@@ -225,6 +226,14 @@ ${body.join("\n")}
 `;
 }
 
+/** Whether a spec has at least one inline data row anywhere (empty plots are not drawn). */
+export function hasData(s: Spec): boolean {
+  const v = (s.data as { values?: unknown[] } | undefined)?.values;
+  if (Array.isArray(v) && v.length > 0) return true;
+  for (const k of ["layer", "hconcat", "vconcat", "concat"]) if (Array.isArray(s[k]) && (s[k] as Spec[]).some(hasData)) return true;
+  return false;
+}
+
 /** URL of a run's file: `link` (writeReport: relative to the report), else an absolute file:// URL. */
 function fileUrlWith(link: ReportOptions["link"], run: RunDir, path: string): string {
   if (link) return link(run, path).split("/").map(encodeURIComponent).join("/");
@@ -243,7 +252,7 @@ figcaption{font-size:.85em;color:#555;margin-top:.3em}
 .status.done,.status.steady,.status.event{color:#2a7d2a;font-weight:600} .status.interrupted,.status.diverged,.status.failed{color:#b22;font-weight:600}
 pre{background:#f8f8f8;padding:.6em;overflow-x:auto;font-size:.85em;max-height:40em} details{margin:.4em 0}
 .desc{color:#444;font-style:italic} ul.warn{color:#b22} ul.files{columns:2;font-size:.85em}
-.vis-error{color:#b22;font-family:monospace;white-space:pre-wrap}
+.vis-error{color:#b22;font-family:monospace;white-space:pre-wrap} .nodata{color:#888;font-style:italic;padding:2em}
 `;
 
 const BOOT = `
