@@ -43,6 +43,9 @@ interface CommonArgs {
 async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> {
   setPlotOutput({ png: argv.png, dpi: argv.dpi });
   const started = new Date();
+  // The git commit for the provenance is looked up now (cached), not after an interrupt.
+  const { gitCommit, makeProvenance, writeProvenance } = await import("../io/provenance.js");
+  gitCommit();
   const raw = loadModel(argv.model);
   const kind = kindOf(raw);
   if (expectKind !== undefined && kind !== expectKind) throw new UserError(`model.kind: "${kind}" cannot be run by \`rfdyn ${expectKind}\` (use \`rfdyn run\`)`);
@@ -80,7 +83,6 @@ async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> 
   if (isComplete(result.status)) ctx.log(`rfdyn ${kind}: ${said} → ${ctx.out}`);
   else process.stderr.write(`rfdyn: ${kind} ${result.status}: ${result.message} (partial outputs in ${ctx.out})\n`);
   process.exitCode = exitCodeOf(result.status);
-  const { makeProvenance, writeProvenance } = await import("../io/provenance.js");
   writeProvenance(ctx.out, makeProvenance({
     modelFile: argv.model, kind, seed: typeof (model as { seed?: unknown }).seed === "number" ? (model as { seed: number }).seed : null, started,
     status: result.status, message: result.message, exitCode: process.exitCode, threads: ctx.threads, plots: plotOutput(),
