@@ -17,7 +17,7 @@
  * updates its section and keeps the others.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENTRIES, type Entry } from "./reproduce-entries.js";
@@ -146,7 +146,10 @@ function render(rec: Record_): string {
         for (const f of x.figures) lines.push(`![${m}](${f})`);
         if (x.figures.length) lines.push("");
       };
-      if (r) show(r, r.status === "interrupted" ? "partial (stopped by the time budget): " : "");
+      const desc = (JSON.parse(readFileSync(join(root, "models", `${m}.json`), "utf8")) as { description?: string }).description;
+      if (desc) lines.push(`<details><summary>model file description (settings, expectation, earlier measurements)</summary>`, "", desc, "", `</details>`, "");
+      if (r && r.status === "interrupted") lines.push(`> stopped by this session's time budget: ${r.message} (partial outputs in \`results/reproduce/${m}/\`)`, "");
+      else if (r) show(r, "");
       if (!complete && q) {
         lines.push(`*Quick variant* (\`test/fixtures/golden/${m}.model.json\`: the same code path at reduced sizes, as run by \`npm test\`; its description says what was reduced) — ${q.status}, ${fmtSeconds(q.seconds)}${q.load !== null && q.load !== undefined ? ` (load ${q.load.toFixed(1)})` : ""}:`, "");
         show(q, "");
@@ -182,7 +185,10 @@ async function main(): Promise<void> {
       }
     }
   }
-  writeFileSync(DOC, render(rec));
+  const md = render(rec);
+  writeFileSync(DOC, md);
+  // Keep only the images the page shows.
+  if (existsSync(IMG)) for (const f of readdirSync(IMG)) if (!md.includes(`img/${f}`)) rmSync(join(IMG, f));
   process.stderr.write(`reproduce: wrote ${DOC}\n`);
 }
 
