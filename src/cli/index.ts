@@ -71,6 +71,10 @@ async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> 
   } finally {
     bar.stop();
   }
+  // Ctrl-C: write the partial results quickly — specs and SVGs, no PNGs and no report (both can be
+  // made afterwards: rfdyn report <out>, or re-running with --resume).
+  const aborted = ctx.signal.aborted;
+  if (aborted) setPlotOutput({ png: false });
   if (result.kind === "sweep") await (await import("../io/results/sweep.js")).writeSweepResult(ctx.out, result, argv.model);
   else await writeResult(ctx.out, result);
   // Warnings (e.g. a saturated activation) are printed even with --quiet; they are in result.json too.
@@ -87,7 +91,8 @@ async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> 
     modelFile: argv.model, kind, seed: typeof (model as { seed?: unknown }).seed === "number" ? (model as { seed: number }).seed : null, started,
     status: result.status, message: result.message, exitCode: process.exitCode, threads: ctx.threads, plots: plotOutput(),
   }));
-  if (argv.report !== undefined && argv.report !== false) {
+  if (argv.report !== undefined && argv.report !== false && aborted) process.stderr.write(`rfdyn: report skipped after the interrupt (make it with: rfdyn report ${ctx.out})\n`);
+  else if (argv.report !== undefined && argv.report !== false) {
     const { writeReport } = await import("../report/index.js");
     const file = typeof argv.report === "string" && argv.report !== "" ? resolve(argv.report) : join(ctx.out, "report.html");
     writeReport([ctx.out], file);
