@@ -121,10 +121,17 @@ function render(rec: Record_): string {
   lines.push("(`npm run reproduce -- --quick --all`), labelled as such — reduced sizes, so compare trends, not values.", "");
   lines.push("Papers: IG22 = Ingrosso & Goldt, *Data-driven emergence of convolutional structure in neural networks*, PNAS 2022;");
   lines.push("LSG24 = Lufkin, Saxe & Grant, *Nonlinear dynamics of localization in neural receptive fields*, NeurIPS 2024.", "");
-  lines.push("| result | models | status | wall time (2 cores, loaded) |", "| --- | --- | --- | --- |");
+  lines.push("| result | models | full runs in this session | wall time of the full runs (2 cores, loaded) |", "| --- | --- | --- | --- |");
   for (const e of ENTRIES) {
     const ms = e.models.map((m) => rec[m]);
-    const status = ms.every((m) => m && ["done", "steady", "event"].includes(m.status.split(" ")[0])) ? "done" : ms.some((m) => m) ? ms.map((m) => m?.status ?? "not run").join(", ") : "not run yet";
+    const one = (m: string) => {
+      const r = rec[m];
+      if (r && ["done", "steady", "event"].includes(r.status.split(" ")[0])) return "done";
+      if (r?.status === "interrupted") return rec[`${m} (quick)`] ? "stopped by the time budget (quick variant shown)" : "stopped by the time budget";
+      return rec[`${m} (quick)`] ? "quick variant only" : "not run";
+    };
+    const st = e.models.map(one);
+    const status = st.every((x) => x === st[0]) ? st[0] : e.models.map((m, k) => `${m}: ${st[k]}`).join("; ");
     const total = ms.reduce((a, m) => a + (m?.seconds ?? 0), 0);
     lines.push(`| [${e.title}](#${e.name}) | ${e.models.map((m) => `\`${m}\``).join(", ")} | ${status} | ${ms.some((m) => m?.seconds) ? fmtSeconds(total) : "—"} |`);
   }
