@@ -298,7 +298,7 @@ describe("LSG24's published training settings (minibatch, loss (y − ŷ)², tru
     const base = { kind: "lsg", dynamics: "sgd", data: { geometry: { dim: 1, L: 8 }, marginal: { kind: "gaussian" }, classes: [{ xi: 0.5 }, { xi: 1 }] } };
     expect(() => lsgExperiment.parse({ ...base, sgd: { batchSize: 0 } })).toThrow(/model\.sgd\.batchSize/);
     expect(() => lsgExperiment.parse({ ...base, sgd: { loss: "l1" } })).toThrow(/model\.sgd\.loss/);
-    expect(() => lsgExperiment.parse({ ...base, init: { initScale: 0.1 } })).toThrow(/model\.init\.initScale: only used with model\.init\.kind "xavier-truncated"/);
+    expect(() => lsgExperiment.parse({ ...base, init: { initScale: 0.1 } })).toThrow(/model\.init\.initScale: needs model\.init\.kind "xavier-truncated"/);
     expect(() => lsgExperiment.parse({ ...base, sgd: { steps: 1e6, batchSize: 1e6 } })).toThrow(/steps × batchSize/);
   });
 });

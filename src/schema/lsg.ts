@@ -107,7 +107,7 @@ export function parseLsgModel(input: unknown): LsgModel {
   if (m.dynamics === "ode" && D > 4096) throw new UserError(`model.data.geometry: the effective ODE uses dense D×D covariances, D must be ≤ 4096 (got ${D})`);
   if (m.dynamics === "sgd" && m.sgd.steps === undefined && (2 * m.sgd.t1) / m.sgd.lr > 1e10) throw new UserError(`model.sgd.t1: 2·t1/lr SGD steps must be ≤ 1e10 (got ${(2 * m.sgd.t1) / m.sgd.lr})`);
   if (m.dynamics === "sgd" && lsgSgdSteps(m) * (m.sgd.batchSize ?? 1) > 1e11) throw new UserError(`model.sgd.batchSize: steps × batchSize samples must be ≤ 1e11 (got ${lsgSgdSteps(m) * (m.sgd.batchSize ?? 1)})`);
-  if (m.init.initScale !== undefined && m.init.kind !== "xavier-truncated") throw new UserError(`model.init.initScale: only used with model.init.kind "xavier-truncated" (use model.init.scale for "gaussian")`);
+  if (m.init.initScale !== undefined && m.init.kind !== "xavier-truncated") throw new UserError(`model.init.initScale: needs model.init.kind "xavier-truncated" (use model.init.scale for "gaussian")`);
   return m;
 }
 
