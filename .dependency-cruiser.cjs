@@ -7,6 +7,7 @@
  *   schema    zod model schemas
  *   experiments  one run(model, hooks) → Result per model kind (never io or cli)
  *   io, plot  writers and plots (never cli)
+ *   report    HTML reports of output directories (reads them through io; never cli)
  *   cli       the shell
  */
 /** One rule per folder: it may not import a folder of a higher layer (or of its own layer but another folder). */
@@ -74,13 +75,13 @@ module.exports = {
     {
       name: "io-and-plot-never-import-the-cli",
       severity: "error",
-      from: { path: "^src/(io|plot)/" },
+      from: { path: "^src/(io|plot|report)/" },
       to: { path: "^src/cli/" },
     },
     // Folder layers, lowest first; a folder may import only from its own or lower layers, so no
     // folder cycle can form:
     //   run < kernels < stats < data, integrate, optim < analysis < theory, sim < cp < schema < parallel
-    //   < experiments < plot < io < cli
+    //   < experiments < plot < io < report < cli
     ...layerRules([
       ["run"],
       ["kernels"],
@@ -94,6 +95,7 @@ module.exports = {
       ["experiments"],
       ["plot"],
       ["io"],
+      ["report"],
       ["cli"],
     ]),
   ],

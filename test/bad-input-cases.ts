@@ -122,7 +122,7 @@ const OPTIONAL: string[] = [
   "analysis.fpTol", "analysis.plotFactors", "cp.classes[].restarts", "cp.classes[].maxIter", "cp.classes[].gtol", "cp.classes[].method",
   // lsg
   "dynamics", "init", "ode", "ode.t1", "ode.method", "ode.rtol", "ode.atol", "ode.steadyTol", "ode.samples", "ode.dt", "ode.maxSteps", "ode.phiTol",
-  "sgd.lr", "sgd.t1", "sgd.samples",
+  "sgd.lr", "sgd.t1", "sgd.samples", "sgd.steps", "sgd.batchSize", "sgd.loss", "init.initScale",
   // sweep (own fields)
   "grid[].name", "grid[].set", "grid[].axes", "seeds", "seeds.from", "seeds.count", "seedMode", "seedPath", "metrics", "plot", "plot.x", "plot.y",
   "plot.logX", "plot.logY", "plot.title",

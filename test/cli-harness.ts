@@ -103,7 +103,8 @@ export function tempFiles(dir: string): string[] {
 /**
  * Problems of the files under `dir` (empty when none): every .json parses, every .npy has a valid
  * v1/v2 header whose shape and dtype account for the file's byte length exactly, every .csv has
- * the header's column count on every row (quoted fields allowed), every .svg is a closed <svg>.
+ * the header's column count on every row (quoted fields allowed), every .svg is a closed <svg>,
+ * every .png has the PNG signature and ends with IEND.
  */
 export function corruptFiles(dir: string): string[] {
   const bad: string[] = [];
@@ -114,7 +115,9 @@ export function corruptFiles(dir: string): string[] {
       if (f.endsWith(".json")) JSON.parse(buf.toString("utf8"));
       else if (f.endsWith(".npy")) checkNpy(buf);
       else if (f.endsWith(".csv")) checkCsv(buf.toString("utf8"));
-      else if (f.endsWith(".svg")) {
+      else if (f.endsWith(".png")) {
+        if (buf.length < 45 || buf.toString("latin1", 1, 4) !== "PNG" || buf.toString("latin1", buf.length - 8, buf.length - 4) !== "IEND") throw new Error("not a complete PNG");
+      } else if (f.endsWith(".svg")) {
         const s = buf.toString("utf8").trim();
         if (!s.startsWith("<svg") || !s.endsWith("</svg>")) throw new Error("not a closed <svg> element");
       }

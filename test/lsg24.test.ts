@@ -238,3 +238,67 @@ describe("effective ODE", () => {
     }
   });
 });
+
+describe("LSG24's published training settings (minibatch, loss (y − ŷ)², truncated xavier init)", () => {
+  it("truncated xavier-normal init: Var w_i = initScale·2/(1 + D) (4 SE), |w_i| ≤ 2 sd of the untruncated normal", async () => {
+    const { initWeightsXavierTruncated, TRUNCNORM2_STD } = await import("../src/theory/lsg24.js");
+    const D = 40, initScale = 0.001, n = 4000;
+    let s2 = 0, s4 = 0, max = 0;
+    for (let k = 0; k < n; k++) {
+      const w = initWeightsXavierTruncated(D, initScale, Rng.stream(7, k));
+      for (const v of w) { s2 += v * v; s4 += v ** 4; max = Math.max(max, Math.abs(v)); }
+    }
+    const N = n * D, v = s2 / N, se = Math.sqrt((s4 / N - v * v) / N);
+    const want = initScale * 2 / (1 + D);
+    expect(Math.abs(v - want)).toBeLessThan(4 * se);
+    // Untruncated N(0, want) would exceed this bound; the truncated law never does.
+    expect(max).toBeLessThanOrEqual(2 * Math.sqrt(want) / TRUNCNORM2_STD + 1e-15);
+    expect(max).toBeGreaterThan(1.9 * Math.sqrt(want) / TRUNCNORM2_STD);
+  });
+
+  it("a minibatch step is w += (f·lr/B) Σ_b (y_b − ŷ_b)1[h_b > 0] x_b over B fresh samples at the same w (replayed by hand, bit for bit)", async () => {
+    const L = 10, geom = { dim: 1 as const, L };
+    const mk = () => new Task([makeField(geom, { xi: 0.3, marginal: { kind: "kur", k: 8 } }).sampler, makeField(geom, { xi: 0.7, marginal: { kind: "kur", k: 8 } }).sampler], [0, 1]);
+    const w0 = Float64Array.from({ length: L }, (_, i) => 0.2 * Math.cos(i));
+    const B = 37, steps = 5, lr = 0.1, f = 2;
+    const r = await trainSingleRelu(mk(), w0, new Rng(11), { lr, steps, batchSize: B, lossFactor: f });
+    const task = mk(), rng = new Rng(11), x = new Float64Array(L), w = w0.slice(), g = new Float64Array(L);
+    for (let n = 0; n < steps; n++) {
+      g.fill(0);
+      for (let b = 0; b < B; b++) {
+        const mu = task.sample(x, rng);
+        let h = 0;
+        for (let i = 0; i < L; i++) h += w[i] * x[i];
+        if (h > 0) for (let i = 0; i < L; i++) g[i] += (task.labels[mu] - h) * x[i];
+      }
+      for (let i = 0; i < L; i++) w[i] += ((f * lr) / B) * g[i];
+    }
+    expect(Array.from(r.w)).toEqual(Array.from(w));
+    await expect(trainSingleRelu(mk(), w0, new Rng(1), { lr, steps: 1, batchSize: 0 })).rejects.toThrow(/batchSize/);
+  });
+
+  it("time mapping: with loss (y − ŷ)² one step advances ODE time by lr (not lr/2) — large-batch SGD lands on the ODE at t = lr·steps, and is off at lr·steps/2", async () => {
+    const common = { kind: "lsg", seed: 3, data: { geometry: { dim: 1, L: 12 }, marginal: { kind: "gaussian" }, classes: [{ xi: 0.5 }, { xi: 1.5 }] }, init: { kind: "xavier-truncated", initScale: 1 } };
+    // lr 0.02: the Euler discretisation error of a step (dt = lr) stays small (at lr 0.1 it is ~12 % of |w| here).
+    const lr = 0.02, steps = 750;
+    const sgd = await lsgExperiment.run(lsgExperiment.parse({ ...common, dynamics: "sgd", sgd: { lr, steps, batchSize: 4000, loss: "lsg24", samples: 5 } }));
+    expect(sgd.t[sgd.t.length - 1]).toBeCloseTo(lr * steps, 12);
+    const ode = async (t1: number) => (await lsgExperiment.run(lsgExperiment.parse({ ...common, dynamics: "ode", ode: { t1, samples: 5, steadyTol: 0 } }))).w;
+    const dist = (a: Float64Array, b: Float64Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / b.reduce((s, v) => s + v * v, 0));
+    const right = dist(sgd.w, await ode(lr * steps)), half = dist(sgd.w, await ode((lr * steps) / 2)), twice = dist(sgd.w, await ode(2 * lr * steps));
+    expect(right).toBeLessThan(0.1); // measured 0.057
+    expect(half).toBeGreaterThan(4 * right); // measured 0.33
+    expect(twice).toBeGreaterThan(4 * right); // measured 0.44
+    // Same seed ⇒ same initial weights for the ODE and SGD (both start from sgd.ws[0]).
+    const o = await lsgExperiment.run(lsgExperiment.parse({ ...common, dynamics: "ode", ode: { t1: 1, samples: 2 } }));
+    expect(Array.from(o.ws[0])).toEqual(Array.from(sgd.ws[0]));
+  });
+
+  it("schema: steps/batchSize/loss/init validated with one-line errors", () => {
+    const base = { kind: "lsg", dynamics: "sgd", data: { geometry: { dim: 1, L: 8 }, marginal: { kind: "gaussian" }, classes: [{ xi: 0.5 }, { xi: 1 }] } };
+    expect(() => lsgExperiment.parse({ ...base, sgd: { batchSize: 0 } })).toThrow(/model\.sgd\.batchSize/);
+    expect(() => lsgExperiment.parse({ ...base, sgd: { loss: "l1" } })).toThrow(/model\.sgd\.loss/);
+    expect(() => lsgExperiment.parse({ ...base, init: { initScale: 0.1 } })).toThrow(/model\.init\.initScale: needs model\.init\.kind "xavier-truncated"/);
+    expect(() => lsgExperiment.parse({ ...base, sgd: { steps: 1e6, batchSize: 1e6 } })).toThrow(/steps × batchSize/);
+  });
+});

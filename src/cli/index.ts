@@ -6,6 +6,7 @@
  *   rfdyn <kind> <model.json>     the same, checking the kind (simulate, flow, cp, …)
  *   rfdyn sweep <model> --shard i/n   one shard of a sweep
  *   rfdyn merge <dir…>            join sweep shards
+ *   rfdyn report <dir…> [-o f]    self-contained HTML report of output directories
  *
  * Every computation is a library call (src/experiments/); this file only reads the model, shows
  * progress, handles signals and writes the result (src/io/results/).
@@ -23,6 +24,7 @@ import { modelHash, resolveShard } from "../experiments/sweep-grid.js";
 import { checkSweepPoints, type SweepHooks, type SweepRunModel } from "../experiments/sweep.js";
 import type { Argv } from "yargs";
 import { writeResult } from "../io/results/index.js";
+import { plotOutput, setPlotOutput } from "../io/plots.js";
 
 interface CommonArgs {
   model: string;
@@ -33,9 +35,17 @@ interface CommonArgs {
   resume?: boolean;
   force?: boolean;
   checkpointEvery?: number;
+  png?: boolean;
+  dpi?: number;
+  report?: boolean | string;
 }
 
 async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> {
+  setPlotOutput({ png: argv.png, dpi: argv.dpi });
+  const started = new Date();
+  // The git commit for the provenance is looked up now (cached), not after an interrupt.
+  const { gitCommit, makeProvenance, writeProvenance } = await import("../io/provenance.js");
+  gitCommit();
   const raw = loadModel(argv.model);
   const kind = kindOf(raw);
   if (expectKind !== undefined && kind !== expectKind) throw new UserError(`model.kind: "${kind}" cannot be run by \`rfdyn ${expectKind}\` (use \`rfdyn run\`)`);
@@ -61,6 +71,10 @@ async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> 
   } finally {
     bar.stop();
   }
+  // Ctrl-C: write the partial results quickly — specs and SVGs, no PNGs and no report (both can be
+  // made afterwards: rfdyn report <out>, or re-running with --resume).
+  const aborted = ctx.signal.aborted;
+  if (aborted) setPlotOutput({ png: false });
   if (result.kind === "sweep") await (await import("../io/results/sweep.js")).writeSweepResult(ctx.out, result, argv.model);
   else await writeResult(ctx.out, result);
   // Warnings (e.g. a saturated activation) are printed even with --quiet; they are in result.json too.
@@ -73,6 +87,17 @@ async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> 
   if (isComplete(result.status)) ctx.log(`rfdyn ${kind}: ${said} → ${ctx.out}`);
   else process.stderr.write(`rfdyn: ${kind} ${result.status}: ${result.message} (partial outputs in ${ctx.out})\n`);
   process.exitCode = exitCodeOf(result.status);
+  writeProvenance(ctx.out, makeProvenance({
+    modelFile: argv.model, kind, seed: typeof (model as { seed?: unknown }).seed === "number" ? (model as { seed: number }).seed : null, started,
+    status: result.status, message: result.message, exitCode: process.exitCode, threads: ctx.threads, plots: plotOutput(),
+  }));
+  if (argv.report !== undefined && argv.report !== false && aborted) process.stderr.write(`rfdyn: report skipped after the interrupt (make it with: rfdyn report ${ctx.out})\n`);
+  else if (argv.report !== undefined && argv.report !== false) {
+    const { writeReport } = await import("../report/index.js");
+    const file = typeof argv.report === "string" && argv.report !== "" ? resolve(argv.report) : join(ctx.out, "report.html");
+    writeReport([ctx.out], file);
+    ctx.log(`rfdyn ${kind}: report → ${file}`);
+  }
 }
 
 const modelOptions = (y: ReturnType<typeof yargs>) =>
@@ -83,7 +108,10 @@ const modelOptions = (y: ReturnType<typeof yargs>) =>
     .option("threads", { alias: "j", type: "number", describe: "threads: worker threads for the independent units of sweeps, cp and flow models; for a single flow run or CP decomposition, threads for its passes over the samples (same results for every value; default 1)" })
     .option("resume", { type: "boolean", describe: "continue an interrupted run in the same output directory (finished units and checkpoints are kept)" })
     .option("force", { type: "boolean", describe: "write into an output directory that holds another model's results" })
-    .option("checkpoint-every", { type: "number", describe: "seconds between checkpoints of long single runs (default 30)" });
+    .option("checkpoint-every", { type: "number", describe: "seconds between checkpoints of long single runs (default 30)" })
+    .option("png", { type: "boolean", describe: "also write every plot as PNG (default true; --no-png: SVG and Vega-Lite only)" })
+    .option("dpi", { type: "number", describe: "PNG resolution in dots per inch (default 150; 36–1200)" })
+    .option("report", { type: "string", describe: "write an HTML report at the end (default <out>/report.html; --report FILE to choose)" });
 
 const describeKind: Record<Kind, string> = {
   simulate: "SGD simulation of a two-layer network",
@@ -123,9 +151,12 @@ cli = cli.command({
     y
       .positional("dirs", { type: "string", array: true, describe: "shard output directories", demandOption: true })
       .option("out", { alias: "o", type: "string", describe: "output directory (default: parent of the first shard directory)" })
-      .option("quiet", { alias: "q", type: "boolean", describe: "no status lines" }),
-  handler: (argv: { dirs: string[]; out?: string; quiet?: boolean }) =>
+      .option("quiet", { alias: "q", type: "boolean", describe: "no status lines" })
+      .option("png", { type: "boolean", describe: "also write the plot as PNG (default true)" })
+      .option("dpi", { type: "number", describe: "PNG resolution in dots per inch (default 150)" }),
+  handler: (argv: { dirs: string[]; out?: string; quiet?: boolean; png?: boolean; dpi?: number }) =>
     runCli(async () => {
+      setPlotOutput({ png: argv.png, dpi: argv.dpi });
       const { mergeShards, writeShardFiles, writeAggregate } = await import("../io/results/sweep.js");
       const dirs = argv.dirs.map(String);
       const out = resolve(argv.out ?? dirname(resolve(dirs[0] ?? ".")));
@@ -135,6 +166,26 @@ cli = cli.command({
       writeShardFiles(out, merged);
       await writeAggregate(out, merged, { mergedFrom: dirs.map((d) => resolve(d)) });
       if (!argv.quiet) process.stderr.write(`merge: ${dirs.length} shard(s), ${merged.runs.length} runs → ${out}\n`);
+    }),
+} as never);
+
+cli = cli.command({
+  command: "report <dirs..>",
+  describe: "self-contained HTML report (interactive plots, overlays, provenance, model, conventions) of one or several output directories",
+  builder: (y: Argv) =>
+    y
+      .positional("dirs", { type: "string", array: true, describe: "output directories of rfdyn runs", demandOption: true })
+      .option("out", { alias: "o", type: "string", describe: "report file (default report.html in the current directory; <dir>/report.html for one directory)" })
+      .option("title", { type: "string", describe: "page title" })
+      .option("quiet", { alias: "q", type: "boolean", describe: "no status line" }),
+  handler: (argv: { dirs: string[]; out?: string; title?: string; quiet?: boolean }) =>
+    runCli(async () => {
+      const { writeReport } = await import("../report/index.js");
+      const dirs = argv.dirs.map(String);
+      if (argv.out !== undefined && String(argv.out).trim() === "") throw new UserError("--out: must be a non-empty path");
+      const out = resolve(argv.out ?? (dirs.length === 1 ? join(dirs[0], "report.html") : "report.html"));
+      const runs = writeReport(dirs, out, { title: argv.title });
+      if (!argv.quiet) process.stderr.write(`report: ${runs.length} run(s), ${runs.reduce((a, r) => a + r.plots.length, 0)} plot(s) → ${out}\n`);
     }),
 } as never);
 

@@ -4,13 +4,13 @@
  * from the same initial weights w_i ~ N(0, scale²/D) (Rng.stream(seed, 0); SGD samples from
  * Rng.stream(seed, 1)).
  */
-import { parseLsgModel, type LsgModel } from "../schema/lsg.js";
+import { lsgSgdSteps, lsgTimePerStep, parseLsgModel, type LsgModel } from "../schema/lsg.js";
 import { UserError } from "../run/errors.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 import { makeField, type FieldSpec, type Marginal } from "../data/marginals.js";
 import { Task, type ClassSampler } from "../data/task.js";
 import { Rng } from "../stats/rng.js";
-import { denseCirculant, initWeights, makePhi, runLsg, type PhiTable } from "../theory/lsg24.js";
+import { denseCirculant, initWeights, initWeightsXavierTruncated, makePhi, runLsg, type PhiTable } from "../theory/lsg24.js";
 import { trainSingleRelu } from "../sim/single-relu.js";
 import { ipr } from "../analysis/ipr.js";
 import { DEAD_RELU_FRACTION } from "../sim/network.js";
@@ -22,7 +22,7 @@ export interface LsgResult extends ResultBase<"lsg", LsgModel> {
   /** Start of the run (ISO 8601). */
   started: string;
   D: number;
-  /** Recorded times (ODE time; SGD: lr·steps/2), starting at 0, and the weights there. */
+  /** Recorded times (ODE time; SGD: lr·steps/2 with loss ½(y − ŷ)², lr·steps with LSG24's (y − ŷ)²), starting at 0, and the weights there. */
   t: number[];
   ws: Float64Array[];
   /** Final weights. */
@@ -107,7 +107,9 @@ export async function runLsgModel(model: LsgModel, hooks: ExperimentHooks = {}):
     throw new UserError(`model.data: ${(e as Error).message}`);
   }
   const kappa = fields[1].marginal.kurtosis();
-  const w0 = initWeights(D, model.init.scale, Rng.stream(model.seed, 0));
+  const w0 = model.init.kind === "xavier-truncated"
+    ? initWeightsXavierTruncated(D, model.init.initScale ?? 1, Rng.stream(model.seed, 0))
+    : initWeights(D, model.init.scale, Rng.stream(model.seed, 0));
   hooks.log?.(`lsg (${model.dynamics}): D = ${D}, kurtosis ${kappa.toFixed(3)}, seed ${model.seed}`);
   let t: number[], ws: Float64Array[], status: RunStatus, how: string;
   const extra: Record<string, number> = {};
@@ -123,10 +125,12 @@ export async function runLsgModel(model: LsgModel, hooks: ExperimentHooks = {}):
     how = r.sol.message;
   } else {
     const task = new Task(fields.map((f) => f.sampler), [0, 1]);
-    const lr = model.sgd.lr, steps = Math.round((2 * model.sgd.t1) / lr);
+    const lr = model.sgd.lr, steps = lsgSgdSteps(model), dt = lsgTimePerStep(model);
     const rec = Array.from(new Set([0, ...logSteps(steps, model.sgd.samples)])).sort((a, b) => a - b);
-    const r = await trainSingleRelu(task, w0, Rng.stream(model.seed, 1), { lr, steps, record: rec, maxGrowth: model.sgd.divergence.maxGrowth }, hooks);
-    t = r.steps.map((n) => (n * lr) / 2); ws = r.ws; status = r.status;
+    const r = await trainSingleRelu(task, w0, Rng.stream(model.seed, 1), {
+      lr, steps, record: rec, maxGrowth: model.sgd.divergence.maxGrowth, batchSize: model.sgd.batchSize, lossFactor: model.sgd.loss === "lsg24" ? 2 : 1,
+    }, hooks);
+    t = r.steps.map((n) => n * dt); ws = r.ws; status = r.status;
     extra.steps = r.stepsDone;
     how = r.divergence ?? `${r.stepsDone} of ${steps} SGD steps`;
   }

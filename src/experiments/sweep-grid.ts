@@ -299,8 +299,8 @@ export function sweepPlotSpec(model: SweepModel, agg: readonly PointAggregate[],
     const s = Number.isFinite(sd) ? sd : 0;
     values.push({ series: a.point.blockName, x: xv, y: yv, lo: model.plot.logY ? Math.max(yv - s, yv * 1e-3) : yv - s, hi: yv + s });
   }
-  const xs = { field: "x", type: "quantitative", title: x, scale: model.plot.logX ? { type: "log" } : { zero: false } };
-  const ys = { field: "y", type: "quantitative", title: `${y} (mean ± sd)`, scale: model.plot.logY ? { type: "log" } : { zero: false } };
+  const xs = { field: "x", type: "quantitative", title: x, ...(model.plot.logX ? { scale: { type: "log" } } : {}) };
+  const ys = { field: "y", type: "quantitative", title: `${y} (mean ± sd)`, ...(model.plot.logY ? { scale: { type: "log" } } : {}) };
   return {
     title: model.plot.title ?? model.name ?? "sweep",
     width: 460,

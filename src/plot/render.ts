@@ -24,7 +24,11 @@ export interface LineSeries {
   y: ArrayLike<number>;
 }
 
-/** Multi-series line chart (optionally log axes). */
+/**
+ * Multi-series line chart.  `logX`/`logY` force log axes; otherwise the axis policy of
+ * src/plot/axes.ts (applied by writePlot) picks log axes for data spanning decades and a y range
+ * that includes 0 or says it does not.
+ */
 export function lineChart(
   series: readonly LineSeries[],
   opts: { title?: string; xLabel: string; yLabel: string; logX?: boolean; logY?: boolean; width?: number; height?: number; points?: boolean },
@@ -45,8 +49,9 @@ export function lineChart(
     data: { values },
     mark: { type: "line", point: opts.points ?? false, clip: true },
     encoding: {
-      x: { field: "x", type: "quantitative", title: opts.xLabel, scale: opts.logX ? { type: "log" } : { zero: false } },
-      y: { field: "y", type: "quantitative", title: opts.yLabel, scale: opts.logY ? { type: "log" } : { zero: false } },
+      // Linear scales are left unset: tidyAxes (src/plot/axes.ts) decides log/baseline when written.
+      x: { field: "x", type: "quantitative", title: opts.xLabel, ...(opts.logX ? { scale: { type: "log" } } : {}) },
+      y: { field: "y", type: "quantitative", title: opts.yLabel, ...(opts.logY ? { scale: { type: "log" } } : {}) },
       color: { field: "series", type: "nominal", title: null },
     },
   };

@@ -1,6 +1,8 @@
 /**
  * Online SGD of a single ReLU neuron ŷ = max(0, w·x), no bias, labels {0, 1} (LSG24):
- *   w ← w + η (y − ŷ) 1[w·x > 0] x,   loss ½(y − ŷ)²,  one fresh sample per step.
+ *   w ← w + η (y − ŷ) 1[w·x > 0] x,   loss ½(y − ŷ)²,  one fresh sample per step;
+ * or, with `batchSize` B and `lossFactor` f (f = 2: LSG24's loss (y − ŷ)² without ½), the minibatch
+ * step w ← w + (f η / B) Σ_b (y_b − ŷ_b) 1[w·x_b > 0] x_b over B fresh samples (all at the same w).
  * With p = ½ per class its mean update is E[Δw] = η·¼[2E₁(x 1[h>0]) − (Σ0 + Σ1)w], which equals
  * (η/2)·(RHS of the LSG24 effective ODE) when the pre-activation is Gaussian given each coordinate
  * (exactly so for Gaussian inputs; tested), so one step advances ODE time by η/2
@@ -32,6 +34,13 @@ export interface SingleReluOptions {
   record?: readonly number[];
   /** Runaway threshold (default 1e6): diverged when |w| > maxGrowth·max(1, |w(0)|). */
   maxGrowth?: number;
+  /** Fresh samples per step; the update uses their mean gradient (default 1). */
+  batchSize?: number;
+  /**
+   * Gradient factor of the loss: 1 for ½(y − ŷ)² (default), 2 for LSG24's (y − ŷ)².  One step then
+   * advances ODE time by lossFactor·lr/2.
+   */
+  lossFactor?: number;
 }
 
 export interface SingleReluResult {
@@ -54,6 +63,9 @@ export interface SingleReluCheckpoint {
   D: number;
   totalSteps: number;
   lr: number;
+  /** Minibatch size and loss factor (absent: 1 and 1). */
+  batchSize?: number;
+  lossFactor?: number;
   /** Steps done and the index of the next record step. */
   n: number;
   ri: number;
@@ -85,13 +97,19 @@ export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o:
     }
   };
   const labels = task.labels, eta = o.lr;
+  const B = o.batchSize ?? 1, factor = o.lossFactor ?? 1;
+  if (!(Number.isInteger(B) && B >= 1)) throw new RangeError(`batchSize must be a positive integer (got ${B})`);
+  if (!(factor > 0)) throw new RangeError(`lossFactor must be > 0 (got ${factor})`);
+  const plain = B === 1 && factor === 1;
+  const grad = plain ? x : new Float64Array(D);
+  const dt = (factor * eta) / 2;
   const chunk = 4096;
   let n = 0;
   const store = hooks.store;
   const everyMs = 1000 * (hooks.checkpointSeconds ?? DEFAULT_CHECKPOINT_SECONDS);
   const saved = store?.get<SingleReluCheckpoint>(LSG_SGD_CHECKPOINT_KEY);
   if (saved !== undefined) {
-    if (saved.format !== "rfdyn-lsg-sgd/1" || saved.D !== D || saved.totalSteps !== o.steps || saved.lr !== o.lr) {
+    if (saved.format !== "rfdyn-lsg-sgd/1" || saved.D !== D || saved.totalSteps !== o.steps || saved.lr !== o.lr || (saved.batchSize ?? 1) !== B || (saved.lossFactor ?? 1) !== factor) {
       throw new Error(`checkpoint "${LSG_SGD_CHECKPOINT_KEY}" does not belong to this run (D, steps or lr differ)`);
     }
     n = saved.n;
@@ -105,7 +123,7 @@ export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o:
   const checkpoint = () => {
     if (!store) return;
     const ck: SingleReluCheckpoint = {
-      format: "rfdyn-lsg-sgd/1", D, totalSteps: o.steps, lr: o.lr, n, ri, w: w.slice(),
+      format: "rfdyn-lsg-sgd/1", D, totalSteps: o.steps, lr: o.lr, ...(plain ? {} : { batchSize: B, lossFactor: factor }), n, ri, w: w.slice(),
       rng: rng.getState(), task: task.saveState(rng), steps: steps.slice(), ws: ws.slice(),
     };
     store.put(LSG_SGD_CHECKPOINT_KEY, ck);
@@ -126,26 +144,45 @@ export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o:
       break;
     }
     if (store && n > 0 && performance.now() - lastCheckpoint >= everyMs) checkpoint();
-    const end = Math.min(o.steps, n + chunk, ri < rec.length ? Math.max(rec[ri], n + 1) : Infinity);
-    for (; n < end; ) {
-      const mu = task.sample(x, rng);
-      let h = 0;
-      for (let i = 0; i < D; i++) h += w[i] * x[i];
-      if (h > 0) {
-        const g = eta * (labels[mu] - h);
-        for (let i = 0; i < D; i++) w[i] += g * x[i];
+    const end = Math.min(o.steps, n + (plain ? chunk : Math.max(1, Math.floor(chunk / B))), ri < rec.length ? Math.max(rec[ri], n + 1) : Infinity);
+    if (plain) {
+      for (; n < end; ) {
+        const mu = task.sample(x, rng);
+        let h = 0;
+        for (let i = 0; i < D; i++) h += w[i] * x[i];
+        if (h > 0) {
+          const g = eta * (labels[mu] - h);
+          for (let i = 0; i < D; i++) w[i] += g * x[i];
+        }
+        n++;
       }
-      n++;
+    } else {
+      const scale = (factor * eta) / B;
+      for (; n < end; ) {
+        grad.fill(0);
+        for (let b = 0; b < B; b++) {
+          const mu = task.sample(x, rng);
+          let h = 0;
+          for (let i = 0; i < D; i++) h += w[i] * x[i];
+          if (h > 0) {
+            const g = labels[mu] - h;
+            for (let i = 0; i < D; i++) grad[i] += g * x[i];
+          }
+        }
+        for (let i = 0; i < D; i++) w[i] += scale * grad[i];
+        n++;
+        if (B >= 256 && clock.due()) await yieldToEventLoop();
+      }
     }
     let n2 = 0;
     for (let i = 0; i < D; i++) n2 += w[i] * w[i];
     if (!(Math.sqrt(n2) <= limit)) {
       status = "diverged";
-      divergence = `diverged at t = ${((n * eta) / 2).toPrecision(4)} (step ${n}): |w| = ${Math.sqrt(n2).toExponential(2)} > ${maxGrowth.toExponential(2)}·max(1, |w(0)|) = ${limit.toExponential(2)}; reduce model.sgd.lr`;
+      divergence = `diverged at t = ${(n * dt).toPrecision(4)} (step ${n}): |w| = ${Math.sqrt(n2).toExponential(2)} > ${maxGrowth.toExponential(2)}·max(1, |w(0)|) = ${limit.toExponential(2)}; reduce model.sgd.lr`;
       break;
     }
     take(n);
-    hooks.onProgress?.({ done: n, total: o.steps, unit: "steps", t: (n * eta) / 2, metrics: { ipr: ipr(w) } });
+    hooks.onProgress?.({ done: n, total: o.steps, unit: "steps", t: n * dt, metrics: { ipr: ipr(w) } });
   }
   if (status !== "done" && steps[steps.length - 1] !== n) { steps.push(n); ws.push(w.slice()); }
   return { w, steps, ws, stepsDone: n, status, ...(divergence !== undefined ? { divergence } : {}) };

@@ -297,6 +297,25 @@ export function initWeights(D: number, scale: number, rng: Rng): Float64Array {
   return w;
 }
 
+/** Standard deviation of N(0, 1) truncated to [−2, 2] (scipy.stats.truncnorm.std(−2, 2)). */
+export const TRUNCNORM2_STD = 0.87962566103423978;
+
+/**
+ * LSG24's initial weights (their `xavier_normal_init` = JAX glorot_normal times √init_scale) for a
+ * single neuron with D inputs: fan_avg = (1 + D)/2, so w_i = √initScale · √(2/(1 + D)) / 0.8796… · t_i,
+ * t_i ~ N(0, 1) truncated to [−2, 2] (by rejection): Var w_i = initScale · 2/(1 + D) exactly.
+ */
+export function initWeightsXavierTruncated(D: number, initScale: number, rng: Rng): Float64Array {
+  const w = new Float64Array(D);
+  const sd = Math.sqrt(initScale) * Math.sqrt(2 / (1 + D)) / TRUNCNORM2_STD;
+  for (let i = 0; i < D; i++) {
+    let t = rng.normal();
+    while (t < -2 || t > 2) t = rng.normal();
+    w[i] = sd * t;
+  }
+  return w;
+}
+
 /** Integrate the effective dynamics from w0. */
 export async function runLsg(sys: LsgSystem, w0: Float64Array, o: LsgRunOptions, hooks: RunHooks = {}): Promise<LsgRunResult> {
   const problem: OdeProblem = {

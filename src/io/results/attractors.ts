@@ -37,8 +37,8 @@ function overlapSpec(res: AttractorResult, start: number, nPlot: number, r: numb
     data: { values },
     mark: { type: "line", clip: true, strokeWidth: 1 },
     encoding: {
-      x: { field: "t", type: "quantitative", title: "t", scale: { type: "log" } },
-      y: { field: "m", type: "quantitative", title: "m_r", scale: { domain: [-1, 1] } },
+      x: { field: "t", type: "quantitative", title: "t (gradient-flow time)", scale: { type: "log" } },
+      y: { field: "m", type: "quantitative", title: "overlap m_r (cosine)", scale: { domain: [-1, 1] } },
       color: { field: "factor", type: "nominal", title: null },
       detail: { field: "run", type: "nominal" },
     },

@@ -33,7 +33,7 @@ async function writeTeacherStudent(out: string, result: CompareTeacherStudentRes
     { name: "SGD mean + 2 SE", x: times, y: rows.map((r) => r.sgd_eps + 2 * r.sgd_eps_se) },
     { name: "SGD mean − 2 SE", x: times, y: rows.map((r) => r.sgd_eps - 2 * r.sgd_eps_se) },
   ], { title: `ε: ODE vs SGD (N = ${N})`, xLabel: "t = steps/N", yLabel: "ε", logY: true, logX }));
-  await writePlot(join(out, "zscore"), lineChart(obs.map((o) => ({ name: `z_paired ${o}`, x: times.slice(1), y: col(`zpaired_${o}`).slice(1) })), { title: "paired deviation (SGD − ODE) in SE units", xLabel: "t", yLabel: "z", logX }));
+  await writePlot(join(out, "zscore"), lineChart(obs.map((o) => ({ name: `z_paired ${o}`, x: times.slice(1), y: col(`zpaired_${o}`).slice(1) })), { title: "paired deviation (SGD − ODE) in SE units", xLabel: "t = steps/N", yLabel: "z (SE units)", logX }));
   writeJsonAtomic(join(out, "result.json"), {
     kind: "compare", mode: m.mode, version: rfdynVersion(), status: result.status, message: result.message, seed: m.seed, seeds: result.seeds, model: m,
     wallTime: result.timings.wall, odeRhsEvaluations: result.nRhs, timings: peakRss(),
@@ -77,7 +77,7 @@ async function writeMixture(out: string, result: CompareMixtureResult): Promise<
   await writePlot(join(out, "ipr"), lineChart([...datasets.map((ds) => ({ name: `SGD on ${ds}: mean IPR`, x: T, y: col(`sgd_${ds}_meanIpr`) })),
     ...(cum ? [{ name: "cumulant theory: mean IPR (W + noise part)", x: T, y: col("cum_meanIpr") }, { name: "cumulant theory: mean IPR of W", x: T, y: col("cum_meanIpr_weights") }] : [])], { title: `mean IPR of the SGD weights (random ≈ 3/D = ${(3 / D).toPrecision(2)})`, xLabel: "t = steps/D", yLabel: "IPR", logX: true }));
   await writePlot(join(out, "zscore"), lineChart([...datasets.map((ds) => ({ name: `z_paired pmse (${ds})`, x: T.slice(1), y: col(`zpaired_${ds}_pmse`).slice(1) })),
-    ...(cum ? datasets.map((ds) => ({ name: `z_paired pmse, cumulant theory (${ds})`, x: T.slice(1), y: col(`zpaired_cum_${ds}_pmse`).slice(1) })) : [])], { title: "paired deviation (SGD − ODE) of the test pmse in SE units", xLabel: "t = steps/D", yLabel: "z", logX: true }));
+    ...(cum ? datasets.map((ds) => ({ name: `z_paired pmse, cumulant theory (${ds})`, x: T.slice(1), y: col(`zpaired_cum_${ds}_pmse`).slice(1) })) : [])], { title: "paired deviation (SGD − ODE) of the test pmse in SE units", xLabel: "t = steps/D", yLabel: "z (SE units)", logX: true }));
 
   writeJsonAtomic(join(out, "result.json"), {
     kind: "compare", mode: m.mode, version: rfdynVersion(), status: result.status, message: result.message, seed: m.seed, seeds: nSeeds, model: m, D, K,

@@ -33,7 +33,7 @@ export async function writeLsgResult(out: string, res: LsgResult): Promise<void>
   writeNpy(join(out, "w_traj.npy"), traj, [ws.length, D]);
   const sites = Array.from({ length: D }, (_, i) => i);
   await writePlot(join(out, "rf"), lineChart([{ name: "w", x: sites, y: res.w }], { title: `final weights (${model.dynamics}), IPR ${res.summary.ipr.toFixed(3)}`, xLabel: "site", yLabel: "w_i", points: true }));
-  await writePlot(join(out, "ipr"), lineChart([{ name: "IPR", x: t.slice(1), y: iprs.slice(1) }], { title: "inverse participation ratio", xLabel: "t (ODE time; SGD: lr·steps/2)", yLabel: "IPR", logX: true }));
+  await writePlot(join(out, "ipr"), lineChart([{ name: "IPR", x: t.slice(1), y: iprs.slice(1) }], { title: "inverse participation ratio", xLabel: model.dynamics === "ode" ? "t (effective-ODE time)" : model.sgd.loss === "lsg24" ? "t = lr·steps (loss (y − ŷ)², ODE time)" : "t = lr·steps/2 (loss ½(y − ŷ)², ODE time)", yLabel: "IPR", logX: true }));
   writeJsonAtomic(join(out, "result.json"), {
     kind: "lsg", version: rfdynVersion(), model, seed: model.seed, status: res.status, message: res.message, warnings: res.warnings,
     marginals: { class0: res.marginals[0], class1: res.marginals[1] },

@@ -41,8 +41,8 @@ async function writeTeacherStudent(out: string, result: OdeTeacherStudentResult)
   const serQ = [];
   for (let i = 0; i < K; i++) for (let k = i; k < K; k++) serQ.push({ name: `Q_${i}${k}`, x: run.t, y: run.states.map((s) => s.Q[i * K + k]) });
   await writePlot(join(out, "overlaps"), hconcat([
-    lineChart(ser, { title: "student–teacher overlaps R", xLabel: "t", yLabel: "R", logX: m.time.spacing === "log" }),
-    lineChart(serQ, { title: "student–student overlaps Q", xLabel: "t", yLabel: "Q", logX: m.time.spacing === "log" }),
+    lineChart(ser, { title: "student–teacher overlaps R", xLabel: "t = steps/N", yLabel: "R = wBᵀ/N", logX: m.time.spacing === "log" }),
+    lineChart(serQ, { title: "student–student overlaps Q", xLabel: "t = steps/N", yLabel: "Q = wwᵀ/N", logX: m.time.spacing === "log" }),
   ]));
   const last = run.t.length - 1;
   writeJsonAtomic(join(out, "result.json"), {
