@@ -145,7 +145,7 @@ describe("decomposeAsync: same bits as decompose, event loop alive", () => {
   }
 
   it("timers run during a decomposition (setInterval counter advances)", async () => {
-    const PP = 6000, DD = 60, rr = 8;
+    const PP = 30000, DD = 60, rr = 8; // ≥ 200 ms of decomposition also with the SIMD kernels
     const XX = sampleClass({ dim: 1, L: DD }, { kind: "nlgp", xi: 3, gain: 3 }, PP, new Rng(3));
     let ticks = 0;
     const timer = setInterval(() => { ticks++; }, 5);

@@ -170,7 +170,7 @@ describe("float32 samples, float64 accumulation", () => {
   it("the float32 flow ends at the float64 flow's final w to 1e-6 relative (D = 30, P = 3000, t = 200)", async () => {
     const res0 = simdKernels()?.residentTotal();
     const a = (await runFlow(model())).runs[0].trajectory, b = (await runFlow(model("float32"))).runs[0].trajectory;
-    expect(simdKernels()?.residentTotal()).toBe(res0); // each run frees its resident samples when done
+    expect(simdKernels()?.residentTotal() ?? 0).toBeLessThanOrEqual(res0 ?? 0); // each run frees its resident samples (earlier tests' blocks may be collected meanwhile)
     const c = (await runFlow(model("float64"))).runs[0].trajectory;
     expect(Array.from(c.wFinal)).toEqual(Array.from(a.wFinal)); // "float64" = the default, bit for bit
     let d = 0, s = 0;

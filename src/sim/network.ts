@@ -8,6 +8,7 @@
  * weight decay (ℓ2/2)‖W‖²_F on the first layer only (second layer and biases are not decayed).
  * Gradients:  ∂ℓ/∂w_k = (φ − y) v_k σ'(λ_k) x,  ∂ℓ/∂b_k = (φ − y) v_k σ'(λ_k),  ∂ℓ/∂v_k = (φ − y) σ(λ_k).
  */
+import { gemm } from "../kernels/index.js";
 import { Rng } from "../stats/rng.js";
 import { erf } from "../stats/special.js";
 
@@ -211,6 +212,29 @@ export function evaluate(net: Network, X: ArrayLike<number>, y: ArrayLike<number
   const [lo, hi] = labels;
   const thr = 0.5 * (lo + hi);
   let se = 0, correct = 0;
+  if (X instanceof Float64Array && K * D >= 256) {
+    // Pre-activations of a block of rows at once, H = X_block Wᵀ, on the GEMM kernel (SIMD when
+    // available): the test set of a K = 100, D = 400 network is 1.6·10⁹ multiply–adds.
+    const B = 256, H = new Float64Array(B * K);
+    for (let m0 = 0; m0 < n; m0 += B) {
+      const rows = Math.min(B, n - m0);
+      gemm(false, true, rows, K, D, 1, X.subarray(m0 * D, (m0 + rows) * D), W, 0, H);
+      for (let q = 0; q < rows; q++) {
+        const m = m0 + q;
+        let phi = 0;
+        for (let k = 0; k < K; k++) {
+          const h = b[k] + H[q * K + k];
+          phi += v[k] * sigma(code, h);
+          if (satCounts && (relu ? !(h > 0) : Math.abs(h) > hSat)) satCounts[k]++;
+        }
+        const e = phi - y[m];
+        se += e * e;
+        const pred = phi > thr ? hi : lo;
+        if (pred === y[m]) correct++;
+      }
+    }
+    return { pmse: se / n, accuracy: correct / n };
+  }
   for (let m = 0; m < n; m++) {
     const off = m * D;
     let phi = 0;
