@@ -49,7 +49,7 @@ function longModel(name: string): unknown {
     case "ode-mix": { const m = golden("ig22-fig3-ode-long"); m.time.end = 1e5; return m; }
     case "compare-ts": { const m = golden("saad-solla-plateau"); m.time.end = 2000; m.sgd.seeds = 4; return m; }
     case "compare-mix": { const m = golden("ig22-fig3-compare"); m.time.end = 400; m.sgd.seeds = 3; m.solver.method = "rkc"; return m; }
-    case "sweep": { const m = golden("lsg24-kurtosis-sgd"); m.base.sgd.t1 = 200; return m; }
+    case "sweep": { const m = golden("lsg24-kurtosis-sgd"); m.base.sgd.t1 = 2000; return m; }
     // Runs of ≳ 40 ms each (L = 40, up to T = 5000 with 80 output times): see the short-run case below.
     case "attractors": { const m = golden("ig22-figS2-attractors"); m.task.geometry.L = 40; m.starts.seeds = 100; m.integration.T = 5000; m.integration.times = 80; m.integration.steadyTol = 1e-12; return m; }
     case "attractors-short-runs": {
@@ -154,9 +154,9 @@ describe("SIGINT / SIGTERM stop every kind: exit 130 within 3 s, status interrup
   it("a second signal more than 1 s after the first exits at once with 130", async () => {
     const dir = join(root, "second-signal");
     const file = `${dir}.json`;
-    // Fig. 1 (K = 100, D = 400): writing its partial results (test-set evaluation, 2D heat maps)
+    // Fig. 1 (K = 100, D = 400, 1.2·10⁵ test inputs): writing its partial results (test-set evaluation, 2D heat maps)
     // takes seconds, so the second signal arrives while the run is still finishing.
-    writeFileSync(file, JSON.stringify({ ...(readJson(join(__dirname, "..", "models", "ig22-fig1.json")) as object), testSize: 40_000 }));
+    writeFileSync(file, JSON.stringify({ ...(readJson(join(__dirname, "..", "models", "ig22-fig1.json")) as object), testSize: 120_000 }));
     const run = spawnRun(file, dir);
     await waitForFile(join(dir, ".rfdyn", "run.json"), run);
     await sleep(3000);
