@@ -44,6 +44,7 @@ import { choleskyFactor } from "../stats/linalg.js";
 import { Rng } from "../stats/rng.js";
 import { erf } from "../stats/special.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
+import { groupModes } from "./mixture-ode.js";
 
 /** Where the fourth cumulant of a class comes from. */
 export type CumulantSource =
@@ -263,32 +264,6 @@ export class EdgeworthClass {
   }
 }
 
-/** Copied from src/theory/mixture-ode.ts (not exported there): group Fourier modes with equal spectra. */
-function groupModes(spectra: readonly ArrayLike<number>[], D: number): { groupOf: Int32Array; rho: Float64Array[]; size: Float64Array } {
-  const nc = spectra.length;
-  const scale = spectra.map((s) => { let m = 0; for (let t = 0; t < D; t++) m = Math.max(m, Math.abs(s[t])); return m || 1; });
-  const idx = Array.from({ length: D }, (_, t) => t);
-  const key = (t: number, c: number) => spectra[c][t] / scale[c];
-  idx.sort((a, b) => {
-    for (let c = 0; c < nc; c++) { const d = key(a, c) - key(b, c); if (d !== 0) return d; }
-    return a - b;
-  });
-  const groupOf = new Int32Array(D);
-  const reps: number[] = [];
-  const sizes: number[] = [];
-  for (const t of idx) {
-    const g = reps.length - 1;
-    let same = g >= 0;
-    if (same) for (let c = 0; c < nc; c++) if (Math.abs(key(t, c) - key(reps[g], c)) > 1e-10) { same = false; break; }
-    if (same) { groupOf[t] = g; sizes[g]++; }
-    else { reps.push(t); sizes.push(1); groupOf[t] = reps.length - 1; }
-  }
-  const G = reps.length;
-  const rho = spectra.map(() => new Float64Array(G));
-  for (let t = 0; t < D; t++) for (let c = 0; c < nc; c++) rho[c][groupOf[t]] += spectra[c][t];
-  for (let c = 0; c < nc; c++) for (let g = 0; g < G; g++) rho[c][g] /= sizes[g];
-  return { groupOf, rho, size: Float64Array.from(sizes) };
-}
 
 /** Contraction rows of one class's cumulant source: h = Y Wᵀ (n×K) with weights ω. */
 class CumulantRows {

@@ -64,7 +64,7 @@ export interface MixtureInit {
 }
 
 /** Group modes with equal spectra (relative tolerance 1e-10 of the largest eigenvalue). */
-function groupModes(spectra: readonly ArrayLike<number>[], D: number): { groupOf: Int32Array; rho: Float64Array[]; size: Float64Array } {
+export function groupModes(spectra: readonly ArrayLike<number>[], D: number): { groupOf: Int32Array; rho: Float64Array[]; size: Float64Array } {
   const nc = spectra.length;
   const scale = spectra.map((s) => { let m = 0; for (let t = 0; t < D; t++) m = Math.max(m, Math.abs(s[t])); return m || 1; });
   const idx = Array.from({ length: D }, (_, t) => t);
