@@ -238,7 +238,10 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
         stats.steals++;
         stats.stolenUnits += take;
       }
-      const b = Math.min(batchSize(), own.hi - own.lo);
+      // At most half of what is left of the worker's own range (guided self-scheduling): a batch
+      // sized from fast units elsewhere must not swallow a slow range whole and leave nothing to steal.
+      const left = own.hi - own.lo;
+      const b = Math.min(batchSize(), left > 1 ? Math.ceil(left / 2) : left);
       const batch = tasks.slice(own.lo, own.lo + b);
       own.lo += b;
       pw.inflight += b;
