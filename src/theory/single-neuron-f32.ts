@@ -6,31 +6,10 @@
  * float32 both passes give the same bits (test/flow-memory.test.ts checks this for every row
  * function).  A separate function rather than a union-typed parameter: V8 keeps each loop
  * monomorphic in its element type.
- *
- * `rowFnF32` mirrors `rowFn` of ./single-neuron.ts (same codes as its `RowFn`: 0 Linear, 1 Cubic,
- * 2 Erf, 3 CubicNeuron); it is duplicated here because single-neuron.ts dispatches to this module.
  */
-import { erf } from "../stats/special.js";
+import { rowFn, type RowFn } from "./row-fn.js";
 import { gemv, syrkWeighted } from "../kernels/index.js";
 
-const SQRT_2_PI = Math.sqrt(2 / Math.PI);
-
-function rowFnF32(kind: number, lam: number, a: number, c: number, d: number, y: number, v: number, b: number): number {
-  switch (kind) {
-    case 0:
-      return a * lam;
-    case 1:
-      return lam * (a + c * lam * lam);
-    case 2: {
-      const h = lam + b;
-      return a * (y - v * erf(h / Math.SQRT2)) * SQRT_2_PI * Math.exp(-0.5 * h * h);
-    }
-    default: {
-      const h = lam + b, h2 = h * h;
-      return a * (y - v * (c * h - (d / 3) * h2 * h)) * (c - d * h2);
-    }
-  }
-}
 
 /**
  * out += Σ_ν f(λ_ν) x_ν with λ_ν = x_ν·w for float32 rows X (n×D), float64 accumulation, rows in
@@ -38,7 +17,7 @@ function rowFnF32(kind: number, lam: number, a: number, c: number, d: number, y:
  */
 export function fusedRowPassF32(
   X: Float32Array, n: number, D: number, w: Float64Array, out: Float64Array,
-  kind: number, a: number, c = 0, d = 0, y = 0, v = 0, b = 0,
+  kind: RowFn, a: number, c = 0, d = 0, y = 0, v = 0, b = 0,
 ): number {
   let ss = 0;
   let nu = 0;
@@ -57,10 +36,10 @@ export function fusedRowPassF32(
       l7 += X[o7 + i] * wi;
     }
     ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3 + l4 * l4 + l5 * l5 + l6 * l6 + l7 * l7;
-    const f0 = rowFnF32(kind, l0, a, c, d, y, v, b), f1 = rowFnF32(kind, l1, a, c, d, y, v, b);
-    const f2 = rowFnF32(kind, l2, a, c, d, y, v, b), f3 = rowFnF32(kind, l3, a, c, d, y, v, b);
-    const f4 = rowFnF32(kind, l4, a, c, d, y, v, b), f5 = rowFnF32(kind, l5, a, c, d, y, v, b);
-    const f6 = rowFnF32(kind, l6, a, c, d, y, v, b), f7 = rowFnF32(kind, l7, a, c, d, y, v, b);
+    const f0 = rowFn(kind, l0, a, c, d, y, v, b), f1 = rowFn(kind, l1, a, c, d, y, v, b);
+    const f2 = rowFn(kind, l2, a, c, d, y, v, b), f3 = rowFn(kind, l3, a, c, d, y, v, b);
+    const f4 = rowFn(kind, l4, a, c, d, y, v, b), f5 = rowFn(kind, l5, a, c, d, y, v, b);
+    const f6 = rowFn(kind, l6, a, c, d, y, v, b), f7 = rowFn(kind, l7, a, c, d, y, v, b);
     for (let i = 0; i < D; i++) {
       out[i] += f0 * X[o0 + i] + f1 * X[o1 + i] + f2 * X[o2 + i] + f3 * X[o3 + i] + f4 * X[o4 + i] + f5 * X[o5 + i] + f6 * X[o6 + i] + f7 * X[o7 + i];
     }
@@ -70,7 +49,7 @@ export function fusedRowPassF32(
     let l = 0;
     for (let i = 0; i < D; i++) l += X[o + i] * w[i];
     ss += l * l;
-    const f = rowFnF32(kind, l, a, c, d, y, v, b);
+    const f = rowFn(kind, l, a, c, d, y, v, b);
     for (let i = 0; i < D; i++) out[i] += f * X[o + i];
   }
   return ss;

@@ -33,6 +33,7 @@ import { denseFromRow, geometrySize, spectrumOfRow, type Geometry } from "../dat
 import { addCpContraction, addCpJacobian, type CpFactors } from "../analysis/cp-flow.js";
 import { deriveFlowCoefficients, type FlowCoefficients } from "./coefficients.js";
 import { flowGemv, flowSyrk, fusedRowPassF32 } from "./single-neuron-f32.js";
+import { RowFn, rowFn } from "./row-fn.js";
 import { KernelTeam, chunkBounds, fixedChunkRows, sharedFloat64, toShared } from "../kernels/parallel.js";
 
 export type FlowVariant = "gaussian" | "full" | "cp" | "exact";
@@ -46,37 +47,9 @@ export interface CovOperator {
   readonly description: string;
 }
 
-/** Scalar factor applied to each row's projection λ in `fusedRowPass`. */
-export const RowFn = {
-  /** f = a·λ  (Ĉ w) */
-  Linear: 0,
-  /** f = a·λ + c·λ³  (c2 Ĉw + c4 T̂w⊗3) */
-  Cubic: 1,
-  /** f = a (y − v erf(h/√2)) √(2/π) e^{−h²/2}, h = λ + b  (exact erf neuron) */
-  Erf: 2,
-  /** f = a (y − v σ̃(h)) σ̃'(h), h = λ + b  (exact cubic neuron; c = α1, d = α3) */
-  CubicNeuron: 3,
-} as const;
-export type RowFn = (typeof RowFn)[keyof typeof RowFn];
+export { RowFn } from "./row-fn.js";
 
 const SQRT_2_PI = Math.sqrt(2 / Math.PI);
-
-function rowFn(kind: RowFn, lam: number, a: number, c: number, d: number, y: number, v: number, b: number): number {
-  switch (kind) {
-    case RowFn.Linear:
-      return a * lam;
-    case RowFn.Cubic:
-      return lam * (a + c * lam * lam);
-    case RowFn.Erf: {
-      const h = lam + b;
-      return a * (y - v * erf(h / Math.SQRT2)) * SQRT_2_PI * Math.exp(-0.5 * h * h);
-    }
-    default: {
-      const h = lam + b, h2 = h * h;
-      return a * (y - v * (c * h - (d / 3) * h2 * h)) * (c - d * h2);
-    }
-  }
-}
 
 /**
  * The hot loop of every sample-based RHS: out += Σ_ν f(λ_ν) x_ν with λ_ν = x_ν·w over all n rows.
