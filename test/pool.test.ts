@@ -94,7 +94,8 @@ describe("unit pool: batching, stealing, reuse", () => {
   });
 
   it("a worker that runs out of work steals from the other's range", async () => {
-    // Worker 0's range (ids 0..29) is slow, worker 1's (30..59) is fast: worker 1 must steal.
+    // Lane 0's range (ids 0..29, the main thread) is slow, lane 1's (30..59, the worker) is fast:
+    // the worker must steal.
     const stats = {} as PoolStats;
     const rs = await runUnits(spinTasks((id) => (id < 30 ? 40 : 1), 60), { threads: 2, stats });
     expect(rs.length).toBe(60);
@@ -137,12 +138,14 @@ describe("unit pool: failures and interruption", () => {
 
   it("a worker that dies is reported naming the units it was running, and the next call starts a fresh pool", async () => {
     const tasks: UnitTask[] = spinTasks(() => 1, 6);
-    tasks[4] = { id: 4, module: units, fn: "exitWorker", payload: {} };
-    await expect(runUnits(tasks, { threads: 2 })).rejects.toThrow(/^worker thread failed while running units? 4(, 5)?: worker thread exited with code 3$/);
+    // Unit 3 is the first of the worker's lane (units 0–2 are the main thread's): it is sent to the
+    // worker before the main thread starts, so it cannot be taken back by the main lane.
+    tasks[3] = { id: 3, module: units, fn: "exitWorker", payload: {} };
+    await expect(runUnits(tasks, { threads: 2 })).rejects.toThrow(/^worker thread failed while running units? 3(, 4)?: worker thread exited with code 3$/);
     const stats = {} as PoolStats;
     const rs = await runUnits(spinTasks(() => 1, 6), { threads: 2, stats });
     expect(rs.every((r) => r.ok)).toBe(true);
-    expect(stats.started).toBe(2);
+    expect(stats.started).toBe(1); // -j 2: the main thread and one worker
   });
 
   it("an interrupt in the middle of a batch keeps the finished units; resuming gives the uninterrupted values", async () => {

@@ -6,13 +6,18 @@
  * scheduling.  With threads ≤ 1 the units run in-process through the same `executeUnit`, so a
  * one-thread run never starts a worker.
  *
+ * Lanes.  -j N runs units on N lanes: the calling (main) thread and N − 1 worker threads.  The main
+ * thread has its modules loaded and its code compiled already, so it works from the first millisecond
+ * while the workers load, and one worker start-up (module loading, JIT warm-up, per-module caches) is
+ * saved; it returns to the event loop between its units (worker messages, progress, Ctrl-C).
+ *
  * Start-up.  Workers start lazily on the first multi-threaded call and are kept for the next calls
  * of the process with the same thread count (unref'd while idle, so they never keep a process
  * alive); a worker loads only ./worker.ts, src/run and the module of its units (module-level caches
  * of that module — e.g. the covariances of an lsg sweep point — then serve every later unit).
  *
  * Scheduling (deterministic results, dynamic placement):
- *   - the tasks (in id order) are split into one contiguous range per worker, so consecutive units
+ *   - the tasks (in id order) are split into one contiguous range per lane, so consecutive units
  *     (the seeds of one sweep point, which share cached set-up) tend to run on the same worker;
  *   - a worker takes BATCHES from the front of its range: the batch size adapts to the measured unit
  *     duration (≈ TARGET_BATCH_MS of work per message, 1 … MAX_BATCH units); the next batch is sent
@@ -40,9 +45,9 @@ export const MAX_BATCH = 64;
 
 /** What the pool did during one `runUnits` call (filled in when passed as `PoolOptions.stats`). */
 export interface PoolStats {
-  /** Worker threads used (0: in-process). */
+  /** Lanes used: the main thread and the worker threads (0: in-process, one thread). */
   workers: number;
-  /** Workers started by this call (0 when the pool of an earlier call was reused). */
+  /** Worker threads started by this call (0 when the pool of an earlier call was reused). */
   started: number;
   /** Batch messages sent. */
   batches: number;
@@ -51,7 +56,7 @@ export interface PoolStats {
   /** Times a worker took work from another worker's range, and how many units it took. */
   steals: number;
   stolenUnits: number;
-  /** Units finished (any outcome) per worker. */
+  /** Units finished (any outcome) per lane (lane 0: the main thread). */
   perWorker: number[];
   /** Mean measured unit duration (ms). */
   meanUnitMs: number;
@@ -136,7 +141,7 @@ function acquirePool(size: number): { pool: UnitPool; fresh: boolean } {
 }
 
 /**
- * Run units on up to `threads` worker threads; with threads ≤ 1 (or one unit) they run in-process,
+ * Run units on up to `threads` lanes (this thread and threads − 1 workers); with threads ≤ 1 (or one unit) they run in-process,
  * one after another, through the same registry.  On abort the pool stops dispatching, raises a
  * shared flag that running units poll (their signal reads aborted), and resolves with what finished.
  */
@@ -164,19 +169,26 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
     return results;
   }
 
-  const { pool, fresh } = acquirePool(threads);
+  // Lane 0 is this (the calling) thread, lanes 1 … threads − 1 are pool workers: -j N starts N − 1
+  // workers, and the main thread, whose modules are loaded and whose code is already compiled, works
+  // from the first millisecond instead of idling while the workers load.
+  const nWorkers = threads - 1;
+  const { pool, fresh } = acquirePool(nWorkers);
   pool.busy = true;
   Atomics.store(pool.flag, 0, 0);
   stats.workers = threads;
-  stats.started = fresh ? threads : 0;
+  stats.started = fresh ? nWorkers : 0;
   stats.perWorker = new Array<number>(threads).fill(0);
   for (const pw of pool.workers) pw.w.ref();
 
-  // Contiguous ranges [lo, hi) of task indices, one per worker.
+  // Contiguous ranges [lo, hi) of task indices, one per lane (lane 0: the main thread).
   const ranges = Array.from({ length: threads }, (_, k) => ({ lo: Math.floor((k * total) / threads), hi: Math.floor(((k + 1) * total) / threads) }));
   let sumMs = 0, nMs = 0;
   let stopped = false; // abort or failure: dispatch nothing more
   let failure: Error | undefined;
+  let mainBusy = true;
+  // What the main lane's units poll: the caller's signal, or a stop (failure elsewhere).
+  const unitSignal: AbortLike = { get aborted() { return stopped || signal.aborted; } };
 
   return await new Promise<UnitResult[]>((resolvePromise, reject) => {
     let finished = false;
@@ -202,13 +214,16 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
         done();
       }
     };
+    const maybeFinish = () => {
+      if (!mainBusy && inflight() === 0 && (stopped || ranges.every((r) => r.lo >= r.hi))) finish();
+    };
     const stop = () => {
       if (stopped) return;
       stopped = true;
       Atomics.store(pool.flag, 0, 1);
       // A worker still starting runs nothing yet: do not wait for it (the pool is terminated).
       for (const pw of pool.workers) if (!pw.ready) { pw.inflight = 0; pw.ids.clear(); }
-      if (inflight() === 0) finish();
+      maybeFinish();
     };
     const checkAbort = () => {
       if (signal.aborted) stop();
@@ -220,55 +235,69 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
       const mean = Math.max(sumMs / nMs, 0.01);
       return Math.max(1, Math.min(MAX_BATCH, Math.round(TARGET_BATCH_MS / mean)));
     };
-    const dispatch = (k: number) => {
-      if (stopped || signal.aborted) return;
-      const pw = pool.workers[k];
+    /**
+     * Up to `want` task indices for lane k from the front of its range; a lane whose range is empty
+     * first steals the back half of the largest remaining range.  At most half of what is left of the
+     * lane's own range (guided self-scheduling): a batch sized from fast units elsewhere must not
+     * swallow a slow range whole and leave nothing to steal.
+     */
+    const take = (k: number, want: number): { lo: number; hi: number } | undefined => {
       let own = ranges[k];
       if (own.lo >= own.hi) {
-        // Steal the back half of the largest remaining range.
         let victim = -1, most = 0;
         ranges.forEach((r, j) => {
           if (j !== k && r.hi - r.lo > most) { most = r.hi - r.lo; victim = j; }
         });
-        if (victim < 0) return;
-        const take = Math.ceil(most / 2);
+        if (victim < 0) return undefined;
+        const n = Math.ceil(most / 2);
         const v = ranges[victim];
-        ranges[k] = own = { lo: v.hi - take, hi: v.hi };
-        v.hi -= take;
+        ranges[k] = own = { lo: v.hi - n, hi: v.hi };
+        v.hi -= n;
         stats.steals++;
-        stats.stolenUnits += take;
+        stats.stolenUnits += n;
       }
-      // At most half of what is left of the worker's own range (guided self-scheduling): a batch
-      // sized from fast units elsewhere must not swallow a slow range whole and leave nothing to steal.
       const left = own.hi - own.lo;
-      const b = Math.min(batchSize(), left > 1 ? Math.ceil(left / 2) : left);
-      const batch = tasks.slice(own.lo, own.lo + b);
+      const b = Math.min(want, left > 1 ? Math.ceil(left / 2) : left);
+      const got = { lo: own.lo, hi: own.lo + b };
       own.lo += b;
-      pw.inflight += b;
+      return got;
+    };
+    const dispatch = (k: number) => {
+      if (stopped || signal.aborted) return;
+      const pw = pool.workers[k - 1];
+      const got = take(k, batchSize());
+      if (!got) return;
+      const batch = tasks.slice(got.lo, got.hi);
+      pw.inflight += batch.length;
       for (const t of batch) pw.ids.add(t.id);
       stats.batches++;
-      stats.maxBatch = Math.max(stats.maxBatch, b);
+      stats.maxBatch = Math.max(stats.maxBatch, batch.length);
       pw.w.postMessage({ type: "batch", tasks: batch });
     };
-    pool.workers.forEach((pw, k) => {
+    const record = (k: number, r: UnitResult, ms: number) => {
+      if (finished) return;
+      sumMs += ms;
+      nMs++;
+      stats.perWorker[k]++;
+      results.push(r);
+      if (!r.ok) stop();
+      opts.onResult?.(r, results.length, total);
+    };
+    pool.workers.forEach((pw, j) => {
+      const k = j + 1;
       pw.onMessage = (m) => {
         if (finished) return;
         if (m.type === "result") {
           pw.inflight--;
           pw.ids.delete(m.result.id);
-          sumMs += m.ms;
-          nMs++;
-          stats.perWorker[k]++;
-          results.push(m.result);
-          if (!m.result.ok) stop();
-          opts.onResult?.(m.result, results.length, total);
+          record(k, m.result, m.ms);
         } else if (m.type === "dropped") {
           pw.inflight -= m.ids.length;
           for (const id of m.ids) pw.ids.delete(id);
         }
         checkAbort();
         if (!stopped && pw.inflight <= 1) dispatch(k);
-        if (inflight() === 0 && (stopped || ranges.every((r) => r.lo >= r.hi))) finish();
+        maybeFinish();
       };
       pw.onFailure = (e) => {
         if (finished) return;
@@ -279,9 +308,42 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
         finish();
       };
     });
+    /**
+     * The main thread's lane: one unit at a time from lane 0 (the same `executeUnit` as the workers),
+     * back to the event loop between units so worker messages, progress and Ctrl-C are handled.
+     * Before each unit every worker is topped up to more than one unit ahead, so it does not run
+     * dry while this thread is busy.
+     */
+    const mainLane = async () => {
+      try {
+        while (!stopped && !signal.aborted && !finished) {
+          const got = take(0, 1);
+          if (!got) break;
+          for (let k = 1; k < threads; k++) if (pool.workers[k - 1].inflight <= 1) dispatch(k);
+          const t0 = performance.now();
+          const r = await executeUnit(tasks[got.lo], unitSignal);
+          record(0, r, performance.now() - t0);
+          await new Promise<void>((res) => setImmediate(res));
+          checkAbort();
+        }
+      } finally {
+        mainBusy = false;
+        if (!finished) maybeFinish();
+      }
+    };
     checkAbort();
-    if (stopped) return;
-    for (let k = 0; k < threads; k++) dispatch(k);
+    if (stopped) {
+      mainBusy = false;
+      maybeFinish();
+      return;
+    }
+    for (let k = 1; k < threads; k++) dispatch(k);
+    void mainLane().catch((e: unknown) => {
+      failure = e instanceof Error ? e : new Error(String(e));
+      stopped = true;
+      Atomics.store(pool.flag, 0, 1);
+      finish();
+    });
   });
 }
 
