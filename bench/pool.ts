@@ -10,6 +10,8 @@
  * thread gets less than a core.  The 1-minute load average is printed beside it.
  */
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { parseSweepModel, runSweep } from "../src/experiments/sweep.js";
@@ -79,3 +81,56 @@ export const benchmarks: Benchmark[] = [
   },
 ];
 
+
+/**
+ * Grid runs of the other unit kinds (issue 14: "grid runs (cp, flow, compare seeds) likewise"), and
+ * the lsg sweep above once more, each run as a user runs it: a fresh process per run
+ * (bench/pool-child.ts, the library call `runBaseModel`/`runSweep` with `threads`), so both -j 1 and
+ * -j 2 pay their own start-up (module loading, JIT warm-up, one-time set-up), interleaved j1, j2, j2, j1.
+ * The models are golden quick variants scaled up to 16–32 units.  The results must agree (wall-clock
+ * fields aside: each child prints a digest).  Figures: speed-up (best wall ÷ best wall) and the
+ * CPU-seconds ratio.
+ */
+export type GridKind = "cp" | "flow" | "compare" | "sweep";
+interface ChildOut { wall: number; cpu: number; digest: string; perLane: number[]; steals: number; meanUnitMs: number }
+
+function child(kind: GridKind, j: number): ChildOut {
+  const here = fileURLToPath(import.meta.url);
+  const script = here.replace(/pool\.(ts|js)$/, "pool-child.$1");
+  const out = execFileSync(process.execPath, [...process.execArgv, script, kind, String(j)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split("\n").pop()!) as ChildOut;
+}
+
+export function gridSpeedup(kind: GridKind): { speedup: number; cpuRatio: number; identical: boolean } {
+  const runs: Record<number, ChildOut[]> = { 1: [], 2: [] };
+  for (const j of [1, 2, 2, 1]) runs[j].push(child(kind, j));
+  const best = (j: number, f: (o: ChildOut) => number) => Math.min(...runs[j].map(f));
+  const t1 = best(1, (o) => o.wall), t2 = best(2, (o) => o.wall);
+  const cpuRatio = best(2, (o) => o.cpu) / best(1, (o) => o.cpu);
+  const digests = new Set([...runs[1], ...runs[2]].map((o) => o.digest));
+  const last = runs[2][1];
+  process.stderr.write(
+    `pool ${kind} (fresh process per run): -j 1 ${runs[1].map((o) => o.wall.toFixed(2)).join(", ")} s; -j 2 ${runs[2].map((o) => o.wall.toFixed(2)).join(", ")} s; speed-up ${(t1 / t2).toFixed(2)}; ` +
+    `CPU s -j 1 ${runs[1].map((o) => o.cpu.toFixed(2)).join(", ")}, -j 2 ${runs[2].map((o) => o.cpu.toFixed(2)).join(", ")} (ratio ${cpuRatio.toFixed(2)}); ` +
+    `per lane ${last.perLane.join("/")}, steals ${last.steals}, mean unit ${last.meanUnitMs.toFixed(0)} ms; identical: ${digests.size === 1}; load ${loadavg()[0].toFixed(2)}\n`,
+  );
+  return { speedup: t1 / t2, cpuRatio, identical: digests.size === 1 };
+}
+
+const gridOnce = new Map<GridKind, { speedup: number; cpuRatio: number; identical: boolean }>();
+const grid = (kind: GridKind) => {
+  let r = gridOnce.get(kind);
+  if (!r) {
+    r = gridSpeedup(kind);
+    if (!r.identical) throw new Error(`pool ${kind}: -j 1 and -j 2 results differ`);
+    gridOnce.set(kind, r);
+  }
+  return r;
+};
+for (const kind of ["sweep", "cp", "flow", "compare"] as const) {
+  const what = kind === "sweep" ? "200-unit lsg sweep, fresh process" : `${kind} grid run, fresh process`;
+  benchmarks.push(
+    { name: `pool: ${what}, speed-up -j 2 vs -j 1`, unit: "×", target: 1.8, run: () => grid(kind).speedup },
+    { name: `pool: ${what}, CPU time -j 2 / -j 1`, unit: "×", target: 1.1, higherIsBetter: false, run: () => grid(kind).cpuRatio },
+  );
+}
