@@ -575,3 +575,137 @@ export function peakSimd(iters: i32, x: f64): f64 {
   );
   return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
 }
+
+// =============================================================================================
+// Tetrachoric (Mehler) series sums of the mixture ODE's η² term (branch mix32; a separate,
+// append-only block).  Mirrors tsTetraSum in src/kernels/tetra.ts operation for operation, so the
+// results are bit-identical to the TS reference: lanes hold different pairs (j, m) or different
+// indices j, never partial sums of one quantity, and the pairs' series are added to the total in
+// the reference order (scalar, after the vector part).  All arrays are f64 (N and `need` are small
+// integers stored as f64); `np` is the padded row stride (even, ≥ n + 1; pad columns are zero).
+//
+//   phase 1  r_jm = ((B_jm − fc_j col_m) isq_j) isq_m clamped to [−1, 1]; |r| ≤ rMax: Neff_jm =
+//            (tab[⌊|r| bins⌋] + 1) & ~1 and need_j, need_m ≥ tab[…]; otherwise Neff_jm = −1 ("big").
+//   phase 2  Ut[i np + j] = (vv_j p_i) invs[i+1], p_{i+1} = (h_j p_i − sqi[i] p_{i−1}) invs[i+1],
+//            p_0 = phi_j, for i ≤ need_j (two indices j per vector).
+//   phase 3  per pair: e ← e r² + U_j,i U_m,i (i = Neff−2, Neff−4, …, 0), o likewise over the odd i,
+//            t = r (e + r o); total += t (j = m) or 2t, pairs in row-major order (j ≤ m); the big
+//            pairs add nothing here (the caller adds them).  Four pairs of one row per step (two
+//            vectors); lanes past a pair's Neff contribute exact zeros (masked products), which
+//            leaves its Horner chains bit-identical to starting at its own Neff.
+// Returns the total; stores the number of big pairs at outBig.
+
+export function tetraSum(
+  B: usize, ldb: i32, col: usize, fc: usize, isq: usize, h: usize, phi: usize, vv: usize,
+  n: i32, np: i32, R: usize, Nt: usize, need: usize, Ut: usize,
+  tab: usize, bins: f64, rMax: f64, sqi: usize, invs: usize, outBig: usize,
+): f64 {
+  const nps: usize = <usize>np << 3;
+  // Phase 1: pairs.
+  for (let j = 0; j < np; j++) store<f64>(need + (<usize>j << 3), 0);
+  let big = 0;
+  for (let j = 0; j < n; j++) {
+    const bj = B + ((<usize>j * <usize>ldb) << 3);
+    const fj = load<f64>(fc + (<usize>j << 3)), ij = load<f64>(isq + (<usize>j << 3));
+    const rj = R + <usize>j * nps, nj = Nt + <usize>j * nps;
+    let needJ = load<f64>(need + (<usize>j << 3));
+    for (let m = j; m < n; m++) {
+      const om: usize = <usize>m << 3;
+      let r = (load<f64>(bj + om) - fj * load<f64>(col + om)) * ij * load<f64>(isq + om);
+      r = r > 1.0 ? 1.0 : r < -1.0 ? -1.0 : r;
+      const a = r < 0 ? -r : r;
+      store<f64>(rj + om, r);
+      if (a <= rMax) {
+        const N = load<f64>(tab + (<usize>(<i32>(a * bins)) << 3));
+        if (N > needJ) needJ = N;
+        const pm = need + om;
+        if (N > load<f64>(pm)) store<f64>(pm, N);
+        store<f64>(nj + om, <f64>((<i32>N + 1) & ~1));
+      } else {
+        store<f64>(nj + om, -1.0);
+        big++;
+      }
+    }
+    if (needJ > load<f64>(need + (<usize>j << 3))) store<f64>(need + (<usize>j << 3), needJ);
+    for (let m = n; m < np; m++) {
+      store<f64>(rj + (<usize>m << 3), 0);
+      store<f64>(nj + (<usize>m << 3), 0);
+    }
+  }
+  store<f64>(outBig, <f64>big);
+  // Phase 2: Hermite factors, two indices per vector (the pad index has h = phi = vv = 0).
+  for (let j = 0; j < n; j += 2) {
+    const o: usize = <usize>j << 3;
+    let x: v128, c: v128, p1: v128, top: i32;
+    if (j + 1 < n) {
+      x = v128.load(h + o); c = v128.load(vv + o); p1 = v128.load(phi + o);
+      const n0 = <i32>load<f64>(need + o), n1 = <i32>load<f64>(need + o + 8);
+      top = (n0 > n1 ? n0 : n1) + 1;
+    } else {
+      x = v128.load64_zero(h + o); c = v128.load64_zero(vv + o); p1 = v128.load64_zero(phi + o);
+      top = <i32>load<f64>(need + o) + 1;
+    }
+    let p0 = f64x2.splat(0);
+    for (let i = 0; i < top; i++) {
+      const iv = v128.load64_splat(invs + ((<usize>i + 1) << 3));
+      v128.store(Ut + <usize>i * nps + o, f64x2.mul(f64x2.mul(c, p1), iv));
+      const p2 = f64x2.mul(f64x2.sub(f64x2.mul(x, p1), f64x2.mul(v128.load64_splat(sqi + (<usize>i << 3)), p0)), iv);
+      p0 = p1;
+      p1 = p2;
+    }
+  }
+  // Phase 3: series, four pairs (m … m+3) of row j per step.
+  let total: f64 = 0;
+  const zero = f64x2.splat(0);
+  for (let j = 0; j < n; j++) {
+    const rj = R + <usize>j * nps, nj = Nt + <usize>j * nps;
+    const uj = Ut + (<usize>j << 3);
+    let m = j;
+    while (m < n) {
+      const two = m + 2 < n;
+      const om: usize = <usize>m << 3;
+      const rA = v128.load(rj + om), nA = v128.load(nj + om);
+      const rB = two ? v128.load(rj + om + 16) : zero, nB = two ? v128.load(nj + om + 16) : zero;
+      const r2A = f64x2.mul(rA, rA), r2B = f64x2.mul(rB, rB);
+      // Largest and smallest Neff of the (up to) four lanes (big = −1 counts as 0).
+      const mx = f64x2.max(f64x2.max(nA, nB), zero), mn = f64x2.max(f64x2.min(nA, nB), zero);
+      const hi = f64x2.extract_lane(mx, 0) > f64x2.extract_lane(mx, 1) ? f64x2.extract_lane(mx, 0) : f64x2.extract_lane(mx, 1);
+      const lo = f64x2.extract_lane(mn, 0) < f64x2.extract_lane(mn, 1) ? f64x2.extract_lane(mn, 0) : f64x2.extract_lane(mn, 1);
+      const nhi = <i32>hi, nlo = <i32>lo;
+      let eA = zero, oA = zero, eB = zero, oB = zero;
+      let i = nhi;
+      for (; i > nlo; i -= 2) {
+        const fi = f64x2.splat(<f64>i);
+        const kA = f64x2.le(fi, nA), kB = f64x2.le(fi, nB);
+        const pe: usize = <usize>(i - 2) * nps, po: usize = pe + nps;
+        const ue = v128.load64_splat(uj + pe), uo = v128.load64_splat(uj + po);
+        const me: usize = Ut + pe + om, mo: usize = Ut + po + om;
+        eA = f64x2.add(f64x2.mul(eA, r2A), v128.and(f64x2.mul(ue, v128.load(me)), kA));
+        oA = f64x2.add(f64x2.mul(oA, r2A), v128.and(f64x2.mul(uo, v128.load(mo)), kA));
+        eB = f64x2.add(f64x2.mul(eB, r2B), v128.and(f64x2.mul(ue, v128.load(me + 16)), kB));
+        oB = f64x2.add(f64x2.mul(oB, r2B), v128.and(f64x2.mul(uo, v128.load(mo + 16)), kB));
+      }
+      for (; i > 0; i -= 2) {
+        const pe: usize = <usize>(i - 2) * nps, po: usize = pe + nps;
+        const ue = v128.load64_splat(uj + pe), uo = v128.load64_splat(uj + po);
+        const me: usize = Ut + pe + om, mo: usize = Ut + po + om;
+        eA = f64x2.add(f64x2.mul(eA, r2A), f64x2.mul(ue, v128.load(me)));
+        oA = f64x2.add(f64x2.mul(oA, r2A), f64x2.mul(uo, v128.load(mo)));
+        eB = f64x2.add(f64x2.mul(eB, r2B), f64x2.mul(ue, v128.load(me + 16)));
+        oB = f64x2.add(f64x2.mul(oB, r2B), f64x2.mul(uo, v128.load(mo + 16)));
+      }
+      const tA = f64x2.mul(rA, f64x2.add(eA, f64x2.mul(rA, oA)));
+      const tB = f64x2.mul(rB, f64x2.add(eB, f64x2.mul(rB, oB)));
+      // Add in pair order; a lane past n (pad, Neff = 0, r = 0) or a big pair adds ±0 (no change).
+      const t0 = f64x2.extract_lane(tA, 0), t1 = f64x2.extract_lane(tA, 1);
+      total += m == j ? t0 : 2.0 * t0;
+      if (m + 1 < n) total += 2.0 * t1;
+      if (two) {
+        total += 2.0 * f64x2.extract_lane(tB, 0);
+        if (m + 3 < n) total += 2.0 * f64x2.extract_lane(tB, 1);
+      }
+      m += two ? 4 : 2;
+    }
+  }
+  return total;
+}
