@@ -6,21 +6,23 @@
  *   r_jm = ((B_jm − fc_j col_m) isq_j) isq_m,   clamped to [−1, 1].
  * N_jm comes from a table of the tail bound at |r| (see tetraTerms in gaussian-integrals.ts); pairs
  * with |r| > rMax ("big") are not summed here — their number is reported and the caller adds them
- * (Genz's bvnCdf), reading r_jm from R.
+ * (Genz's bvnCdf): a pair is big when !(|R_jm| ≤ rMax) (NaN included).
  *
  * This file is the TS reference (`tsTetraSum`); the WebAssembly-SIMD kernel `tetraSum` in
  * wasm/kernels.ts repeats it operation for operation (lanes hold different pairs, never partial sums),
  * so both give bit-identical totals; `TetraWorkspace.sum` picks the backend like every kernel here.
  *
  * Summation order (the reference):
- *   1. for j < n, m = j … n−1 (row-major): r_jm as above; a = |r|; a ≤ rMax: N = tab[⌊a·bins⌋],
- *      Neff = (N + 1) & ~1 (even: two Horner chains), need_j, need_m ← max(·, N); else Neff = −1;
- *   2. for each j: p_0 = phi_j, p_{−1} = 0, for i = 0 … need_j:
+ *   1. for j < n, m = j … n−1 (row-major): r_jm as above; a = |r|; a ≤ rMax: Neff = (N + 1) & ~1
+ *      with N = terms[⌊a·bins⌋] (even: two Horner chains), need_j, need_m ← max(·, Neff); else
+ *      Neff = −1;
+ *   2. for each j: p_0 = phi_j, p_{−1} = 0, for i = 0 … need_j − 1:
  *      U_j,i = (vv_j p_i) invs[i+1],  p_{i+1} = (h_j p_i − sqi[i] p_{i−1}) invs[i+1];
  *   3. for j < n, m = j … n−1 with Neff ≥ 0: r2 = r·r, e = o = 0, for i = Neff, Neff − 2, …, 2:
  *      e = e r2 + U_j,i−2 U_m,i−2,  o = o r2 + U_j,i−1 U_m,i−1;  t = r (e + r o);
  *      total += t (j = m) or 2t.
- * Neff ≤ N + 1 ≤ need + 1, so step 3 only reads the factors step 2 computed.
+ * Neff ≤ need, so step 3 only reads the factors step 2 computed (the SIMD kernel may compute a
+ * few more: the same recurrence, never read).
  */
 import { residentSubarray, simdKernels } from "./index.js";
 import { wasmTetraSum } from "./wasm.js";
@@ -41,9 +43,10 @@ export interface TetraTables {
 
 /**
  * Work arrays for up to `cap` indices, in the SIMD kernels' memory when they are available (the
- * kernel reads them in place), else plain arrays.  The caller fills B (rows of stride ldb = cap),
- * col, fc, isq, h, phi and vv for indices 0 … n−1, then calls `sum(n, B)`.  Afterwards R and Nt
- * (row stride `stride(n)`) hold r_jm and Neff_jm (−1 for the big pairs), `big` their number.
+ * kernel reads them in place), else plain arrays.  The caller fills B0 or B1 (rows of stride
+ * ldb = cap), col, fc, isq, h, phi and vv for indices 0 … n−1, then calls `sum(n, B)`.  Afterwards R
+ * (row stride `stride(n)`) holds r_jm (j ≤ m) and `big` the number of big pairs.  The other arrays
+ * are scratch (their contents differ between the backends; the results do not).
  */
 export class TetraWorkspace {
   readonly cap: number;
@@ -59,6 +62,8 @@ export class TetraWorkspace {
   readonly Nt: Float64Array;
   readonly need: Float64Array;
   readonly Ut: Float64Array;
+  /** Diagonal series t_jj (SIMD kernel scratch). */
+  readonly Td: Float64Array;
   private readonly tab: Float64Array;
   private readonly sqi: Float64Array;
   private readonly invs: Float64Array;
@@ -79,7 +84,7 @@ export class TetraWorkspace {
     this.rMax = tables.rMax;
     // Every part starts on a 16-byte boundary (even offsets in doubles) for the vector loads.
     const even = (x: number) => x + (x & 1);
-    const sizes = [cap * cap, cap * cap, np, np, np, np, np, np, cap * np, cap * np, np, this.rows * np, tables.terms.length, tables.sqrtInt.length, tables.invSqrt.length, 2].map(even);
+    const sizes = [cap * cap, cap * cap, np, np, np, np, np, np, cap * np, cap * np + 4, np, this.rows * np, tables.terms.length, tables.sqrtInt.length, tables.invSqrt.length, 2, np + 2].map(even);
     const total = sizes.reduce((a, c) => a + c, 0);
     const kern = simdKernels();
     const block = kern?.allocResident(total) ?? null;
@@ -108,7 +113,8 @@ export class TetraWorkspace {
     this.sqi = take(13);
     this.invs = take(14);
     this.misc = take(15);
-    for (let i = 0; i < tables.terms.length; i++) this.tab[i] = tables.terms[i];
+    this.Td = take(16);
+    for (let i = 0; i < tables.terms.length; i++) this.tab[i] = (tables.terms[i] + 1) & ~1;
     for (let i = 0; i < tables.sqrtInt.length; i++) this.sqi[i] = tables.sqrtInt[i];
     for (let i = 0; i < tables.invSqrt.length; i++) this.invs[i] = tables.invSqrt[i];
     if (tables.sqrtInt.length < this.rows || tables.invSqrt.length < this.rows) throw new RangeError("TetraWorkspace: √i tables must have nMax + 2 entries");
@@ -135,7 +141,7 @@ export class TetraWorkspace {
     const np = TetraWorkspace.strideFor(n);
     const kern = this.resident ? simdKernels() : null;
     if (kern !== null) {
-      const total = wasmTetraSum(kern, B, this.cap, this.col, this.fc, this.isq, this.h, this.phi, this.vv, n, np, this.R, this.Nt, this.need, this.Ut, this.tab, this.bins, this.rMax, this.sqi, this.invs, this.misc);
+      const total = wasmTetraSum(kern, B, this.cap, this.col, this.fc, this.isq, this.h, this.phi, this.vv, n, np, this.R, this.Nt, this.need, this.Ut, this.tab, this.bins, this.rMax, this.sqi, this.invs, this.misc, this.Td);
       this.big = this.misc[0];
       return total;
     }
@@ -159,6 +165,7 @@ export function tsTetraSum(
   need: Float64Array, Ut: Float64Array, tab: Float64Array, bins: number, rMax: number,
   sqi: Float64Array, invs: Float64Array, out: Float64Array,
 ): number {
+  // tab holds Neff = (N + 1) & ~1 per bin (the workspace converts the terms table once).
   need.fill(0, 0, np);
   let big = 0;
   for (let j = 0; j < n; j++) {
@@ -172,7 +179,7 @@ export function tsTetraSum(
         const N = tab[(a * bins) | 0];
         if (N > need[j]) need[j] = N;
         if (N > need[m]) need[m] = N;
-        Nt[rj + m] = (N + 1) & ~1;
+        Nt[rj + m] = N;
       } else {
         Nt[rj + m] = -1;
         big++;
@@ -181,7 +188,7 @@ export function tsTetraSum(
     for (let m = n; m < np; m++) { R[rj + m] = 0; Nt[rj + m] = 0; }
   }
   for (let j = 0; j < n; j++) {
-    const x = h[j], c = vv[j], top = need[j] + 1;
+    const x = h[j], c = vv[j], top = need[j];
     let p0 = 0, p1 = phi[j];
     for (let i = 0; i < top; i++) {
       const iv = invs[i + 1];

@@ -529,7 +529,7 @@ export function residentSubarray(X: Float64Array, begin: number, end: number): F
 type TetraSumExport = (
   B: number, ldb: number, col: number, fc: number, isq: number, h: number, phi: number, vv: number,
   n: number, np: number, R: number, Nt: number, need: number, Ut: number,
-  tab: number, bins: number, rMax: number, sqi: number, invs: number, outBig: number,
+  tab: number, bins: number, rMax: number, sqi: number, invs: number, outBig: number, Td: number,
 ) => number;
 
 /** Runs the SIMD `tetraSum` on resident arrays (see src/kernels/tetra.ts); returns the series total. */
@@ -537,10 +537,10 @@ export function wasmTetraSum(
   k: WasmKernels, B: Float64Array, ldb: number, col: Float64Array, fc: Float64Array, isq: Float64Array,
   h: Float64Array, phi: Float64Array, vv: Float64Array, n: number, np: number, R: Float64Array,
   Nt: Float64Array, need: Float64Array, Ut: Float64Array, tab: Float64Array, bins: number, rMax: number,
-  sqi: Float64Array, invs: Float64Array, out: Float64Array,
+  sqi: Float64Array, invs: Float64Array, out: Float64Array, Td: Float64Array,
 ): number {
   const f = (k.ex as unknown as { tetraSum: TetraSumExport }).tetraSum;
   if (!k.isResident(B) || !k.isResident(Ut) || !k.isResident(out)) throw new Error("wasmTetraSum: every array must be resident in the kernels' memory");
   return f(B.byteOffset, ldb, col.byteOffset, fc.byteOffset, isq.byteOffset, h.byteOffset, phi.byteOffset, vv.byteOffset, n, np,
-    R.byteOffset, Nt.byteOffset, need.byteOffset, Ut.byteOffset, tab.byteOffset, bins, rMax, sqi.byteOffset, invs.byteOffset, out.byteOffset);
+    R.byteOffset, Nt.byteOffset, need.byteOffset, Ut.byteOffset, tab.byteOffset, bins, rMax, sqi.byteOffset, invs.byteOffset, out.byteOffset, Td.byteOffset);
 }

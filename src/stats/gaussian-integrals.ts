@@ -531,18 +531,19 @@ export class ErfExpectations {
           const sj = 1 + cjj, cj = mean[j] - fcj * mk + b[j];
           const egj = erf(cj / Math.sqrt(2 * sj));
           s1 += v[j] * egj;
-          const x = cj / Math.sqrt(sj);
+          const q = Math.sqrt(sj);
+          const x = cj / q;
           h[jj] = x;
-          isq[jj] = 1 / Math.sqrt(1 + cjj);
+          isq[jj] = 1 / q;
           phi[jj] = INV_SQRT_2PI * Math.exp(-0.5 * x * x);
         }
         let tsum = ws.sum(n, diag ? B0 : B1);
         if (ws.big > 0) {
-          const np = ws.stride(n), R = ws.R, Nt = ws.Nt;
+          const np = ws.stride(n), R = ws.R;
           for (let jj = 0; jj < n; jj++) {
             for (let mm = jj; mm < n; mm++) {
-              if (Nt[jj * np + mm] >= 0) continue;
               const r = R[jj * np + mm];
+              if ((r < 0 ? -r : r) <= TETRA_R_MAX) continue;
               const t = vv[jj] * vv[mm] * (bvnCdf(h[jj], h[mm], r) - normCdf(h[jj]) * normCdf(h[mm]));
               tsum += jj === mm ? t : 2 * t;
             }
