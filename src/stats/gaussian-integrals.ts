@@ -604,7 +604,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const SQRT_INT = Float64Array.from({ length: TETRA_N_MAX + 2 }, (_, n) => Math.sqrt(n));
 const INV_SQRT = Float64Array.from({ length: TETRA_N_MAX + 2 }, (_, n) => (n === 0 ? Infinity : 1 / Math.sqrt(n)));
 /** The series tables as the pair-sum kernel (src/kernels/tetra.ts) takes them. */
-const TETRA_TABLES: TetraTables = { terms: TETRA_TABLE, bins: TETRA_BINS, rMax: TETRA_R_MAX, nMax: TETRA_N_MAX, sqrtInt: SQRT_INT, invSqrt: INV_SQRT };
+export const TETRA_TABLES: TetraTables = { terms: TETRA_TABLE, bins: TETRA_BINS, rMax: TETRA_R_MAX, nMax: TETRA_N_MAX, sqrtInt: SQRT_INT, invSqrt: INV_SQRT };
 
 /**
  * T(h, k; r) = Φ2(h, k; r) − Φ(h)Φ(k) by the tetrachoric series (|r| ≤ TETRA_R_MAX, absolute error
