@@ -865,3 +865,66 @@ export function tetraSum(
   }
   return total;
 }
+
+// ---------------------------------------------------------------------------------------------
+// First-order (drift) part of the mixture ODE per mode group (branch mix32; append-only).  Mirrors the
+// TS loop of MixtureOde.rhs (src/theory/mixture-ode.ts) operation for operation:
+//   Mt = Σ_μ cDrift[g,μ] G^μ (classes in order, skipped when the coefficient is 0), Mt_kk −= ηℓ2,
+//   MQ = Mt Q_g (this module's gemm, C zeroed first: the same sums as the kernels' gemm),
+//   out[g, (k,l), k ≤ l] = MQ_kl + MQ_lk, then += cNoise[g,μ] N^μ_kl per class in order (if second).
+// Gm and noise hold nc K×K blocks; out holds G packed upper triangles (K(K+1)/2 each).
+
+export function mixtureDrift(
+  G: i32, K: i32, nc: i32, Gm: usize, cDrift: usize, etaL2: f64, Qg: usize, Mt: usize, MQ: usize, W: usize,
+  noise: usize, cNoise: usize, second: i32, out: usize,
+): void {
+  const KK = K * K;
+  const kkb: usize = <usize>KK << 3;
+  let jj: usize = out;
+  for (let g = 0; g < G; g++) {
+    memory.fill(Mt, 0, kkb);
+    for (let mu = 0; mu < nc; mu++) {
+      const c = load<f64>(cDrift + ((<usize>(g * nc + mu)) << 3));
+      if (c == 0) continue;
+      const gm: usize = Gm + <usize>mu * kkb;
+      const cv = f64x2.splat(c);
+      let i = 0;
+      for (; i + 1 < KK; i += 2) {
+        const o: usize = <usize>i << 3;
+        v128.store(Mt + o, f64x2.add(v128.load(Mt + o), f64x2.mul(cv, v128.load(gm + o))));
+      }
+      for (; i < KK; i++) {
+        const o: usize = <usize>i << 3;
+        store<f64>(Mt + o, load<f64>(Mt + o) + c * load<f64>(gm + o));
+      }
+    }
+    for (let k = 0; k < K; k++) {
+      const o: usize = (<usize>(k * K + k)) << 3;
+      store<f64>(Mt + o, load<f64>(Mt + o) - etaL2);
+    }
+    memory.fill(MQ, 0, kkb);
+    gemm(0, 0, K, K, K, 1.0, Mt, Qg + <usize>g * kkb, MQ, W);
+    const start = jj;
+    for (let k = 0; k < K; k++) {
+      for (let l = k; l < K; l++) {
+        store<f64>(jj, load<f64>(MQ + ((<usize>(k * K + l)) << 3)) + load<f64>(MQ + ((<usize>(l * K + k)) << 3)));
+        jj += 8;
+      }
+    }
+    if (second != 0) {
+      for (let mu = 0; mu < nc; mu++) {
+        const c = load<f64>(cNoise + ((<usize>(g * nc + mu)) << 3));
+        if (c == 0) continue;
+        const nm: usize = noise + <usize>mu * kkb;
+        let p = start;
+        for (let k = 0; k < K; k++) {
+          const row: usize = nm + ((<usize>(k * K)) << 3);
+          for (let l = k; l < K; l++) {
+            store<f64>(p, load<f64>(p) + c * load<f64>(row + (<usize>l << 3)));
+            p += 8;
+          }
+        }
+      }
+    }
+  }
+}

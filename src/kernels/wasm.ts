@@ -544,3 +544,27 @@ export function wasmTetraSum(
   return f(B.byteOffset, ldb, col.byteOffset, fc.byteOffset, isq.byteOffset, h.byteOffset, phi.byteOffset, vv.byteOffset, n, np,
     R.byteOffset, Nt.byteOffset, need.byteOffset, Ut.byteOffset, tab.byteOffset, bins, rMax, sqi.byteOffset, invs.byteOffset, out.byteOffset, Td.byteOffset);
 }
+
+type MixtureDriftExport = (
+  G: number, K: number, nc: number, Gm: number, cDrift: number, etaL2: number, Qg: number, Mt: number, MQ: number, W: number,
+  noise: number, cNoise: number, second: number, out: number,
+) => number;
+
+/**
+ * The mixture ODE's per-group drift (`mixtureDrift` of wasm/kernels.ts; TS reference: the loop in
+ * MixtureOde.rhs) on resident arrays; W is a resident gemm workspace of `gemmWorkspaceBytes()` bytes.
+ */
+export function wasmMixtureDrift(
+  k: WasmKernels, G: number, K: number, nc: number, Gm: Float64Array, cDrift: Float64Array, etaL2: number,
+  Qg: Float64Array, Mt: Float64Array, MQ: Float64Array, W: Float64Array, noise: Float64Array, cNoise: Float64Array,
+  second: boolean, out: Float64Array,
+): void {
+  if (!k.isResident(Gm) || !k.isResident(Qg) || !k.isResident(out) || !k.isResident(W)) throw new Error("wasmMixtureDrift: every array must be resident in the kernels' memory");
+  const f = (k.ex as unknown as { mixtureDrift: MixtureDriftExport }).mixtureDrift;
+  f(G, K, nc, Gm.byteOffset, cDrift.byteOffset, etaL2, Qg.byteOffset, Mt.byteOffset, MQ.byteOffset, W.byteOffset, noise.byteOffset, cNoise.byteOffset, second ? 1 : 0, out.byteOffset);
+}
+
+/** Bytes of the gemm workspace the SIMD kernels need. */
+export function wasmGemmWorkspaceBytes(k: WasmKernels): number {
+  return k.ex.gemmWorkspaceBytes();
+}

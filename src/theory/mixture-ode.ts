@@ -26,7 +26,8 @@
 import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { ErfExpectations } from "../stats/gaussian-integrals.js";
-import { allocResident, gemm } from "../kernels/index.js";
+import { allocResident, gemm, isResident, residentSubarray, simdKernels } from "../kernels/index.js";
+import { wasmGemmWorkspaceBytes, wasmMixtureDrift } from "../kernels/wasm.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 import { fourierRows, getPmseFromOmegas } from "./get.js";
 
@@ -125,6 +126,12 @@ export class MixtureOde {
   private readonly cNoise: Float64Array;
   /** Packed upper triangles of Ω^μ while they are accumulated (nc × nt). */
   private readonly omPacked: Float64Array;
+  /** G^μ and the noise matrices as nc consecutive K×K blocks (the views Gm[μ], noise[μ] point into them). */
+  private readonly GmAll: Float64Array;
+  private readonly noiseAll: Float64Array;
+  /** SIMD drift kernel buffers (null on the TS backend): gemm workspace and packed output. */
+  private readonly driftW: Float64Array | null;
+  private readonly driftOut: Float64Array | null;
 
   constructor(readonly params: MixtureOdeParams, b0: ArrayLike<number>, v0: ArrayLike<number>) {
     const K = params.K;
@@ -152,18 +159,20 @@ export class MixtureOde {
     this.Qg = allocResident(this.G * K * K);
     this.QgView = Array.from({ length: this.G }, (_, g) => this.Qg.subarray(g * K * K, (g + 1) * K * K));
     this.omegas = params.spectra.map(() => new Float64Array(K * K));
-    this.Gm = params.spectra.map(() => new Float64Array(K * K));
-    this.noise = params.spectra.map(() => new Float64Array(K * K));
+    this.GmAll = allocResident(nc * K * K);
+    this.noiseAll = allocResident(nc * K * K);
+    this.Gm = params.spectra.map((_, mu) => residentSubarray(this.GmAll, mu * K * K, (mu + 1) * K * K));
+    this.noise = params.spectra.map((_, mu) => residentSubarray(this.noiseAll, mu * K * K, (mu + 1) * K * K));
     this.Mt = allocResident(K * K);
-    this.MQ = new Float64Array(K * K);
+    this.MQ = allocResident(K * K);
     this.b = new Float64Array(K);
     this.v = new Float64Array(K);
     this.b0 = Float64Array.from(b0);
     this.v0 = Float64Array.from(v0);
     this.second = params.secondOrder ?? true;
     const eta = params.lr;
-    this.cDrift = new Float64Array(this.G * nc);
-    this.cNoise = new Float64Array(this.G * nc);
+    this.cDrift = allocResident(this.G * nc);
+    this.cNoise = allocResident(this.G * nc);
     for (let g = 0; g < this.G; g++) {
       for (let mu = 0; mu < nc; mu++) {
         this.cDrift[g * nc + mu] = eta * this.probs[mu] * this.rho[mu][g];
@@ -171,6 +180,14 @@ export class MixtureOde {
       }
     }
     this.omPacked = new Float64Array(nc * this.nt);
+    const kern = simdKernels();
+    const resident = kern !== null && [this.GmAll, this.noiseAll, this.Qg, this.Mt, this.MQ, this.cDrift, this.cNoise].every(isResident);
+    this.driftW = resident ? allocResident(Math.ceil(wasmGemmWorkspaceBytes(kern) / 8)) : null;
+    this.driftOut = resident ? allocResident(this.G * this.nt) : null;
+    if (this.driftW !== null && !(isResident(this.driftW) && this.driftOut !== null && isResident(this.driftOut))) {
+      this.driftW = null;
+      this.driftOut = null;
+    }
   }
 
   /** Initial state vector from the SGD run's initial weights (mode densities by FFT). */
@@ -250,7 +267,13 @@ export class MixtureOde {
     }
     const cDrift = this.cDrift, cNoise = this.cNoise, second = this.second, noise = this.noise;
     const KK = K * K, etaL2 = eta * l2;
-    for (let g = 0; g < G; g++) {
+    const kern = this.driftOut !== null ? simdKernels() : null;
+    if (kern !== null) {
+      // The loop below as one SIMD kernel call (bit-identical; wasm/kernels.ts mixtureDrift).
+      wasmMixtureDrift(kern, G, K, nc, this.GmAll, cDrift, etaL2, Qg, Mt, MQ, this.driftW!, this.noiseAll, cNoise, second, this.driftOut!);
+      dy.set(this.driftOut!.subarray(0, G * nt));
+    }
+    else for (let g = 0; g < G; g++) {
       Mt.fill(0);
       for (let mu = 0; mu < nc; mu++) {
         const c = cDrift[g * nc + mu];
