@@ -9,7 +9,11 @@
  *     bvnCdf (≤ 1e-13 per pair);
  *   - ErfExpectations.ee (which runs it) is bit-identical on both backends at K = 32 and equals the
  *     frozen pre-change implementation (test/fixtures/ode-reference) to 1e-12 at K = 12 with big
- *     pairs and zero weights.
+ *     pairs and zero weights;
+ *   - the whole MixtureOde right-hand side (with the SIMD drift kernel `mixtureDrift`, one call for
+ *     all mode groups) is bit-identical on both backends — three classes, unequal probabilities,
+ *     weight decay, trained b and v, η² term on and off, K = 3 (the TS gemm below its size
+ *     threshold), 12 and 32 — and equals the frozen pre-change RHS to 1e-10.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { TetraWorkspace } from "../src/kernels/tetra.js";
@@ -18,6 +22,9 @@ import { ErfExpectations, TETRA_R_MAX, TETRA_TABLES, bvnCdf } from "../src/stats
 import { ErfExpectations as RefErfExpectations } from "./fixtures/ode-reference/gaussian-integrals.js";
 import { normCdf } from "../src/stats/special.js";
 import { Rng } from "../src/stats/rng.js";
+import { MixtureOde, type MixtureOdeParams } from "../src/theory/mixture-ode.js";
+import { MixtureOde as RefMixtureOde } from "./fixtures/ode-reference/mixture-ode.js";
+import { kernelRow, spectrumOfRow, type Geometry } from "../src/data/kernels.js";
 
 const initial: KernelBackend = kernelBackend();
 afterEach(() => { setKernelBackend(initial); });
@@ -154,4 +161,53 @@ describe("ErfExpectations.ee through the kernel", () => {
       for (let i = 0; i < K * K; i++) expect(Math.abs(ee[i] - ref[i])).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(ref[i])));
     }
   });
+});
+
+describe("MixtureOde.rhs on both backends", () => {
+  function problem(K: number, second: boolean, seed: number) {
+    const geom: Geometry = { dim: 1, L: 30 };
+    const D = 30;
+    const spectra = [1.5, 3, 6].map((xi) => spectrumOfRow(geom, kernelRow(geom, xi)));
+    const rng = new Rng(seed);
+    const common = rng.fillNormal(new Float64Array(D), 1);
+    const W = new Float64Array(K * D);
+    for (let k = 0; k < K; k++) {
+      const a = rng.uniform();
+      for (let i = 0; i < D; i++) W[k * D + i] = (1.5 / Math.sqrt(D)) * (a * common[i] + (1 - a) * rng.normal());
+    }
+    const b = Float64Array.from({ length: K }, () => rng.normal());
+    const v = Float64Array.from({ length: K }, (_, k) => (k === 1 ? 0 : (0.3 + rng.uniform()) / K));
+    const params: MixtureOdeParams = {
+      K, geometry: geom, spectra, labels: [-1, 1, 0.5], probs: [0.2, 0.5, 0.3], lr: 0.6, lrBias: 0.2, lrSecondLayer: 0.3,
+      weightDecay: 0.01, trainBias: true, trainSecondLayer: true, secondOrder: second,
+    };
+    return { params, init: { W, b, v } };
+  }
+
+  for (const K of [3, 12, 32]) {
+    for (const second of [true, false]) {
+      it(`K = ${K}, η² term ${second ? "on" : "off"}: bit-identical, and the pre-change RHS to 1e-10`, () => {
+        const { params, init } = problem(K, second, 7 + K);
+        const rhs = (backend: KernelBackend) => {
+          setKernelBackend(backend);
+          const ode = new MixtureOde(params, init.b, init.v);
+          const y = ode.initialState(init);
+          const dy = new Float64Array(ode.dim);
+          ode.rhs(0, y, dy);
+          ode.rhs(0, y, dy); // a second call reuses every buffer
+          return { y, dy: Array.from(dy) };
+        };
+        const a = rhs("ts");
+        if (simdAvailable()) expect(rhs("wasm-simd").dy).toEqual(a.dy);
+        const ref = new RefMixtureOde(params, init.b, init.v);
+        const dr = new Float64Array(a.dy.length);
+        ref.rhs(0, a.y, dr);
+        let scale = 0, m = 0;
+        for (const x of dr) scale = Math.max(scale, Math.abs(x));
+        for (let i = 0; i < dr.length; i++) m = Math.max(m, Math.abs(a.dy[i] - dr[i]) / Math.max(Math.abs(dr[i]), 1e-6 * scale));
+        expect(scale).toBeGreaterThan(1e-3);
+        expect(m).toBeLessThanOrEqual(1e-10);
+      });
+    }
+  }
 });
