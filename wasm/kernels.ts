@@ -602,6 +602,19 @@ function tetraNeff(a: f64, tab: usize, bins: f64, rMax: f64): f64 {
   return a <= rMax ? load<f64>(tab + (<usize>(<i32>(a * bins)) << 3)) : -1.0;
 }
 
+// Neff of two pairs from their r (vector form of tetraNeff: the same index ⌊|r| bins⌋, −1 when
+// !(|r| ≤ rMax)); idxMax = ⌊rMax bins⌋ keeps the look-up of big lanes inside the table.
+// @ts-ignore: decorator
+@inline
+function neffVec(r: v128, tab: usize, binsV: v128, rMaxV: v128, idxMax: v128, mOne: v128): v128 {
+  const a = f64x2.abs(r);
+  const ok = f64x2.le(a, rMaxV);
+  const idx = i32x4.min_s(i32x4.trunc_sat_f64x2_s_zero(f64x2.mul(a, binsV)), idxMax);
+  const i0 = i32x4.extract_lane(idx, 0), i1 = i32x4.extract_lane(idx, 1);
+  const t = v128.load64_lane(tab + (<usize>i1 << 3), v128.load64_zero(tab + (<usize>i0 << 3)), 1);
+  return v128.bitselect(t, mOne, ok);
+}
+
 // @ts-ignore: decorator
 @inline
 function hermiteStep(x: v128, c: v128, p0: v128, p1: v128, iv: v128, sq: v128, dst: usize): v128 {
@@ -751,8 +764,9 @@ export function tetraSum(
     v128.store(Td + o, f64x2.mul(rA, f64x2.add(eA, f64x2.mul(rA, oA))));
     if (wide) v128.store(Td + o + 16, f64x2.mul(rB, f64x2.add(eB, f64x2.mul(rB, oB))));
   }
-  // Phase 3b: per row, t_jj then the off-diagonal pairs, four per step.
+  // Phase 3b: per row, t_jj then the off-diagonal pairs, eight (then four, two) per step.
   let total: f64 = 0;
+  const binsV = f64x2.splat(bins), idxMax = i32x4.splat(<i32>(rMax * bins));
   for (j = 0; j < n; j++) {
     const rj = R + <usize>j * nps;
     const uj = Ut + (<usize>j << 3);
@@ -762,12 +776,8 @@ export function tetraSum(
     for (; m + 7 < n; m += 8) {
       const om: usize = <usize>m << 3;
       const rA = v128.load(rj + om), rB = v128.load(rj + om + 16), rC = v128.load(rj + om + 32), rD = v128.load(rj + om + 48);
-      const k0 = tetraNeff(Math.abs(f64x2.extract_lane(rA, 0)), tab, bins, rMax), k1 = tetraNeff(Math.abs(f64x2.extract_lane(rA, 1)), tab, bins, rMax);
-      const k2 = tetraNeff(Math.abs(f64x2.extract_lane(rB, 0)), tab, bins, rMax), k3 = tetraNeff(Math.abs(f64x2.extract_lane(rB, 1)), tab, bins, rMax);
-      const k4 = tetraNeff(Math.abs(f64x2.extract_lane(rC, 0)), tab, bins, rMax), k5 = tetraNeff(Math.abs(f64x2.extract_lane(rC, 1)), tab, bins, rMax);
-      const k6 = tetraNeff(Math.abs(f64x2.extract_lane(rD, 0)), tab, bins, rMax), k7 = tetraNeff(Math.abs(f64x2.extract_lane(rD, 1)), tab, bins, rMax);
-      const nA = f64x2.replace_lane(f64x2.splat(k0), 1, k1), nB = f64x2.replace_lane(f64x2.splat(k2), 1, k3);
-      const nC = f64x2.replace_lane(f64x2.splat(k4), 1, k5), nD = f64x2.replace_lane(f64x2.splat(k6), 1, k7);
+      const nA = neffVec(rA, tab, binsV, rMaxV, idxMax, mone), nB = neffVec(rB, tab, binsV, rMaxV, idxMax, mone);
+      const nC = neffVec(rC, tab, binsV, rMaxV, idxMax, mone), nD = neffVec(rD, tab, binsV, rMaxV, idxMax, mone);
       const mx = f64x2.max(f64x2.max(nA, nB), f64x2.max(nC, nD)), mn = f64x2.min(f64x2.min(nA, nB), f64x2.min(nC, nD));
       const hx0 = f64x2.extract_lane(mx, 0), hx1 = f64x2.extract_lane(mx, 1), lx0 = f64x2.extract_lane(mn, 0), lx1 = f64x2.extract_lane(mn, 1);
       const hi = hx0 > hx1 ? hx0 : hx1, lo = lx0 < lx1 ? lx0 : lx1;
