@@ -98,6 +98,31 @@ describe("tetraSum kernel", () => {
     expect(bigSeen).toBeGreaterThan(50);
   });
 
+  it.skipIf(!simdAvailable())("outside the covariance cone (Cauchy–Schwarz violated) the SIMD path hands over to the reference: same bits", () => {
+    for (const n of [3, 9, 20]) {
+      const x = inputs(n, 300 + n, false);
+      // Small variances, larger covariances: |r_jm| > √(r_jj r_mm) while |r| ≤ TETRA_R_MAX.
+      for (let j = 0; j < n; j++) for (let m = 0; m < n; m++) x.C[j * n + m] = j === m ? 0.05 : 0.3 * Math.cos(j + 2 * m) * Math.cos(m + 2 * j);
+      x.f = 0;
+      const a = run("ts", x, 20);
+      setKernelBackend("wasm-simd");
+      const ws = new TetraWorkspace(20, tables());
+      fill(ws, x);
+      const total = ws.sum(n, ws.B1);
+      expect(ws.fallbacks).toBe(1);
+      expect(Object.is(total, a.total)).toBe(true);
+      expect(ws.big).toBe(a.big);
+    }
+    // A genuine covariance never falls back.
+    setKernelBackend("wasm-simd");
+    const ws = new TetraWorkspace(33, tables());
+    for (let n = 1; n <= 33; n++) {
+      fill(ws, inputs(n, 100 + n, true));
+      ws.sum(n, ws.B1);
+    }
+    expect(ws.fallbacks).toBe(0);
+  });
+
   it("the total is Σ (1 or 2) v_j v_m (Φ2 − ΦΦ) over the non-big pairs of B − f c cᵀ (bvnCdf, 1e-13 per pair)", () => {
     for (const backend of simdAvailable() ? (["ts", "wasm-simd"] as const) : (["ts"] as const)) {
       for (const [n, seed, strong] of [[1, 1, false], [6, 2, true], [13, 3, false], [32, 4, true], [32, 5, false]] as const) {

@@ -615,6 +615,16 @@ function neffVec(r: v128, tab: usize, binsV: v128, rMaxV: v128, idxMax: v128, mO
   return v128.bitselect(t, mOne, ok);
 }
 
+// r of the pairs (j, m), (j, m+1): ((B_jm − fc_j col_m) isq_j) isq_m clamped to [−1, 1] (NaN kept), also
+// stored in R (row base rj, byte offset om).
+// @ts-ignore: decorator
+@inline
+function pairR(bj: usize, col: usize, isq: usize, rj: usize, om: usize, fj: v128, ij: v128, mOne: v128, one: v128): v128 {
+  const r = f64x2.min(f64x2.max(f64x2.mul(f64x2.mul(f64x2.sub(v128.load(bj + om), f64x2.mul(fj, v128.load(col + om))), ij), v128.load(isq + om)), mOne), one);
+  v128.store(rj + om, r);
+  return r;
+}
+
 // @ts-ignore: decorator
 @inline
 function hermiteStep(x: v128, c: v128, p0: v128, p1: v128, iv: v128, sq: v128, dst: usize): v128 {
@@ -635,52 +645,30 @@ export function tetraSum(
     const o: usize = <usize>j << 3;
     store<f64>(h + o, 0); store<f64>(phi + o, 0); store<f64>(vv + o, 0);
   }
-  // Phase 1: pairs, two per vector: r_jm, the number of big pairs, and per index the largest |r| of
-  // its non-big pairs (rows by register, columns through `need`), turned into need_j = Neff(max |r|)
-  // at the end: the table is non-decreasing in |r|, so this is the largest Neff of j's pairs.
+  // Phase 1: the diagonal r_jj (stored in R), and need_j from the Cauchy–Schwarz bound for a
+  // covariance, |r_jm| ≤ √(|r_jj| |r_mm|) ≤ √(|r_jj| max_m |r_mm|) (with a relative margin of 1e-12 and
+  // an absolute one of 1e-14 for rounding): the table is non-decreasing in |r|, so need_j ≥ Neff_jm
+  // for every pair of j.  The off-diagonal r_jm are formed in phase 3b; should one of them exceed
+  // its bound (a state outside the covariance cone), the kernel reports it and the caller runs the
+  // reference instead (the same numbers: need only decides how many factors exist).
   const rMaxV = f64x2.splat(rMax);
   let big = 0;
+  let rhoMax: f64 = 0;
   for (let j = 0; j < n; j++) {
-    const bj = B + ((<usize>j * <usize>ldb) << 3);
-    const fjs = load<f64>(fc + (<usize>j << 3)), ijs = load<f64>(isq + (<usize>j << 3));
-    const fj = f64x2.splat(fjs), ij = f64x2.splat(ijs);
-    const rj = R + <usize>j * nps;
-    let rowMax = zero;
-    let m = j;
-    for (; m + 1 < n; m += 2) {
-      const om: usize = <usize>m << 3;
-      let r = f64x2.mul(f64x2.mul(f64x2.sub(v128.load(bj + om), f64x2.mul(fj, v128.load(col + om))), ij), v128.load(isq + om));
-      r = f64x2.min(f64x2.max(r, mone), one);
-      v128.store(rj + om, r);
-      const a = f64x2.abs(r);
-      const ok = f64x2.le(a, rMaxV);
-      big += 2 - <i32>popcnt(i64x2.bitmask(ok));
-      const am = v128.and(a, ok);
-      rowMax = f64x2.max(rowMax, am);
-      v128.store(need + om, f64x2.max(v128.load(need + om), am));
-    }
-    if (m < n) {
-      const om: usize = <usize>m << 3;
-      let r = (load<f64>(bj + om) - fjs * load<f64>(col + om)) * ijs * load<f64>(isq + om);
-      r = r > 1.0 ? 1.0 : r < -1.0 ? -1.0 : r;
-      store<f64>(rj + om, r);
-      const a = r < 0 ? -r : r;
-      if (a <= rMax) {
-        if (a > load<f64>(need + om)) store<f64>(need + om, a);
-        rowMax = f64x2.max(rowMax, f64x2.splat(a));
-      } else big++;
-    }
-    const pj = need + (<usize>j << 3);
-    const rm0 = f64x2.extract_lane(rowMax, 0), rm1 = f64x2.extract_lane(rowMax, 1);
-    const rm = rm0 > rm1 ? rm0 : rm1;
-    if (rm > load<f64>(pj)) store<f64>(pj, rm);
-    for (let q = n; q < np; q++) store<f64>(rj + (<usize>q << 3), 0);
+    const o: usize = <usize>j << 3;
+    const ijs = load<f64>(isq + o);
+    let r = (load<f64>(B + ((<usize>j * <usize>ldb + <usize>j) << 3)) - load<f64>(fc + o) * load<f64>(col + o)) * ijs * ijs;
+    r = r > 1.0 ? 1.0 : r < -1.0 ? -1.0 : r;
+    store<f64>(R + <usize>j * nps + o, r);
+    const a = r < 0 ? -r : r;
+    store<f64>(need + o, a);
+    if (a > rhoMax) rhoMax = a;
   }
-  for (let q = 0; q < n; q++) {
-    const o: usize = <usize>q << 3;
-    store<f64>(need + o, tetraNeff(load<f64>(need + o), tab, bins, rMax));
+  for (let j = 0; j < n; j++) {
+    const o: usize = <usize>j << 3;
+    const bound = Math.sqrt(load<f64>(need + o) * rhoMax) * (1.0 + 1e-12) + 1e-14;
+    store<f64>(need + o, tetraNeff(bound < rMax ? bound : rMax, tab, bins, rMax));
   }
-  store<f64>(outBig, <f64>big);
   // Phase 2: Hermite factors (pad indices have h = phi = vv = 0: zero factors).
   let j = 0;
   for (; j + 8 <= np; j += 8) {
@@ -730,6 +718,7 @@ export function tetraSum(
     const k2 = j + 2 < n ? tetraNeff(Math.abs(r2), tab, bins, rMax) : 0.0;
     const k3 = j + 3 < n ? tetraNeff(Math.abs(r3), tab, bins, rMax) : 0.0;
     store<f64>(Tn + o, k0); store<f64>(Tn + o + 8, k1); store<f64>(Tn + o + 16, k2); store<f64>(Tn + o + 24, k3);
+    big += (k0 < 0 ? 1 : 0) + (k1 < 0 ? 1 : 0) + (k2 < 0 ? 1 : 0) + (k3 < 0 ? 1 : 0);
     const rA = f64x2.replace_lane(f64x2.splat(r0), 1, r1), rB = f64x2.replace_lane(f64x2.splat(r2), 1, r3);
     const nA = f64x2.replace_lane(f64x2.splat(k0), 1, k1), nB = f64x2.replace_lane(f64x2.splat(k2), 1, k3);
     const r2A = f64x2.mul(rA, rA), r2B = f64x2.mul(rB, rB);
@@ -767,17 +756,25 @@ export function tetraSum(
   // Phase 3b: per row, t_jj then the off-diagonal pairs, eight (then four, two) per step.
   let total: f64 = 0;
   const binsV = f64x2.splat(bins), idxMax = i32x4.splat(<i32>(rMax * bins));
+  let viol = zero;
   for (j = 0; j < n; j++) {
     const rj = R + <usize>j * nps;
     const uj = Ut + (<usize>j << 3);
+    const bj = B + ((<usize>j * <usize>ldb) << 3);
+    const fj = v128.load64_splat(fc + (<usize>j << 3)), ij = v128.load64_splat(isq + (<usize>j << 3));
+    const needJ = v128.load64_splat(need + (<usize>j << 3));
     if (load<f64>(Tn + (<usize>j << 3)) >= 0) total += load<f64>(Td + (<usize>j << 3));
     let m = j + 1;
     // Eight pairs per step while they fit (eight independent Horner chains: covers the latency).
     for (; m + 7 < n; m += 8) {
       const om: usize = <usize>m << 3;
-      const rA = v128.load(rj + om), rB = v128.load(rj + om + 16), rC = v128.load(rj + om + 32), rD = v128.load(rj + om + 48);
+      const rA = pairR(bj, col, isq, rj, om, fj, ij, mone, one), rB = pairR(bj, col, isq, rj, om + 16, fj, ij, mone, one);
+      const rC = pairR(bj, col, isq, rj, om + 32, fj, ij, mone, one), rD = pairR(bj, col, isq, rj, om + 48, fj, ij, mone, one);
       const nA = neffVec(rA, tab, binsV, rMaxV, idxMax, mone), nB = neffVec(rB, tab, binsV, rMaxV, idxMax, mone);
       const nC = neffVec(rC, tab, binsV, rMaxV, idxMax, mone), nD = neffVec(rD, tab, binsV, rMaxV, idxMax, mone);
+      big += <i32>popcnt(i64x2.bitmask(f64x2.lt(nA, zero)) | (i64x2.bitmask(f64x2.lt(nB, zero)) << 2) | (i64x2.bitmask(f64x2.lt(nC, zero)) << 4) | (i64x2.bitmask(f64x2.lt(nD, zero)) << 6));
+      viol = v128.or(viol, v128.or(v128.or(f64x2.gt(nA, needJ), f64x2.gt(nA, v128.load(need + om))), v128.or(f64x2.gt(nB, needJ), f64x2.gt(nB, v128.load(need + om + 16)))));
+      viol = v128.or(viol, v128.or(v128.or(f64x2.gt(nC, needJ), f64x2.gt(nC, v128.load(need + om + 32))), v128.or(f64x2.gt(nD, needJ), f64x2.gt(nD, v128.load(need + om + 48)))));
       const mx = f64x2.max(f64x2.max(nA, nB), f64x2.max(nC, nD)), mn = f64x2.min(f64x2.min(nA, nB), f64x2.min(nC, nD));
       const hx0 = f64x2.extract_lane(mx, 0), hx1 = f64x2.extract_lane(mx, 1), lx0 = f64x2.extract_lane(mn, 0), lx1 = f64x2.extract_lane(mn, 1);
       const hi = hx0 > hx1 ? hx0 : hx1, lo = lx0 < lx1 ? lx0 : lx1;
@@ -828,11 +825,17 @@ export function tetraSum(
       const two = m + 2 < n;
       const om: usize = <usize>m << 3;
       // Neff per lane (lanes past n: 0; big pairs: −1, no terms).
-      const rA = v128.load(rj + om), rB = two ? v128.load(rj + om + 16) : zero;
+      // (Lanes past n compute r from stale entries: never used.)
+      const rA = pairR(bj, col, isq, rj, om, fj, ij, mone, one), rB = two ? pairR(bj, col, isq, rj, om + 16, fj, ij, mone, one) : zero;
       const k0 = tetraNeff(Math.abs(f64x2.extract_lane(rA, 0)), tab, bins, rMax);
       const k1 = m + 1 < n ? tetraNeff(Math.abs(f64x2.extract_lane(rA, 1)), tab, bins, rMax) : 0.0;
       const k2 = two ? tetraNeff(Math.abs(f64x2.extract_lane(rB, 0)), tab, bins, rMax) : 0.0;
       const k3 = m + 3 < n ? tetraNeff(Math.abs(f64x2.extract_lane(rB, 1)), tab, bins, rMax) : 0.0;
+      big += (k0 < 0 ? 1 : 0) + (k1 < 0 ? 1 : 0) + (k2 < 0 ? 1 : 0) + (k3 < 0 ? 1 : 0);
+      const nj0 = f64x2.extract_lane(needJ, 0);
+      const lim0 = load<f64>(need + om), lim1 = m + 1 < n ? load<f64>(need + om + 8) : 0.0;
+      const lim2 = two ? load<f64>(need + om + 16) : 0.0, lim3 = m + 3 < n ? load<f64>(need + om + 24) : 0.0;
+      if (k0 > nj0 || k1 > nj0 || k2 > nj0 || k3 > nj0 || k0 > lim0 || k1 > lim1 || k2 > lim2 || k3 > lim3) viol = mone;
       const nA = f64x2.replace_lane(f64x2.splat(k0), 1, k1), nB = f64x2.replace_lane(f64x2.splat(k2), 1, k3);
       const r2A = f64x2.mul(rA, rA), r2B = f64x2.mul(rB, rB);
       const h01 = k0 > k1 ? k0 : k1, h23 = k2 > k3 ? k2 : k3;
@@ -873,6 +876,8 @@ export function tetraSum(
       m += two ? 4 : 2;
     }
   }
+  store<f64>(outBig, <f64>big);
+  store<f64>(outBig + 8, v128.any_true(viol) ? 1.0 : 0.0);
   return total;
 }
 

@@ -12,6 +12,10 @@
  * wasm/kernels.ts repeats it operation for operation (lanes hold different pairs, never partial sums),
  * so both give bit-identical totals; `TetraWorkspace.sum` picks the backend like every kernel here.
  *
+ * The SIMD kernel sizes the factor tables a priori by the Cauchy–Schwarz bound |r_jm| ≤ √(|r_jj| |r_mm|)
+ * (valid for a covariance) instead of scanning the pairs first; if a pair exceeds it, the kernel
+ * says so and `sum` runs the reference — same results either way.
+ *
  * Summation order (the reference):
  *   1. for j < n, m = j … n−1 (row-major): r_jm as above; a = |r|; a ≤ rMax: Neff = (N + 1) & ~1
  *      with N = terms[⌊a·bins⌋] (even: two Horner chains), need_j, need_m ← max(·, Neff); else
@@ -70,6 +74,8 @@ export class TetraWorkspace {
   private readonly misc: Float64Array;
   /** Number of big pairs (|r| > rMax) of the last `sum`. */
   big = 0;
+  /** Calls the SIMD kernel handed back to the TS reference (see `sum`). */
+  fallbacks = 0;
   private readonly bins: number;
   private readonly rMax: number;
   private readonly rows: number;
@@ -142,8 +148,13 @@ export class TetraWorkspace {
     const kern = this.resident ? simdKernels() : null;
     if (kern !== null) {
       const total = wasmTetraSum(kern, B, this.cap, this.col, this.fc, this.isq, this.h, this.phi, this.vv, n, np, this.R, this.Nt, this.need, this.Ut, this.tab, this.bins, this.rMax, this.sqi, this.invs, this.misc, this.Td);
-      this.big = this.misc[0];
-      return total;
+      if (this.misc[1] === 0) {
+        this.big = this.misc[0];
+        return total;
+      }
+      // A pair exceeded the kernel's a-priori number of factors (a state outside the covariance
+      // cone): the reference computes the same numbers with exact per-index needs.
+      this.fallbacks++;
     }
     return this.tsSum(n, np, B);
   }
