@@ -575,3 +575,371 @@ export function peakSimd(iters: i32, x: f64): f64 {
   );
   return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
 }
+
+// =============================================================================================
+// Tetrachoric (Mehler) series sums of the mixture ODE's η² term (branch mix32; a separate,
+// append-only block).  Mirrors tsTetraSum in src/kernels/tetra.ts operation for operation, so the
+// results are bit-identical to the TS reference: lanes hold different pairs (j, m) or different
+// indices j, never partial sums of one quantity, and the pairs' series are added to the total in
+// the reference order (scalar, after the vector part).  All arrays are f64 (Neff and `need` are small
+// integers stored as f64); `np` is the padded row stride (even, ≥ n + 1; pad columns are zero).
+//
+//   phase 1  r_jm = ((B_jm − fc_j col_m) isq_j) isq_m clamped to [−1, 1]; |r| ≤ rMax: Neff_jm =
+//            tab[⌊|r| bins⌋] (even) and need_j, need_m ≥ Neff_jm; otherwise Neff_jm = −1 ("big").
+//   phase 2  Ut[i np + j] = (vv_j p_i) invs[i+1], p_{i+1} = (h_j p_i − sqi[i] p_{i−1}) invs[i+1],
+//            p_0 = phi_j, for i < need_j (eight, four or two indices j per step).
+//   phase 3  per pair: e ← e r² + U_j,i U_m,i (i = Neff−2, Neff−4, …, 0), o likewise over the odd i,
+//            t = r (e + r o); total += t (j = m) or 2t, pairs in row-major order (j ≤ m); the big
+//            pairs add nothing here (the caller adds them).  The diagonal pairs (the longest series)
+//            four at a time into Td first, then per row t_jj and the off-diagonal pairs four per step;
+//            lanes past a pair's Neff contribute exact zeros (masked products), which leaves its
+//            Horner chains bit-identical to starting at its own Neff.
+// Returns the total; stores the number of big pairs at outBig.
+
+// @ts-ignore: decorator
+@inline
+function tetraNeff(a: f64, tab: usize, bins: f64, rMax: f64): f64 {
+  return a <= rMax ? load<f64>(tab + (<usize>(<i32>(a * bins)) << 3)) : -1.0;
+}
+
+// Neff of two pairs from their r (vector form of tetraNeff: the same index ⌊|r| bins⌋, −1 when
+// !(|r| ≤ rMax)); idxMax = ⌊rMax bins⌋ keeps the look-up of big lanes inside the table.
+// @ts-ignore: decorator
+@inline
+function neffVec(r: v128, tab: usize, binsV: v128, rMaxV: v128, idxMax: v128, mOne: v128): v128 {
+  const a = f64x2.abs(r);
+  const ok = f64x2.le(a, rMaxV);
+  const idx = i32x4.min_s(i32x4.trunc_sat_f64x2_s_zero(f64x2.mul(a, binsV)), idxMax);
+  const i0 = i32x4.extract_lane(idx, 0), i1 = i32x4.extract_lane(idx, 1);
+  const t = v128.load64_lane(tab + (<usize>i1 << 3), v128.load64_zero(tab + (<usize>i0 << 3)), 1);
+  return v128.bitselect(t, mOne, ok);
+}
+
+// r of the pairs (j, m), (j, m+1): ((B_jm − fc_j col_m) isq_j) isq_m clamped to [−1, 1] (NaN kept), also
+// stored in R (row base rj, byte offset om).
+// @ts-ignore: decorator
+@inline
+function pairR(bj: usize, col: usize, isq: usize, rj: usize, om: usize, fj: v128, ij: v128, mOne: v128, one: v128): v128 {
+  const r = f64x2.min(f64x2.max(f64x2.mul(f64x2.mul(f64x2.sub(v128.load(bj + om), f64x2.mul(fj, v128.load(col + om))), ij), v128.load(isq + om)), mOne), one);
+  v128.store(rj + om, r);
+  return r;
+}
+
+// @ts-ignore: decorator
+@inline
+function hermiteStep(x: v128, c: v128, p0: v128, p1: v128, iv: v128, sq: v128, dst: usize): v128 {
+  v128.store(dst, f64x2.mul(f64x2.mul(c, p1), iv));
+  return f64x2.mul(f64x2.sub(f64x2.mul(x, p1), f64x2.mul(sq, p0)), iv);
+}
+
+export function tetraSum(
+  B: usize, ldb: i32, col: usize, fc: usize, isq: usize, h: usize, phi: usize, vv: usize,
+  n: i32, np: i32, R: usize, Nt: usize, need: usize, Ut: usize,
+  tab: usize, bins: f64, rMax: f64, sqi: usize, invs: usize, outBig: usize, Td: usize,
+): f64 {
+  const Tn: usize = Nt; // Neff of the diagonal pairs (scratch)
+  const nps: usize = <usize>np << 3;
+  const zero = f64x2.splat(0), one = f64x2.splat(1.0), mone = f64x2.splat(-1.0);
+  for (let j = 0; j < np; j++) store<f64>(need + (<usize>j << 3), 0);
+  for (let j = n; j < np; j++) {
+    const o: usize = <usize>j << 3;
+    store<f64>(h + o, 0); store<f64>(phi + o, 0); store<f64>(vv + o, 0);
+  }
+  // Phase 1: the diagonal r_jj (stored in R), and need_j from the Cauchy–Schwarz bound for a
+  // covariance, |r_jm| ≤ √(|r_jj| |r_mm|) ≤ √(|r_jj| max_m |r_mm|) (with a relative margin of 1e-12 and
+  // an absolute one of 1e-14 for rounding): the table is non-decreasing in |r|, so need_j ≥ Neff_jm
+  // for every pair of j.  The off-diagonal r_jm are formed in phase 3b; should one of them exceed
+  // its bound (a state outside the covariance cone), the kernel reports it and the caller runs the
+  // reference instead (the same numbers: need only decides how many factors exist).
+  const rMaxV = f64x2.splat(rMax);
+  let big = 0;
+  let rhoMax: f64 = 0;
+  for (let j = 0; j < n; j++) {
+    const o: usize = <usize>j << 3;
+    const ijs = load<f64>(isq + o);
+    let r = (load<f64>(B + ((<usize>j * <usize>ldb + <usize>j) << 3)) - load<f64>(fc + o) * load<f64>(col + o)) * ijs * ijs;
+    r = r > 1.0 ? 1.0 : r < -1.0 ? -1.0 : r;
+    store<f64>(R + <usize>j * nps + o, r);
+    const a = r < 0 ? -r : r;
+    store<f64>(need + o, a);
+    if (a > rhoMax) rhoMax = a;
+  }
+  for (let j = 0; j < n; j++) {
+    const o: usize = <usize>j << 3;
+    const bound = Math.sqrt(load<f64>(need + o) * rhoMax) * (1.0 + 1e-12) + 1e-14;
+    store<f64>(need + o, tetraNeff(bound < rMax ? bound : rMax, tab, bins, rMax));
+  }
+  // Phase 2: Hermite factors (pad indices have h = phi = vv = 0: zero factors).
+  let j = 0;
+  for (; j + 8 <= np; j += 8) {
+    const o: usize = <usize>j << 3;
+    const xa = v128.load(h + o), xb = v128.load(h + o + 16), xc = v128.load(h + o + 32), xd = v128.load(h + o + 48);
+    const ca = v128.load(vv + o), cb = v128.load(vv + o + 16), cc = v128.load(vv + o + 32), cd = v128.load(vv + o + 48);
+    let pa = v128.load(phi + o), pb = v128.load(phi + o + 16), pc = v128.load(phi + o + 32), pd = v128.load(phi + o + 48);
+    let qa = zero, qb = zero, qc = zero, qd = zero;
+    const t4 = f64x2.max(f64x2.max(v128.load(need + o), v128.load(need + o + 16)), f64x2.max(v128.load(need + o + 32), v128.load(need + o + 48)));
+    const tl0 = f64x2.extract_lane(t4, 0), tl1 = f64x2.extract_lane(t4, 1);
+    const top = <i32>(tl0 > tl1 ? tl0 : tl1);
+    for (let i = 0; i < top; i++) {
+      const iv = v128.load64_splat(invs + ((<usize>i + 1) << 3)), sq = v128.load64_splat(sqi + (<usize>i << 3));
+      const d: usize = Ut + <usize>i * nps + o;
+      const na = hermiteStep(xa, ca, qa, pa, iv, sq, d), nb = hermiteStep(xb, cb, qb, pb, iv, sq, d + 16);
+      const nc = hermiteStep(xc, cc, qc, pc, iv, sq, d + 32), nd = hermiteStep(xd, cd, qd, pd, iv, sq, d + 48);
+      qa = pa; qb = pb; qc = pc; qd = pd;
+      pa = na; pb = nb; pc = nc; pd = nd;
+    }
+  }
+  for (; j < np; j += 2) {
+    const o: usize = <usize>j << 3;
+    const x = v128.load(h + o), c = v128.load(vv + o);
+    let p1 = v128.load(phi + o), p0 = zero;
+    const t2 = v128.load(need + o);
+    const tl0 = f64x2.extract_lane(t2, 0), tl1 = f64x2.extract_lane(t2, 1);
+    const top = <i32>(tl0 > tl1 ? tl0 : tl1);
+    for (let i = 0; i < top; i++) {
+      const iv = v128.load64_splat(invs + ((<usize>i + 1) << 3)), sq = v128.load64_splat(sqi + (<usize>i << 3));
+      const p2 = hermiteStep(x, c, p0, p1, iv, sq, Ut + <usize>i * nps + o);
+      p0 = p1;
+      p1 = p2;
+    }
+  }
+  // Phase 3a: diagonal pairs, four indices per step (r and Neff gathered from the diagonals).
+  const dstep: usize = nps + 8;
+  for (j = 0; j < n; j += 4) {
+    const o: usize = <usize>j << 3;
+    const dr: usize = R + <usize>j * dstep;
+    // Lanes past n: r = 0, Neff = 0 (no terms).
+    const r0 = load<f64>(dr);
+    const r1 = j + 1 < n ? load<f64>(dr + dstep) : 0.0;
+    const r2 = j + 2 < n ? load<f64>(dr + 2 * dstep) : 0.0;
+    const r3 = j + 3 < n ? load<f64>(dr + 3 * dstep) : 0.0;
+    const k0 = tetraNeff(Math.abs(r0), tab, bins, rMax);
+    const k1 = j + 1 < n ? tetraNeff(Math.abs(r1), tab, bins, rMax) : 0.0;
+    const k2 = j + 2 < n ? tetraNeff(Math.abs(r2), tab, bins, rMax) : 0.0;
+    const k3 = j + 3 < n ? tetraNeff(Math.abs(r3), tab, bins, rMax) : 0.0;
+    store<f64>(Tn + o, k0); store<f64>(Tn + o + 8, k1); store<f64>(Tn + o + 16, k2); store<f64>(Tn + o + 24, k3);
+    big += (k0 < 0 ? 1 : 0) + (k1 < 0 ? 1 : 0) + (k2 < 0 ? 1 : 0) + (k3 < 0 ? 1 : 0);
+    const rA = f64x2.replace_lane(f64x2.splat(r0), 1, r1), rB = f64x2.replace_lane(f64x2.splat(r2), 1, r3);
+    const nA = f64x2.replace_lane(f64x2.splat(k0), 1, k1), nB = f64x2.replace_lane(f64x2.splat(k2), 1, k3);
+    const r2A = f64x2.mul(rA, rA), r2B = f64x2.mul(rB, rB);
+    const mx = f64x2.max(f64x2.max(nA, nB), zero), mn = f64x2.max(f64x2.min(nA, nB), zero);
+    const hi = f64x2.extract_lane(mx, 0) > f64x2.extract_lane(mx, 1) ? f64x2.extract_lane(mx, 0) : f64x2.extract_lane(mx, 1);
+    const lo = f64x2.extract_lane(mn, 0) < f64x2.extract_lane(mn, 1) ? f64x2.extract_lane(mn, 0) : f64x2.extract_lane(mn, 1);
+    const nhi = <i32>hi, nlo = <i32>lo;
+    const wide = j + 2 < np;
+    let eA = zero, oA = zero, eB = zero, oB = zero;
+    let i = nhi;
+    for (; i > nlo; i -= 2) {
+      const fi = f64x2.splat(<f64>i);
+      const kA = f64x2.le(fi, nA), kB = f64x2.le(fi, nB);
+      const pe: usize = Ut + <usize>(i - 2) * nps + o, po: usize = pe + nps;
+      const uA = v128.load(pe), vA = v128.load(po);
+      eA = f64x2.add(f64x2.mul(eA, r2A), v128.and(f64x2.mul(uA, uA), kA));
+      oA = f64x2.add(f64x2.mul(oA, r2A), v128.and(f64x2.mul(vA, vA), kA));
+      if (wide) {
+        const uB = v128.load(pe + 16), vB = v128.load(po + 16);
+        eB = f64x2.add(f64x2.mul(eB, r2B), v128.and(f64x2.mul(uB, uB), kB));
+        oB = f64x2.add(f64x2.mul(oB, r2B), v128.and(f64x2.mul(vB, vB), kB));
+      }
+    }
+    for (; i > 0; i -= 2) {
+      const pe: usize = Ut + <usize>(i - 2) * nps + o, po: usize = pe + nps;
+      const uA = v128.load(pe), vA = v128.load(po), uB = v128.load(pe + 16), vB = v128.load(po + 16);
+      eA = f64x2.add(f64x2.mul(eA, r2A), f64x2.mul(uA, uA));
+      oA = f64x2.add(f64x2.mul(oA, r2A), f64x2.mul(vA, vA));
+      eB = f64x2.add(f64x2.mul(eB, r2B), f64x2.mul(uB, uB));
+      oB = f64x2.add(f64x2.mul(oB, r2B), f64x2.mul(vB, vB));
+    }
+    v128.store(Td + o, f64x2.mul(rA, f64x2.add(eA, f64x2.mul(rA, oA))));
+    if (wide) v128.store(Td + o + 16, f64x2.mul(rB, f64x2.add(eB, f64x2.mul(rB, oB))));
+  }
+  // Phase 3b: per row, t_jj then the off-diagonal pairs, eight (then four, two) per step.
+  let total: f64 = 0;
+  const binsV = f64x2.splat(bins), idxMax = i32x4.splat(<i32>(rMax * bins));
+  let viol = zero;
+  for (j = 0; j < n; j++) {
+    const rj = R + <usize>j * nps;
+    const uj = Ut + (<usize>j << 3);
+    const bj = B + ((<usize>j * <usize>ldb) << 3);
+    const fj = v128.load64_splat(fc + (<usize>j << 3)), ij = v128.load64_splat(isq + (<usize>j << 3));
+    const needJ = v128.load64_splat(need + (<usize>j << 3));
+    if (load<f64>(Tn + (<usize>j << 3)) >= 0) total += load<f64>(Td + (<usize>j << 3));
+    let m = j + 1;
+    // Eight pairs per step while they fit (eight independent Horner chains: covers the latency).
+    for (; m + 7 < n; m += 8) {
+      const om: usize = <usize>m << 3;
+      const rA = pairR(bj, col, isq, rj, om, fj, ij, mone, one), rB = pairR(bj, col, isq, rj, om + 16, fj, ij, mone, one);
+      const rC = pairR(bj, col, isq, rj, om + 32, fj, ij, mone, one), rD = pairR(bj, col, isq, rj, om + 48, fj, ij, mone, one);
+      const nA = neffVec(rA, tab, binsV, rMaxV, idxMax, mone), nB = neffVec(rB, tab, binsV, rMaxV, idxMax, mone);
+      const nC = neffVec(rC, tab, binsV, rMaxV, idxMax, mone), nD = neffVec(rD, tab, binsV, rMaxV, idxMax, mone);
+      big += <i32>popcnt(i64x2.bitmask(f64x2.lt(nA, zero)) | (i64x2.bitmask(f64x2.lt(nB, zero)) << 2) | (i64x2.bitmask(f64x2.lt(nC, zero)) << 4) | (i64x2.bitmask(f64x2.lt(nD, zero)) << 6));
+      viol = v128.or(viol, v128.or(v128.or(f64x2.gt(nA, needJ), f64x2.gt(nA, v128.load(need + om))), v128.or(f64x2.gt(nB, needJ), f64x2.gt(nB, v128.load(need + om + 16)))));
+      viol = v128.or(viol, v128.or(v128.or(f64x2.gt(nC, needJ), f64x2.gt(nC, v128.load(need + om + 32))), v128.or(f64x2.gt(nD, needJ), f64x2.gt(nD, v128.load(need + om + 48)))));
+      const mx = f64x2.max(f64x2.max(nA, nB), f64x2.max(nC, nD)), mn = f64x2.min(f64x2.min(nA, nB), f64x2.min(nC, nD));
+      const hx0 = f64x2.extract_lane(mx, 0), hx1 = f64x2.extract_lane(mx, 1), lx0 = f64x2.extract_lane(mn, 0), lx1 = f64x2.extract_lane(mn, 1);
+      const hi = hx0 > hx1 ? hx0 : hx1, lo = lx0 < lx1 ? lx0 : lx1;
+      const nhi = <i32>hi, nlo = lo < 0 ? 0 : <i32>lo;
+      const r2A = f64x2.mul(rA, rA), r2B = f64x2.mul(rB, rB), r2C = f64x2.mul(rC, rC), r2D = f64x2.mul(rD, rD);
+      let eA = zero, oA = zero, eB = zero, oB = zero, eC = zero, oC = zero, eD = zero, oD = zero;
+      let i = nhi;
+      for (; i > nlo; i -= 2) {
+        const fi = f64x2.splat(<f64>i);
+        const kA = f64x2.le(fi, nA), kB = f64x2.le(fi, nB), kC = f64x2.le(fi, nC), kD = f64x2.le(fi, nD);
+        const pe: usize = <usize>(i - 2) * nps, po: usize = pe + nps;
+        const ue = v128.load64_splat(uj + pe), uo = v128.load64_splat(uj + po);
+        const me: usize = Ut + pe + om, mo: usize = Ut + po + om;
+        eA = f64x2.add(f64x2.mul(eA, r2A), v128.and(f64x2.mul(ue, v128.load(me)), kA));
+        oA = f64x2.add(f64x2.mul(oA, r2A), v128.and(f64x2.mul(uo, v128.load(mo)), kA));
+        eB = f64x2.add(f64x2.mul(eB, r2B), v128.and(f64x2.mul(ue, v128.load(me + 16)), kB));
+        oB = f64x2.add(f64x2.mul(oB, r2B), v128.and(f64x2.mul(uo, v128.load(mo + 16)), kB));
+        eC = f64x2.add(f64x2.mul(eC, r2C), v128.and(f64x2.mul(ue, v128.load(me + 32)), kC));
+        oC = f64x2.add(f64x2.mul(oC, r2C), v128.and(f64x2.mul(uo, v128.load(mo + 32)), kC));
+        eD = f64x2.add(f64x2.mul(eD, r2D), v128.and(f64x2.mul(ue, v128.load(me + 48)), kD));
+        oD = f64x2.add(f64x2.mul(oD, r2D), v128.and(f64x2.mul(uo, v128.load(mo + 48)), kD));
+      }
+      for (; i > 0; i -= 2) {
+        const pe: usize = <usize>(i - 2) * nps, po: usize = pe + nps;
+        const ue = v128.load64_splat(uj + pe), uo = v128.load64_splat(uj + po);
+        const me: usize = Ut + pe + om, mo: usize = Ut + po + om;
+        eA = f64x2.add(f64x2.mul(eA, r2A), f64x2.mul(ue, v128.load(me)));
+        oA = f64x2.add(f64x2.mul(oA, r2A), f64x2.mul(uo, v128.load(mo)));
+        eB = f64x2.add(f64x2.mul(eB, r2B), f64x2.mul(ue, v128.load(me + 16)));
+        oB = f64x2.add(f64x2.mul(oB, r2B), f64x2.mul(uo, v128.load(mo + 16)));
+        eC = f64x2.add(f64x2.mul(eC, r2C), f64x2.mul(ue, v128.load(me + 32)));
+        oC = f64x2.add(f64x2.mul(oC, r2C), f64x2.mul(uo, v128.load(mo + 32)));
+        eD = f64x2.add(f64x2.mul(eD, r2D), f64x2.mul(ue, v128.load(me + 48)));
+        oD = f64x2.add(f64x2.mul(oD, r2D), f64x2.mul(uo, v128.load(mo + 48)));
+      }
+      const tA = f64x2.mul(rA, f64x2.add(eA, f64x2.mul(rA, oA))), tB = f64x2.mul(rB, f64x2.add(eB, f64x2.mul(rB, oB)));
+      const tC = f64x2.mul(rC, f64x2.add(eC, f64x2.mul(rC, oC))), tD = f64x2.mul(rD, f64x2.add(eD, f64x2.mul(rD, oD)));
+      total += 2.0 * f64x2.extract_lane(tA, 0);
+      total += 2.0 * f64x2.extract_lane(tA, 1);
+      total += 2.0 * f64x2.extract_lane(tB, 0);
+      total += 2.0 * f64x2.extract_lane(tB, 1);
+      total += 2.0 * f64x2.extract_lane(tC, 0);
+      total += 2.0 * f64x2.extract_lane(tC, 1);
+      total += 2.0 * f64x2.extract_lane(tD, 0);
+      total += 2.0 * f64x2.extract_lane(tD, 1);
+    }
+    while (m < n) {
+      const two = m + 2 < n;
+      const om: usize = <usize>m << 3;
+      // Neff per lane (lanes past n: 0; big pairs: −1, no terms).
+      // (Lanes past n compute r from stale entries: never used.)
+      const rA = pairR(bj, col, isq, rj, om, fj, ij, mone, one), rB = two ? pairR(bj, col, isq, rj, om + 16, fj, ij, mone, one) : zero;
+      const k0 = tetraNeff(Math.abs(f64x2.extract_lane(rA, 0)), tab, bins, rMax);
+      const k1 = m + 1 < n ? tetraNeff(Math.abs(f64x2.extract_lane(rA, 1)), tab, bins, rMax) : 0.0;
+      const k2 = two ? tetraNeff(Math.abs(f64x2.extract_lane(rB, 0)), tab, bins, rMax) : 0.0;
+      const k3 = m + 3 < n ? tetraNeff(Math.abs(f64x2.extract_lane(rB, 1)), tab, bins, rMax) : 0.0;
+      big += (k0 < 0 ? 1 : 0) + (k1 < 0 ? 1 : 0) + (k2 < 0 ? 1 : 0) + (k3 < 0 ? 1 : 0);
+      const nj0 = f64x2.extract_lane(needJ, 0);
+      const lim0 = load<f64>(need + om), lim1 = m + 1 < n ? load<f64>(need + om + 8) : 0.0;
+      const lim2 = two ? load<f64>(need + om + 16) : 0.0, lim3 = m + 3 < n ? load<f64>(need + om + 24) : 0.0;
+      if (k0 > nj0 || k1 > nj0 || k2 > nj0 || k3 > nj0 || k0 > lim0 || k1 > lim1 || k2 > lim2 || k3 > lim3) viol = mone;
+      const nA = f64x2.replace_lane(f64x2.splat(k0), 1, k1), nB = f64x2.replace_lane(f64x2.splat(k2), 1, k3);
+      const r2A = f64x2.mul(rA, rA), r2B = f64x2.mul(rB, rB);
+      const h01 = k0 > k1 ? k0 : k1, h23 = k2 > k3 ? k2 : k3;
+      const l01 = k0 < k1 ? k0 : k1, l23 = k2 < k3 ? k2 : k3;
+      const hi = h01 > h23 ? h01 : h23, lo = l01 < l23 ? l01 : l23;
+      const nhi = <i32>hi, nlo = lo < 0 ? 0 : <i32>lo;
+      let eA = zero, oA = zero, eB = zero, oB = zero;
+      let i = nhi;
+      for (; i > nlo; i -= 2) {
+        const fi = f64x2.splat(<f64>i);
+        const kA = f64x2.le(fi, nA), kB = f64x2.le(fi, nB);
+        const pe: usize = <usize>(i - 2) * nps, po: usize = pe + nps;
+        const ue = v128.load64_splat(uj + pe), uo = v128.load64_splat(uj + po);
+        const me: usize = Ut + pe + om, mo: usize = Ut + po + om;
+        eA = f64x2.add(f64x2.mul(eA, r2A), v128.and(f64x2.mul(ue, v128.load(me)), kA));
+        oA = f64x2.add(f64x2.mul(oA, r2A), v128.and(f64x2.mul(uo, v128.load(mo)), kA));
+        eB = f64x2.add(f64x2.mul(eB, r2B), v128.and(f64x2.mul(ue, v128.load(me + 16)), kB));
+        oB = f64x2.add(f64x2.mul(oB, r2B), v128.and(f64x2.mul(uo, v128.load(mo + 16)), kB));
+      }
+      for (; i > 0; i -= 2) {
+        const pe: usize = <usize>(i - 2) * nps, po: usize = pe + nps;
+        const ue = v128.load64_splat(uj + pe), uo = v128.load64_splat(uj + po);
+        const me: usize = Ut + pe + om, mo: usize = Ut + po + om;
+        eA = f64x2.add(f64x2.mul(eA, r2A), f64x2.mul(ue, v128.load(me)));
+        oA = f64x2.add(f64x2.mul(oA, r2A), f64x2.mul(uo, v128.load(mo)));
+        eB = f64x2.add(f64x2.mul(eB, r2B), f64x2.mul(ue, v128.load(me + 16)));
+        oB = f64x2.add(f64x2.mul(oB, r2B), f64x2.mul(uo, v128.load(mo + 16)));
+      }
+      const tA = f64x2.mul(rA, f64x2.add(eA, f64x2.mul(rA, oA)));
+      const tB = f64x2.mul(rB, f64x2.add(eB, f64x2.mul(rB, oB)));
+      // Add in pair order; a lane past n (pad: Neff = 0, r = 0) or a big pair adds ±0 (no change).
+      total += 2.0 * f64x2.extract_lane(tA, 0);
+      if (m + 1 < n) total += 2.0 * f64x2.extract_lane(tA, 1);
+      if (two) {
+        total += 2.0 * f64x2.extract_lane(tB, 0);
+        if (m + 3 < n) total += 2.0 * f64x2.extract_lane(tB, 1);
+      }
+      m += two ? 4 : 2;
+    }
+  }
+  store<f64>(outBig, <f64>big);
+  store<f64>(outBig + 8, v128.any_true(viol) ? 1.0 : 0.0);
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// First-order (drift) part of the mixture ODE per mode group (branch mix32; append-only).  Mirrors the
+// TS loop of MixtureOde.rhs (src/theory/mixture-ode.ts) operation for operation:
+//   Mt = Σ_μ cDrift[g,μ] G^μ (classes in order, skipped when the coefficient is 0), Mt_kk −= ηℓ2,
+//   MQ = Mt Q_g (this module's gemm, C zeroed first: the same sums as the kernels' gemm),
+//   out[g, (k,l), k ≤ l] = MQ_kl + MQ_lk, then += cNoise[g,μ] N^μ_kl per class in order (if second).
+// Gm and noise hold nc K×K blocks; out holds G packed upper triangles (K(K+1)/2 each).
+
+export function mixtureDrift(
+  G: i32, K: i32, nc: i32, Gm: usize, cDrift: usize, etaL2: f64, Qg: usize, Mt: usize, MQ: usize, W: usize,
+  noise: usize, cNoise: usize, second: i32, out: usize,
+): void {
+  const KK = K * K;
+  const kkb: usize = <usize>KK << 3;
+  let jj: usize = out;
+  for (let g = 0; g < G; g++) {
+    memory.fill(Mt, 0, kkb);
+    for (let mu = 0; mu < nc; mu++) {
+      const c = load<f64>(cDrift + ((<usize>(g * nc + mu)) << 3));
+      if (c == 0) continue;
+      const gm: usize = Gm + <usize>mu * kkb;
+      const cv = f64x2.splat(c);
+      let i = 0;
+      for (; i + 1 < KK; i += 2) {
+        const o: usize = <usize>i << 3;
+        v128.store(Mt + o, f64x2.add(v128.load(Mt + o), f64x2.mul(cv, v128.load(gm + o))));
+      }
+      for (; i < KK; i++) {
+        const o: usize = <usize>i << 3;
+        store<f64>(Mt + o, load<f64>(Mt + o) + c * load<f64>(gm + o));
+      }
+    }
+    for (let k = 0; k < K; k++) {
+      const o: usize = (<usize>(k * K + k)) << 3;
+      store<f64>(Mt + o, load<f64>(Mt + o) - etaL2);
+    }
+    memory.fill(MQ, 0, kkb);
+    gemm(0, 0, K, K, K, 1.0, Mt, Qg + <usize>g * kkb, MQ, W);
+    const start = jj;
+    for (let k = 0; k < K; k++) {
+      for (let l = k; l < K; l++) {
+        store<f64>(jj, load<f64>(MQ + ((<usize>(k * K + l)) << 3)) + load<f64>(MQ + ((<usize>(l * K + k)) << 3)));
+        jj += 8;
+      }
+    }
+    if (second != 0) {
+      for (let mu = 0; mu < nc; mu++) {
+        const c = load<f64>(cNoise + ((<usize>(g * nc + mu)) << 3));
+        if (c == 0) continue;
+        const nm: usize = noise + <usize>mu * kkb;
+        let p = start;
+        for (let k = 0; k < K; k++) {
+          const row: usize = nm + ((<usize>(k * K)) << 3);
+          for (let l = k; l < K; l++) {
+            store<f64>(p, load<f64>(p) + c * load<f64>(row + (<usize>l << 3)));
+            p += 8;
+          }
+        }
+      }
+    }
+  }
+}

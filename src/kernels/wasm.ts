@@ -520,3 +520,51 @@ export function residentSubarray(X: Float64Array, begin: number, end: number): F
   residentParents.set(sub, residentParents.get(X) ?? X);
   return sub;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Tetrachoric series sums of the mixture ODE (branch mix32; append-only block): the `tetraSum`
+// export of wasm/kernels.ts, reached by src/kernels/tetra.ts (its TS reference).  Every array must be
+// resident (a view into the kernels' memory, see `allocResident`): passed by byte offset, no copies.
+
+type TetraSumExport = (
+  B: number, ldb: number, col: number, fc: number, isq: number, h: number, phi: number, vv: number,
+  n: number, np: number, R: number, Nt: number, need: number, Ut: number,
+  tab: number, bins: number, rMax: number, sqi: number, invs: number, outBig: number, Td: number,
+) => number;
+
+/** Runs the SIMD `tetraSum` on resident arrays (see src/kernels/tetra.ts); returns the series total. */
+export function wasmTetraSum(
+  k: WasmKernels, B: Float64Array, ldb: number, col: Float64Array, fc: Float64Array, isq: Float64Array,
+  h: Float64Array, phi: Float64Array, vv: Float64Array, n: number, np: number, R: Float64Array,
+  Nt: Float64Array, need: Float64Array, Ut: Float64Array, tab: Float64Array, bins: number, rMax: number,
+  sqi: Float64Array, invs: Float64Array, out: Float64Array, Td: Float64Array,
+): number {
+  const f = (k.ex as unknown as { tetraSum: TetraSumExport }).tetraSum;
+  if (!k.isResident(B) || !k.isResident(Ut) || !k.isResident(out)) throw new Error("wasmTetraSum: every array must be resident in the kernels' memory");
+  return f(B.byteOffset, ldb, col.byteOffset, fc.byteOffset, isq.byteOffset, h.byteOffset, phi.byteOffset, vv.byteOffset, n, np,
+    R.byteOffset, Nt.byteOffset, need.byteOffset, Ut.byteOffset, tab.byteOffset, bins, rMax, sqi.byteOffset, invs.byteOffset, out.byteOffset, Td.byteOffset);
+}
+
+type MixtureDriftExport = (
+  G: number, K: number, nc: number, Gm: number, cDrift: number, etaL2: number, Qg: number, Mt: number, MQ: number, W: number,
+  noise: number, cNoise: number, second: number, out: number,
+) => number;
+
+/**
+ * The mixture ODE's per-group drift (`mixtureDrift` of wasm/kernels.ts; TS reference: the loop in
+ * MixtureOde.rhs) on resident arrays; W is a resident gemm workspace of `gemmWorkspaceBytes()` bytes.
+ */
+export function wasmMixtureDrift(
+  k: WasmKernels, G: number, K: number, nc: number, Gm: Float64Array, cDrift: Float64Array, etaL2: number,
+  Qg: Float64Array, Mt: Float64Array, MQ: Float64Array, W: Float64Array, noise: Float64Array, cNoise: Float64Array,
+  second: boolean, out: Float64Array,
+): void {
+  if (!k.isResident(Gm) || !k.isResident(Qg) || !k.isResident(out) || !k.isResident(W)) throw new Error("wasmMixtureDrift: every array must be resident in the kernels' memory");
+  const f = (k.ex as unknown as { mixtureDrift: MixtureDriftExport }).mixtureDrift;
+  f(G, K, nc, Gm.byteOffset, cDrift.byteOffset, etaL2, Qg.byteOffset, Mt.byteOffset, MQ.byteOffset, W.byteOffset, noise.byteOffset, cNoise.byteOffset, second ? 1 : 0, out.byteOffset);
+}
+
+/** Bytes of the gemm workspace the SIMD kernels need. */
+export function wasmGemmWorkspaceBytes(k: WasmKernels): number {
+  return k.ex.gemmWorkspaceBytes();
+}

@@ -29,6 +29,7 @@
  */
 import { gaussLegendre } from "./quadrature.js";
 import { erf, normCdf } from "./special.js";
+import { TetraWorkspace, type TetraTables } from "../kernels/tetra.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
 const SQRT_TWO_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -406,13 +407,9 @@ export class ErfExpectations {
   readonly gppg: Float64Array;
   readonly ee: Float64Array;
   private t1: TiltedGaussian;
-  private t2: TiltedGaussian;
-  private eg: Float64Array;
-  private h: Float64Array;
-  private rr: Float64Array;
-  private U: Float64Array;
-  private isq: Float64Array;
-  private need: Int32Array;
+  private zeros: Float64Array;
+  private act: Int32Array;
+  private tetraWs: TetraWorkspace | null = null;
   constructor(readonly K: number) {
     this.g = new Float64Array(K);
     this.gp = new Float64Array(K);
@@ -423,13 +420,8 @@ export class ErfExpectations {
     this.gppg = new Float64Array(K * K);
     this.ee = new Float64Array(K * K);
     this.t1 = new TiltedGaussian(K);
-    this.t2 = new TiltedGaussian(K);
-    this.eg = new Float64Array(K);
-    this.h = new Float64Array(K);
-    this.rr = new Float64Array(K * K);
-    this.U = new Float64Array(K * TETRA_STRIDE);
-    this.isq = new Float64Array(K);
-    this.need = new Int32Array(K);
+    this.zeros = new Float64Array(K);
+    this.act = new Int32Array(K);
   }
 
   /**
@@ -488,70 +480,73 @@ export class ErfExpectations {
    *   E'[(y − Σ v_j g_j)²] = (y − Σ v_j E'[g_j])² + 4 Σ_jm v_j v_m T_jm,
    * and T comes from the tetrachoric (Mehler) series (see `tetrachoricT`), whose per-index factors
    * are computed once per tilt: O(K·N) set-up and N multiply–adds per pair, no transcendental
-   * function per pair.  Pairs with |r| > TETRA_R_MAX use bvnCdf (Genz) instead.
+   * function per pair.  Pairs with |r| > TETRA_R_MAX use bvnCdf (Genz) instead, added after the
+   * series pairs.
+   *
+   * The second tilt is a rank-one update C' = C − f c cᵀ, m' = m − f c (m_l + b_l) of the base
+   * (Ω for k = l with a = 2, the k-tilted Gaussian otherwise): it is never formed; its diagonal and
+   * mean are O(K) here, and its off-diagonal entries are formed pair by pair inside the series sum
+   * (src/kernels/tetra.ts: TS reference and WebAssembly-SIMD kernel, bit-identical), with the same
+   * floating-point operations as `TiltedGaussian.tiltGp`.  Indices with v_j = 0 are left out.
    */
   private computeSecond(Om: ArrayLike<number>, b: ArrayLike<number>, y: number, v: ArrayLike<number>): void {
-    const K = this.K, t1 = this.t1, t2 = this.t2, eg = this.eg, h = this.h, rr = this.rr, U = this.U;
-    const isq = this.isq, need = this.need;
+    const K = this.K, t1 = this.t1;
+    const ws = (this.tetraWs ??= new TetraWorkspace(K, TETRA_TABLES));
+    const act = this.act;
+    let n = 0;
+    for (let j = 0; j < K; j++) if (v[j] !== 0) act[n++] = j;
+    const { B0, B1, col, fc, isq, h, phi, vv } = ws;
+    for (let jj = 0; jj < n; jj++) {
+      vv[jj] = v[act[jj]];
+      const o = act[jj] * K;
+      for (let mm = 0; mm < n; mm++) B0[jj * K + mm] = Om[o + act[mm]];
+    }
+    const zeroMean = this.zeros;
     for (let k = 0; k < K; k++) {
-      if (k + 1 < K) t1.reset(Om).tiltGp(k, b[k]);
+      if (k + 1 < K) {
+        t1.reset(Om).tiltGp(k, b[k]);
+        const C1 = t1.cov;
+        for (let jj = 0; jj < n; jj++) {
+          const o = act[jj] * K;
+          for (let mm = 0; mm < n; mm++) B1[jj * K + mm] = C1[o + act[mm]];
+        }
+      }
       for (let l = k; l < K; l++) {
-        if (k === l) t2.reset(Om).tiltGp(k, b[k], 2);
-        else t2.copyFrom(t1).tiltGp(l, b[l]);
-        const w = t2.weight, C = t2.cov, mu = t2.mean;
+        // Base Gaussian and the second tilt g'(u_l + b_l)^a, as in TiltedGaussian.tiltGp.
+        const diag = k === l;
+        const C = diag ? Om : t1.cov, mean = diag ? zeroMean : t1.mean, a = diag ? 2 : 1;
+        const s = C[l * K + l];
+        const den = 1 + a * s;
+        const mk = mean[l] + b[l];
+        const w = (diag ? 1 : t1.weight) * (Math.pow(SQRT_TWO_OVER_PI, a) * Math.exp((-0.5 * a * mk * mk) / den) / Math.sqrt(den));
+        const f = a / den;
         let s1 = 0;
-        for (let j = 0; j < K; j++) {
-          const sj = 1 + C[j * K + j], cj = mu[j] + b[j];
-          eg[j] = erf(cj / Math.sqrt(2 * sj));
-          s1 += v[j] * eg[j];
-          h[j] = cj / Math.sqrt(sj);
+        for (let jj = 0; jj < n; jj++) {
+          const j = act[jj];
+          const cl = C[j * K + l];
+          const fcj = f * cl;
+          col[jj] = cl;
+          fc[jj] = fcj;
+          const cjj = C[j * K + j] - fcj * cl;
+          const sj = 1 + cjj, cj = mean[j] - fcj * mk + b[j];
+          const egj = erf(cj / Math.sqrt(2 * sj));
+          s1 += v[j] * egj;
+          const q = Math.sqrt(sj);
+          const x = cj / q;
+          h[jj] = x;
+          isq[jj] = 1 / q;
+          phi[jj] = INV_SQRT_2PI * Math.exp(-0.5 * x * x);
         }
-        // Correlations, and per index the number of series terms its pairs need.
-        for (let j = 0; j < K; j++) {
-          isq[j] = 1 / Math.sqrt(1 + C[j * K + j]);
-          need[j] = 0;
-        }
-        for (let j = 0; j < K; j++) {
-          if (v[j] === 0) continue;
-          const ij = isq[j];
-          for (let m = j; m < K; m++) {
-            if (v[m] === 0) continue;
-            let r = C[j * K + m] * ij * isq[m];
-            r = r > 1 ? 1 : r < -1 ? -1 : r;
-            rr[j * K + m] = r;
-            const a = r < 0 ? -r : r;
-            if (a <= TETRA_R_MAX) {
-              const N = tetraTerms(a);
-              if (N > need[j]) need[j] = N;
-              if (N > need[m]) need[m] = N;
+        let tsum = ws.sum(n, diag ? B0 : B1);
+        if (ws.big > 0) {
+          const np = ws.stride(n), R = ws.R;
+          for (let jj = 0; jj < n; jj++) {
+            for (let mm = jj; mm < n; mm++) {
+              const r = R[jj * np + mm];
+              if ((r < 0 ? -r : r) <= TETRA_R_MAX) continue;
+              const t = vv[jj] * vv[mm] * (bvnCdf(h[jj], h[mm], r) - normCdf(h[jj]) * normCdf(h[mm]));
+              tsum += jj === mm ? t : 2 * t;
             }
-          }
-        }
-        for (let j = 0; j < K; j++) if (v[j] !== 0) hermiteFactors(h[j], v[j], need[j] + 1, U, j * TETRA_STRIDE);
-        let tsum = 0;
-        for (let j = 0; j < K; j++) {
-          if (v[j] === 0) continue;
-          const oj = j * TETRA_STRIDE;
-          for (let m = j; m < K; m++) {
-            if (v[m] === 0) continue;
-            const r = rr[j * K + m];
-            const a = r < 0 ? -r : r;
-            let t: number;
-            if (a <= TETRA_R_MAX) {
-              // Σ_{n<N} r^{n+1} U_jn U_mn as r(E(r²) + r O(r²)) over even/odd n: two independent Horner
-              // chains (half the latency); N is rounded up to even (U holds need + 1 terms).
-              const om = m * TETRA_STRIDE;
-              const r2 = r * r;
-              let e = 0, o = 0;
-              for (let n = (tetraTerms(a) + 1) & ~1; n > 0; n -= 2) {
-                e = e * r2 + U[oj + n - 2] * U[om + n - 2];
-                o = o * r2 + U[oj + n - 1] * U[om + n - 1];
-              }
-              t = r * (e + r * o);
-            } else {
-              t = v[j] * v[m] * (bvnCdf(h[j], h[m], r) - normCdf(h[j]) * normCdf(h[m]));
-            }
-            tsum += j === m ? t : 2 * t;
           }
         }
         const e = y - s1;
@@ -586,8 +581,6 @@ const TETRA_TABLE: Int32Array = (() => {
   return t;
 })();
 export const TETRA_N_MAX = TETRA_TABLE[TETRA_TABLE.length - 1];
-/** Per-index stride of the factor table: N_MAX + 1 terms (even rounding) and one spare. */
-const TETRA_STRIDE = TETRA_N_MAX + 2;
 
 /** Number of series terms for |r| = a ≤ TETRA_R_MAX (tail ≤ TETRA_TOL). */
 export function tetraTerms(a: number): number {
@@ -610,6 +603,8 @@ function hermiteFactors(x: number, c: number, N: number, out: Float64Array, o: n
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const SQRT_INT = Float64Array.from({ length: TETRA_N_MAX + 2 }, (_, n) => Math.sqrt(n));
 const INV_SQRT = Float64Array.from({ length: TETRA_N_MAX + 2 }, (_, n) => (n === 0 ? Infinity : 1 / Math.sqrt(n)));
+/** The series tables as the pair-sum kernel (src/kernels/tetra.ts) takes them. */
+export const TETRA_TABLES: TetraTables = { terms: TETRA_TABLE, bins: TETRA_BINS, rMax: TETRA_R_MAX, nMax: TETRA_N_MAX, sqrtInt: SQRT_INT, invSqrt: INV_SQRT };
 
 /**
  * T(h, k; r) = Φ2(h, k; r) − Φ(h)Φ(k) by the tetrachoric series (|r| ≤ TETRA_R_MAX, absolute error

@@ -26,7 +26,8 @@
 import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { ErfExpectations } from "../stats/gaussian-integrals.js";
-import { gemm } from "../kernels/index.js";
+import { allocResident, gemm, isResident, residentSubarray, simdKernels } from "../kernels/index.js";
+import { wasmGemmWorkspaceBytes, wasmMixtureDrift } from "../kernels/wasm.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 import { fourierRows, getPmseFromOmegas } from "./get.js";
 
@@ -120,6 +121,17 @@ export class MixtureOde {
   private readonly b0: Float64Array;
   private readonly v0: Float64Array;
   private readonly second: boolean;
+  /** Per group and class: η p_μ ρ^μ_g (drift) and p_μ ρ^μ_g |g| (noise), G×nc row-major. */
+  private readonly cDrift: Float64Array;
+  private readonly cNoise: Float64Array;
+  /** Packed upper triangles of Ω^μ while they are accumulated (nc × nt). */
+  private readonly omPacked: Float64Array;
+  /** G^μ and the noise matrices as nc consecutive K×K blocks (the views Gm[μ], noise[μ] point into them). */
+  private readonly GmAll: Float64Array;
+  private readonly noiseAll: Float64Array;
+  /** SIMD drift kernel buffers (null on the TS backend): gemm workspace and packed output. */
+  private readonly driftW: Float64Array | null;
+  private readonly driftOut: Float64Array | null;
 
   constructor(readonly params: MixtureOdeParams, b0: ArrayLike<number>, v0: ArrayLike<number>) {
     const K = params.K;
@@ -143,18 +155,39 @@ export class MixtureOde {
     this.probs = Float64Array.from(p, (x) => x / tot);
     this.labels = Float64Array.from(params.labels);
     this.exps = params.spectra.map(() => new ErfExpectations(K));
-    this.Qg = new Float64Array(this.G * K * K);
+    // Qg and Mt live in the SIMD kernels' memory when available (gemm then reads them in place).
+    this.Qg = allocResident(this.G * K * K);
     this.QgView = Array.from({ length: this.G }, (_, g) => this.Qg.subarray(g * K * K, (g + 1) * K * K));
     this.omegas = params.spectra.map(() => new Float64Array(K * K));
-    this.Gm = params.spectra.map(() => new Float64Array(K * K));
-    this.noise = params.spectra.map(() => new Float64Array(K * K));
-    this.Mt = new Float64Array(K * K);
-    this.MQ = new Float64Array(K * K);
+    this.GmAll = allocResident(nc * K * K);
+    this.noiseAll = allocResident(nc * K * K);
+    this.Gm = params.spectra.map((_, mu) => residentSubarray(this.GmAll, mu * K * K, (mu + 1) * K * K));
+    this.noise = params.spectra.map((_, mu) => residentSubarray(this.noiseAll, mu * K * K, (mu + 1) * K * K));
+    this.Mt = allocResident(K * K);
+    this.MQ = allocResident(K * K);
     this.b = new Float64Array(K);
     this.v = new Float64Array(K);
     this.b0 = Float64Array.from(b0);
     this.v0 = Float64Array.from(v0);
     this.second = params.secondOrder ?? true;
+    const eta = params.lr;
+    this.cDrift = allocResident(this.G * nc);
+    this.cNoise = allocResident(this.G * nc);
+    for (let g = 0; g < this.G; g++) {
+      for (let mu = 0; mu < nc; mu++) {
+        this.cDrift[g * nc + mu] = eta * this.probs[mu] * this.rho[mu][g];
+        this.cNoise[g * nc + mu] = this.probs[mu] * this.rho[mu][g] * this.groupSize[g];
+      }
+    }
+    this.omPacked = new Float64Array(nc * this.nt);
+    const kern = simdKernels();
+    const resident = kern !== null && [this.GmAll, this.noiseAll, this.Qg, this.Mt, this.MQ, this.cDrift, this.cNoise].every(isResident);
+    this.driftW = resident ? allocResident(Math.ceil(wasmGemmWorkspaceBytes(kern) / 8)) : null;
+    this.driftOut = resident ? allocResident(this.G * this.nt) : null;
+    if (this.driftW !== null && !(isResident(this.driftW) && this.driftOut !== null && isResident(this.driftOut))) {
+      this.driftW = null;
+      this.driftOut = null;
+    }
   }
 
   /** Initial state vector from the SGD run's initial weights (mode densities by FFT). */
@@ -175,7 +208,11 @@ export class MixtureOde {
     return y;
   }
 
-  /** Unpack Q groups, Ω^μ, b and v from a state vector into the internal buffers. */
+  /**
+   * Unpack Q groups, Ω^μ, b and v from a state vector into the internal buffers.  Ω^μ = (1/D) Σ_g ρ^μ_g Q_g
+   * is accumulated on the packed upper triangles (groups in order, the same sums as on the full
+   * matrices) and then mirrored.
+   */
   private load(y: ArrayLike<number>): void {
     const { K, G, nt, Qg, D } = this;
     for (let g = 0; g < G; g++) {
@@ -183,17 +220,20 @@ export class MixtureOde {
       const o = g * K * K;
       for (let k = 0; k < K; k++) for (let l = k; l < K; l++) { Qg[o + k * K + l] = Qg[o + l * K + k] = y[j++]; }
     }
+    const P = this.omPacked;
     for (let mu = 0; mu < this.omegas.length; mu++) {
       const Om = this.omegas[mu];
-      Om.fill(0);
+      const po = mu * nt;
+      P.fill(0, po, po + nt);
       const rho = this.rho[mu];
       for (let g = 0; g < G; g++) {
         const r = rho[g];
         if (r === 0) continue;
-        const o = g * K * K;
-        for (let i = 0; i < K * K; i++) Om[i] += r * Qg[o + i];
+        const yo = g * nt;
+        for (let i = 0; i < nt; i++) P[po + i] += r * y[yo + i];
       }
-      for (let i = 0; i < K * K; i++) Om[i] /= D;
+      let j = po;
+      for (let k = 0; k < K; k++) for (let l = k; l < K; l++) { Om[k * K + l] = Om[l * K + k] = P[j++] / D; }
     }
     let o = G * nt;
     if (this.params.trainBias) for (let k = 0; k < K; k++) this.b[k] = y[o++];
@@ -225,28 +265,40 @@ export class MixtureOde {
         for (let k = 0; k < K; k++) for (let l = 0; l < K; l++) N[k * K + l] = eta * eta * v[k] * v[l] * E.ee[k * K + l];
       }
     }
-    for (let g = 0; g < G; g++) {
+    const cDrift = this.cDrift, cNoise = this.cNoise, second = this.second, noise = this.noise;
+    const KK = K * K, etaL2 = eta * l2;
+    const kern = this.driftOut !== null ? simdKernels() : null;
+    if (kern !== null) {
+      // The loop below as one SIMD kernel call (bit-identical; wasm/kernels.ts mixtureDrift).
+      wasmMixtureDrift(kern, G, K, nc, this.GmAll, cDrift, etaL2, Qg, Mt, MQ, this.driftW!, this.noiseAll, cNoise, second, this.driftOut!);
+      dy.set(this.driftOut!.subarray(0, G * nt));
+    }
+    else for (let g = 0; g < G; g++) {
       Mt.fill(0);
       for (let mu = 0; mu < nc; mu++) {
-        const c = eta * this.probs[mu] * this.rho[mu][g];
+        const c = cDrift[g * nc + mu];
         if (c === 0) continue;
         const Gm = this.Gm[mu];
-        for (let i = 0; i < K * K; i++) Mt[i] += c * Gm[i];
+        for (let i = 0; i < KK; i++) Mt[i] += c * Gm[i];
       }
-      for (let k = 0; k < K; k++) Mt[k * K + k] -= eta * l2;
+      for (let k = 0; k < K; k++) Mt[k * K + k] -= etaL2;
       // MQ = M_τ Q_g
       gemm(false, false, K, K, K, 1, Mt, this.QgView[g], 0, MQ);
-      let jj = g * nt;
+      const o = g * nt;
+      let jj = o;
       for (let k = 0; k < K; k++) {
-        for (let l = k; l < K; l++) {
-          let d = MQ[k * K + l] + MQ[l * K + k];
-          if (this.second) {
-            for (let mu = 0; mu < nc; mu++) {
-              const c = this.probs[mu] * this.rho[mu][g] * this.groupSize[g];
-              if (c !== 0) d += c * this.noise[mu][k * K + l];
-            }
+        for (let l = k; l < K; l++) dy[jj++] = MQ[k * K + l] + MQ[l * K + k];
+      }
+      if (second) {
+        // dy += Σ_μ c_μ noise_μ, classes in order per entry (the same sums as entry by entry).
+        for (let mu = 0; mu < nc; mu++) {
+          const c = cNoise[g * nc + mu];
+          if (c === 0) continue;
+          const N = noise[mu];
+          jj = o;
+          for (let k = 0; k < K; k++) {
+            for (let l = k; l < K; l++) dy[jj++] += c * N[k * K + l];
           }
-          dy[jj++] = d;
         }
       }
     }
