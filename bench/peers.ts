@@ -659,7 +659,7 @@ function benchCpDecomp(tmp: string): void {
     const worse = Math.max(o.loss, p.loss);
     let common = 0;
     while (common < Math.min(o.trace.length, p.trace.length) && Math.abs(o.trace[common][1] - p.trace[common][1]) <= 1e-8 * Math.abs(p.trace[common][1])) common++;
-    details.push(`why the cold starts differ: the per-iteration losses agree to 1e-8 for the first ${common} iteration(s), then the line searches (strong Wolfe c1 = 1e-4 with N&W zoom vs Moré–Thuente c1 = 1e-3) take different steps and the paths part`);
+    details.push(`why the cold starts differ: same start and objective (checked), but the line searches differ (strong Wolfe c1 = 1e-4 with N&W zoom vs Moré–Thuente dcsrch c1 = 1e-3); the per-iteration losses agree to 1e-8 for ${common} iteration(s) (after iteration 1: rfdyn ${o.trace[0]?.[1].toExponential(6)}, scipy ${p.trace[0]?.[1].toExponential(6)}: both back off from the unit-length first trial to different acceptable steps), then the paths part`);
     details.push(`well-conditioned start (same minimum): rfdyn ${fmtNum(ow.seconds)} s, scipy ${fmtNum(pw.seconds)} s to the same stop (${ow.iterations} vs ${pw.iterations} iterations, ${ow.evals} vs ${pw.evals} evaluations); ratio ${(pw.seconds / ow.seconds).toFixed(2)} (one pair)`);
     details.push(`time to the same loss (within 1e-6 of the worse final loss, ${worse.toExponential(6)}): rfdyn ${fmtNum(median(tt.map((x) => x[1])))} s, scipy ${fmtNum(median(tt.map((x) => x[0])))} s; ratio ${ratioText(ratios)}`);
     details.push(`per evaluation: rfdyn ${(1e3 * median(ours.map((x) => x.seconds / x.evals))).toFixed(2)} ms, scipy ${(1e3 * median(theirs.map((x) => x.seconds / x.evals))).toFixed(2)} ms; ratio ${ratioText(perEval)}`);
