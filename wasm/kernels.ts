@@ -117,7 +117,8 @@ export function heapBase(): usize {
 // Row pass of the single-neuron flow (mirrors tsFusedRowPass in src/theory/single-neuron.ts):
 // out += Σ_ν f(λ_ν) x_ν, λ_ν = x_ν·w, rows n0 … n1−1 in blocks of four from n0.
 //
-// Fixed summation order (the TS reference follows it exactly):
+// Fixed summation order (the TS reference follows it exactly; the kernel only interleaves the
+// update of one block with the dot products of the next):
 //  - each row's λ = x·w is summed in four interleaved partial sums S_k = Σ_{j ≡ k mod 4} x_j w_j
 //    (each in increasing j), combined as λ = (S0 + S2) + (S1 + S3).  Here one row's partial sums
 //    live in two vectors, A = (S0, S1) and B = (S2, S3): four rows give eight independent add chains
@@ -156,62 +157,102 @@ export function rowPass(
 ): f64 {
   let ss: f64 = 0;
   const rs: usize = <usize>D << 3;
-  const D4 = D & ~3, rem = D & 3;
-  const D2 = D & ~1;
+  const rs2: usize = rs << 1, rs3: usize = rs2 + rs, rs4: usize = rs << 2;
+  const D4 = D & ~3, rem = D & 3, D2 = D & ~1;
   const t2: usize = <usize>D4 << 3;            // byte offset of the tail pair j = D4, D4 + 1
   const t1: usize = <usize>(D - 1) << 3;       // byte offset of the odd tail entry j = D − 1
   let nu = n0;
-  for (; nu + 3 < n1; nu += 4) {
-    const p0 = X + <usize>nu * rs, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
+  // Software-pipelined blocks of four rows: one loop over column quads does the update of block k
+  // (rows p0 …) and the dot products of block k + 1 (rows q0 …), so the (latency-bound) dot chains and
+  // the (throughput-bound) update overlap and the loop overhead is shared.  Every entry's arithmetic
+  // is exactly that of the TS reference (the operations are only interleaved differently).
+  if (nu + 3 < n1) {
+    let p0 = X + <usize>nu * rs;
     let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
     let b0 = f64x2.splat(0), b1 = f64x2.splat(0), b2 = f64x2.splat(0), b3 = f64x2.splat(0);
     for (let i = 0; i < D4; i += 4) {
       const o: usize = <usize>i << 3;
+      const x0 = p0 + o, x1 = x0 + rs, x2 = x0 + rs2, x3 = x0 + rs3;
       const wa = v128.load(w + o), wb = v128.load(w + o, 16);
-      a0 = f64x2.add(a0, f64x2.mul(v128.load(p0 + o), wa));
-      b0 = f64x2.add(b0, f64x2.mul(v128.load(p0 + o, 16), wb));
-      a1 = f64x2.add(a1, f64x2.mul(v128.load(p1 + o), wa));
-      b1 = f64x2.add(b1, f64x2.mul(v128.load(p1 + o, 16), wb));
-      a2 = f64x2.add(a2, f64x2.mul(v128.load(p2 + o), wa));
-      b2 = f64x2.add(b2, f64x2.mul(v128.load(p2 + o, 16), wb));
-      a3 = f64x2.add(a3, f64x2.mul(v128.load(p3 + o), wa));
-      b3 = f64x2.add(b3, f64x2.mul(v128.load(p3 + o, 16), wb));
+      a0 = f64x2.add(a0, f64x2.mul(v128.load(x0), wa));
+      b0 = f64x2.add(b0, f64x2.mul(v128.load(x0, 16), wb));
+      a1 = f64x2.add(a1, f64x2.mul(v128.load(x1), wa));
+      b1 = f64x2.add(b1, f64x2.mul(v128.load(x1, 16), wb));
+      a2 = f64x2.add(a2, f64x2.mul(v128.load(x2), wa));
+      b2 = f64x2.add(b2, f64x2.mul(v128.load(x2, 16), wb));
+      a3 = f64x2.add(a3, f64x2.mul(v128.load(x3), wa));
+      b3 = f64x2.add(b3, f64x2.mul(v128.load(x3, 16), wb));
     }
-    if (rem >= 2) {
-      const wa = v128.load(w + t2);
-      a0 = f64x2.add(a0, f64x2.mul(v128.load(p0 + t2), wa));
-      a1 = f64x2.add(a1, f64x2.mul(v128.load(p1 + t2), wa));
-      a2 = f64x2.add(a2, f64x2.mul(v128.load(p2 + t2), wa));
-      a3 = f64x2.add(a3, f64x2.mul(v128.load(p3 + t2), wa));
-    }
-    if (rem == 1) {
-      const wz = v128.load64_zero(w + t1);
-      a0 = f64x2.add(a0, f64x2.mul(v128.load64_zero(p0 + t1), wz));
-      a1 = f64x2.add(a1, f64x2.mul(v128.load64_zero(p1 + t1), wz));
-      a2 = f64x2.add(a2, f64x2.mul(v128.load64_zero(p2 + t1), wz));
-      a3 = f64x2.add(a3, f64x2.mul(v128.load64_zero(p3 + t1), wz));
-    } else if (rem == 3) {
-      const wz = v128.load64_zero(w + t1);
-      b0 = f64x2.add(b0, f64x2.mul(v128.load64_zero(p0 + t1), wz));
-      b1 = f64x2.add(b1, f64x2.mul(v128.load64_zero(p1 + t1), wz));
-      b2 = f64x2.add(b2, f64x2.mul(v128.load64_zero(p2 + t1), wz));
-      b3 = f64x2.add(b3, f64x2.mul(v128.load64_zero(p3 + t1), wz));
-    }
-    const l0 = lam2(a0, b0), l1 = lam2(a1, b1), l2 = lam2(a2, b2), l3 = lam2(a3, b3);
-    ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3;
-    const f0 = rowFn(kind, l0, a, c, d, y, v, b), f1 = rowFn(kind, l1, a, c, d, y, v, b);
-    const f2 = rowFn(kind, l2, a, c, d, y, v, b), f3 = rowFn(kind, l3, a, c, d, y, v, b);
-    const F0 = f64x2.splat(f0), F1 = f64x2.splat(f1), F2 = f64x2.splat(f2), F3 = f64x2.splat(f3);
-    let i = 0;
-    for (; i < D2; i += 2) {
-      const o: usize = <usize>i << 3;
-      const u = f64x2.add(f64x2.mul(F0, v128.load(p0 + o)), f64x2.mul(F1, v128.load(p1 + o)));
-      const t = f64x2.add(f64x2.mul(F2, v128.load(p2 + o)), f64x2.mul(F3, v128.load(p3 + o)));
-      v128.store(out + o, f64x2.add(v128.load(out + o), f64x2.add(u, t)));
-    }
-    if (i < D) {
-      const o: usize = <usize>i << 3;
-      store<f64>(out + o, load<f64>(out + o) + ((f0 * load<f64>(p0 + o) + f1 * load<f64>(p1 + o)) + (f2 * load<f64>(p2 + o) + f3 * load<f64>(p3 + o))));
+    for (;;) {
+      // Dot tails of the block at p0 (j ≥ D4, added last to S_{j mod 4}).
+      if (rem >= 2) {
+        const wa = v128.load(w + t2), x0 = p0 + t2;
+        a0 = f64x2.add(a0, f64x2.mul(v128.load(x0), wa));
+        a1 = f64x2.add(a1, f64x2.mul(v128.load(x0 + rs), wa));
+        a2 = f64x2.add(a2, f64x2.mul(v128.load(x0 + rs2), wa));
+        a3 = f64x2.add(a3, f64x2.mul(v128.load(x0 + rs3), wa));
+      }
+      if (rem == 1) {
+        const wz = v128.load64_zero(w + t1), x0 = p0 + t1;
+        a0 = f64x2.add(a0, f64x2.mul(v128.load64_zero(x0), wz));
+        a1 = f64x2.add(a1, f64x2.mul(v128.load64_zero(x0 + rs), wz));
+        a2 = f64x2.add(a2, f64x2.mul(v128.load64_zero(x0 + rs2), wz));
+        a3 = f64x2.add(a3, f64x2.mul(v128.load64_zero(x0 + rs3), wz));
+      } else if (rem == 3) {
+        const wz = v128.load64_zero(w + t1), x0 = p0 + t1;
+        b0 = f64x2.add(b0, f64x2.mul(v128.load64_zero(x0), wz));
+        b1 = f64x2.add(b1, f64x2.mul(v128.load64_zero(x0 + rs), wz));
+        b2 = f64x2.add(b2, f64x2.mul(v128.load64_zero(x0 + rs2), wz));
+        b3 = f64x2.add(b3, f64x2.mul(v128.load64_zero(x0 + rs3), wz));
+      }
+      const l0 = lam2(a0, b0), l1 = lam2(a1, b1), l2 = lam2(a2, b2), l3 = lam2(a3, b3);
+      ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3;
+      const f0 = rowFn(kind, l0, a, c, d, y, v, b), f1 = rowFn(kind, l1, a, c, d, y, v, b);
+      const f2 = rowFn(kind, l2, a, c, d, y, v, b), f3 = rowFn(kind, l3, a, c, d, y, v, b);
+      const F0 = f64x2.splat(f0), F1 = f64x2.splat(f1), F2 = f64x2.splat(f2), F3 = f64x2.splat(f3);
+      nu += 4;
+      const more = nu + 3 < n1;
+      const q0 = p0 + rs4;
+      let i = 0;
+      if (more) {
+        a0 = f64x2.splat(0); a1 = f64x2.splat(0); a2 = f64x2.splat(0); a3 = f64x2.splat(0);
+        b0 = f64x2.splat(0); b1 = f64x2.splat(0); b2 = f64x2.splat(0); b3 = f64x2.splat(0);
+        for (; i < D4; i += 4) {
+          const o: usize = <usize>i << 3;
+          const x0 = p0 + o, x1 = x0 + rs, x2 = x0 + rs2, x3 = x0 + rs3;
+          const u = f64x2.add(f64x2.mul(F0, v128.load(x0)), f64x2.mul(F1, v128.load(x1)));
+          const t = f64x2.add(f64x2.mul(F2, v128.load(x2)), f64x2.mul(F3, v128.load(x3)));
+          v128.store(out + o, f64x2.add(v128.load(out + o), f64x2.add(u, t)));
+          const uu = f64x2.add(f64x2.mul(F0, v128.load(x0, 16)), f64x2.mul(F1, v128.load(x1, 16)));
+          const tt = f64x2.add(f64x2.mul(F2, v128.load(x2, 16)), f64x2.mul(F3, v128.load(x3, 16)));
+          v128.store(out + o, f64x2.add(v128.load(out + o, 16), f64x2.add(uu, tt)), 16);
+          const z0 = q0 + o, z1 = z0 + rs, z2 = z0 + rs2, z3 = z0 + rs3;
+          const wa = v128.load(w + o), wb = v128.load(w + o, 16);
+          a0 = f64x2.add(a0, f64x2.mul(v128.load(z0), wa));
+          b0 = f64x2.add(b0, f64x2.mul(v128.load(z0, 16), wb));
+          a1 = f64x2.add(a1, f64x2.mul(v128.load(z1), wa));
+          b1 = f64x2.add(b1, f64x2.mul(v128.load(z1, 16), wb));
+          a2 = f64x2.add(a2, f64x2.mul(v128.load(z2), wa));
+          b2 = f64x2.add(b2, f64x2.mul(v128.load(z2, 16), wb));
+          a3 = f64x2.add(a3, f64x2.mul(v128.load(z3), wa));
+          b3 = f64x2.add(b3, f64x2.mul(v128.load(z3, 16), wb));
+        }
+      }
+      // The rest of the update of the block at p0: out_i += (f0 x0_i + f1 x1_i) + (f2 x2_i + f3 x3_i).
+      for (; i + 1 < D; i += 2) {
+        const o: usize = <usize>i << 3;
+        const x0 = p0 + o;
+        const u = f64x2.add(f64x2.mul(F0, v128.load(x0)), f64x2.mul(F1, v128.load(x0 + rs)));
+        const t = f64x2.add(f64x2.mul(F2, v128.load(x0 + rs2)), f64x2.mul(F3, v128.load(x0 + rs3)));
+        v128.store(out + o, f64x2.add(v128.load(out + o), f64x2.add(u, t)));
+      }
+      if (i < D) {
+        const o: usize = <usize>i << 3;
+        const x0 = p0 + o;
+        store<f64>(out + o, load<f64>(out + o) + ((f0 * load<f64>(x0) + f1 * load<f64>(x0 + rs)) + (f2 * load<f64>(x0 + rs2) + f3 * load<f64>(x0 + rs3))));
+      }
+      if (!more) break;
+      p0 = q0;
     }
   }
   for (; nu < n1; nu++) {
