@@ -163,8 +163,8 @@ export function rowPass(
   const t1: usize = <usize>(D - 1) << 3;       // byte offset of the odd tail entry j = D − 1
   let nu = n0;
   // Software-pipelined blocks of four rows: one loop over column quads does the update of block k
-  // (rows p0 …) and the dot products of block k + 1 (rows q0 …), so the (latency-bound) dot chains and
-  // the (throughput-bound) update overlap and the loop overhead is shared.  Every entry's arithmetic
+  // (rows p0 …) and the dot products of two rows of block k + 1 (rows q0 …), so the (latency-bound)
+  // dot chains and the (throughput-bound) update overlap and the loop overhead is shared.  Every entry's arithmetic
   // is exactly that of the TS reference (the operations are only interleaved differently).
   if (nu + 3 < n1) {
     let p0 = X + <usize>nu * rs;
@@ -215,8 +215,9 @@ export function rowPass(
       const q0 = p0 + rs4;
       let i = 0;
       if (more) {
-        a0 = f64x2.splat(0); a1 = f64x2.splat(0); a2 = f64x2.splat(0); a3 = f64x2.splat(0);
-        b0 = f64x2.splat(0); b1 = f64x2.splat(0); b2 = f64x2.splat(0); b3 = f64x2.splat(0);
+        // Update of block p0 + dot products of rows 0, 1 of block q0 (few enough live vectors that
+        // nothing spills), then the dot products of rows 2, 3 of block q0 on their own.
+        a0 = f64x2.splat(0); a1 = f64x2.splat(0); b0 = f64x2.splat(0); b1 = f64x2.splat(0);
         for (; i < D4; i += 4) {
           const o: usize = <usize>i << 3;
           const x0 = p0 + o, x1 = x0 + rs, x2 = x0 + rs2, x3 = x0 + rs3;
@@ -226,12 +227,19 @@ export function rowPass(
           const uu = f64x2.add(f64x2.mul(F0, v128.load(x0, 16)), f64x2.mul(F1, v128.load(x1, 16)));
           const tt = f64x2.add(f64x2.mul(F2, v128.load(x2, 16)), f64x2.mul(F3, v128.load(x3, 16)));
           v128.store(out + o, f64x2.add(v128.load(out + o, 16), f64x2.add(uu, tt)), 16);
-          const z0 = q0 + o, z1 = z0 + rs, z2 = z0 + rs2, z3 = z0 + rs3;
+          const z0 = q0 + o, z1 = z0 + rs;
           const wa = v128.load(w + o), wb = v128.load(w + o, 16);
           a0 = f64x2.add(a0, f64x2.mul(v128.load(z0), wa));
           b0 = f64x2.add(b0, f64x2.mul(v128.load(z0, 16), wb));
           a1 = f64x2.add(a1, f64x2.mul(v128.load(z1), wa));
           b1 = f64x2.add(b1, f64x2.mul(v128.load(z1, 16), wb));
+        }
+        a2 = f64x2.splat(0); a3 = f64x2.splat(0); b2 = f64x2.splat(0); b3 = f64x2.splat(0);
+        const q2 = q0 + rs2;
+        for (let k = 0; k < D4; k += 4) {
+          const o: usize = <usize>k << 3;
+          const z2 = q2 + o, z3 = z2 + rs;
+          const wa = v128.load(w + o), wb = v128.load(w + o, 16);
           a2 = f64x2.add(a2, f64x2.mul(v128.load(z2), wa));
           b2 = f64x2.add(b2, f64x2.mul(v128.load(z2, 16), wb));
           a3 = f64x2.add(a3, f64x2.mul(v128.load(z3), wa));
