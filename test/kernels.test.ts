@@ -16,7 +16,7 @@ import {
 import { wasmKernels } from "../src/kernels/wasm.js";
 import { erf } from "../src/stats/special.js";
 import { Rng } from "../src/stats/rng.js";
-import { RowFn, buildSingleNeuronFlow, denseCovariance, fusedRowPass, fusedRowPassRange, tsFusedRowPass } from "../src/theory/single-neuron.js";
+import { RowFn, buildSingleNeuronFlow, denseCovariance, fusedRowPass, fusedRowPassRange, rowDot, tsFusedRowPass } from "../src/theory/single-neuron.js";
 import { deriveFlowCoefficients } from "../src/theory/coefficients.js";
 import { ImplicitCumulantLoss, cpSamplePass, sampleCumulantNormSq, secondMoment } from "../src/cp/loss.js";
 import { checkGradient } from "../src/optim/gradcheck.js";
@@ -290,6 +290,39 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
       withBackend("wasm-simd", () => op.apply(w, b));
       for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) ref[i] += C[i * D + j] * w[j];
       expect([firstDiff(a, b), firstDiff(a, ref)]).toEqual([-1, -1]);
+    }
+  });
+
+  it("the row pass follows its documented fixed order bit for bit: λ = (S0 + S2) + (S1 + S3), S_k = Σ_{j≡k mod 4} x_j w_j; blocks of four", () => {
+    // The order is part of the results (goldens, TS = SIMD): pin it against a direct transcription.
+    const spec = (x: Float64Array, o: number, w: Float64Array, D: number): number => {
+      const S = [0, 0, 0, 0];
+      for (let j = 0; j < D; j++) S[j % 4] += x[o + j] * w[j];
+      return (S[0] + S[2]) + (S[1] + S[3]);
+    };
+    for (const D of [1, 2, 3, 4, 5, 6, 7, 13, 100]) {
+      const n = 11, X = rand(n * D, rng), w = rand(D, rng, 1 / Math.sqrt(D)), out0 = rand(D, rng);
+      for (let nu = 0; nu < n; nu++) expect(Object.is(rowDot(X, nu * D, w, D), spec(X, nu * D, w, D))).toBe(true);
+      for (const [n0, n1] of [[0, n], [1, n], [2, 7]]) {
+        const ref = out0.slice();
+        let ss = 0, nu = n0;
+        const f = (l: number) => l * (0.7 + 0.4 * l * l);
+        for (; nu + 3 < n1; nu += 4) {
+          const l = [0, 1, 2, 3].map((k) => spec(X, (nu + k) * D, w, D)), g = l.map(f);
+          ss += l[0] * l[0] + l[1] * l[1] + l[2] * l[2] + l[3] * l[3];
+          for (let i = 0; i < D; i++) ref[i] += (g[0] * X[nu * D + i] + g[1] * X[(nu + 1) * D + i]) + (g[2] * X[(nu + 2) * D + i] + g[3] * X[(nu + 3) * D + i]);
+        }
+        for (; nu < n1; nu++) {
+          const l = spec(X, nu * D, w, D);
+          ss += l * l;
+          for (let i = 0; i < D; i++) ref[i] += f(l) * X[nu * D + i];
+        }
+        for (const backend of ["ts", "wasm-simd"] as const) {
+          const out = out0.slice();
+          const s = withBackend(backend, () => fusedRowPassRange(X, n0, n1, D, w, out, RowFn.Cubic, 0.7, 0.4));
+          expect([backend, D, n0, Object.is(s, ss), firstDiff(out, ref)]).toEqual([backend, D, n0, true, -1]);
+        }
+      }
     }
   });
 

@@ -8,7 +8,8 @@
  * allocates.  Static data (the erf tables) lies below `heapBase()`.
  *
  * Summation order: every kernel reproduces the order of the pure-TS reference it replaces exactly
- * (vector lanes hold *different* output entries, never partial sums of one entry), so results are
+ * (vector lanes hold *different* output entries, or — in the flow row pass — the fixed interleaved
+ * partial sums S_{j mod 4} of a dot product that the TS reference forms the same way), so results are
  * bit-identical to the TS backend — except the Erf row function, whose erf/exp differ from V8's by at
  * most a few ulp.  The comments at each kernel name the TS function it mirrors.
  */
@@ -114,8 +115,19 @@ export function heapBase(): usize {
 
 // ---------------------------------------------------------------------------------------------
 // Row pass of the single-neuron flow (mirrors tsFusedRowPass in src/theory/single-neuron.ts):
-// out += Σ_ν f(λ_ν) x_ν, λ_ν = x_ν·w, rows n0 … n1−1 in blocks of eight from n0.  λ of two rows share
-// a vector (lane = row, each lane summed over i in order); the update of `out` is vectorised over i.
+// out += Σ_ν f(λ_ν) x_ν, λ_ν = x_ν·w, rows n0 … n1−1 in blocks of four from n0.
+//
+// Fixed summation order (the TS reference follows it exactly; the kernel only interleaves the
+// update of one block with the dot products of the next):
+//  - each row's λ = x·w is summed in four interleaved partial sums S_k = Σ_{j ≡ k mod 4} x_j w_j
+//    (each in increasing j), combined as λ = (S0 + S2) + (S1 + S3).  Here one row's partial sums
+//    live in two vectors, A = (S0, S1) and B = (S2, S3): four rows give eight independent add chains
+//    (the old one-chain-per-row order was bound by the add latency), and every load is a full
+//    contiguous f64x2.  The tail j ≥ D − D mod 4 is added last (a lane that gets no product adds
+//    +0·+0 = +0, which leaves a partial sum unchanged: started at +0 it is never −0);
+//  - per block, ss += λ0² + λ1² + λ2² + λ3² (left to right);
+//  - per block, out_i += (f0 x0_i + f1 x1_i) + (f2 x2_i + f3 x3_i), vectorised over i;
+//  - rows left over (fewer than four) one at a time: same λ, ss += λ², out_i += f x_i.
 
 const SQRT_2_PI: f64 = Math.sqrt(2.0 / Math.PI);
 
@@ -132,58 +144,137 @@ function rowFn(kind: i32, lam: f64, a: f64, c: f64, d: f64, y: f64, v: f64, b: f
   return a * (y - v * (c * h - (d / 3.0) * h2 * h)) * (c - d * h2);
 }
 
+// @ts-ignore: decorator
+@inline
+function lam2(A: v128, B: v128): f64 {
+  const t = f64x2.add(A, B);
+  return f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+}
+
 export function rowPass(
   X: usize, n0: i32, n1: i32, D: i32, w: usize, out: usize,
   kind: i32, a: f64, c: f64, d: f64, y: f64, v: f64, b: f64,
 ): f64 {
   let ss: f64 = 0;
   const rs: usize = <usize>D << 3;
-  const D2 = D & ~1;
+  const rs2: usize = rs << 1, rs3: usize = rs2 + rs, rs4: usize = rs << 2;
+  const D4 = D & ~3, rem = D & 3, D2 = D & ~1;
+  const t2: usize = <usize>D4 << 3;            // byte offset of the tail pair j = D4, D4 + 1
+  const t1: usize = <usize>(D - 1) << 3;       // byte offset of the odd tail entry j = D − 1
   let nu = n0;
-  for (; nu + 7 < n1; nu += 8) {
-    const p0 = X + <usize>nu * rs, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
-    const p4 = p3 + rs, p5 = p4 + rs, p6 = p5 + rs, p7 = p6 + rs;
-    let s01 = f64x2.splat(0), s23 = f64x2.splat(0), s45 = f64x2.splat(0), s67 = f64x2.splat(0);
-    for (let i = 0; i < D; i++) {
+  // Software-pipelined blocks of four rows: one loop over column quads does the update of block k
+  // (rows p0 …) and the dot products of two rows of block k + 1 (rows q0 …), so the (latency-bound)
+  // dot chains and the (throughput-bound) update overlap and the loop overhead is shared.  Every entry's arithmetic
+  // is exactly that of the TS reference (the operations are only interleaved differently).
+  if (nu + 3 < n1) {
+    let p0 = X + <usize>nu * rs;
+    let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
+    let b0 = f64x2.splat(0), b1 = f64x2.splat(0), b2 = f64x2.splat(0), b3 = f64x2.splat(0);
+    for (let i = 0; i < D4; i += 4) {
       const o: usize = <usize>i << 3;
-      const wi = v128.load64_splat(w + o);
-      s01 = f64x2.add(s01, f64x2.mul(v128.load64_lane(p1 + o, v128.load64_zero(p0 + o), 1), wi));
-      s23 = f64x2.add(s23, f64x2.mul(v128.load64_lane(p3 + o, v128.load64_zero(p2 + o), 1), wi));
-      s45 = f64x2.add(s45, f64x2.mul(v128.load64_lane(p5 + o, v128.load64_zero(p4 + o), 1), wi));
-      s67 = f64x2.add(s67, f64x2.mul(v128.load64_lane(p7 + o, v128.load64_zero(p6 + o), 1), wi));
+      const x0 = p0 + o, x1 = x0 + rs, x2 = x0 + rs2, x3 = x0 + rs3;
+      const wa = v128.load(w + o), wb = v128.load(w + o, 16);
+      a0 = f64x2.add(a0, f64x2.mul(v128.load(x0), wa));
+      b0 = f64x2.add(b0, f64x2.mul(v128.load(x0, 16), wb));
+      a1 = f64x2.add(a1, f64x2.mul(v128.load(x1), wa));
+      b1 = f64x2.add(b1, f64x2.mul(v128.load(x1, 16), wb));
+      a2 = f64x2.add(a2, f64x2.mul(v128.load(x2), wa));
+      b2 = f64x2.add(b2, f64x2.mul(v128.load(x2, 16), wb));
+      a3 = f64x2.add(a3, f64x2.mul(v128.load(x3), wa));
+      b3 = f64x2.add(b3, f64x2.mul(v128.load(x3, 16), wb));
     }
-    const l0 = f64x2.extract_lane(s01, 0), l1 = f64x2.extract_lane(s01, 1);
-    const l2 = f64x2.extract_lane(s23, 0), l3 = f64x2.extract_lane(s23, 1);
-    const l4 = f64x2.extract_lane(s45, 0), l5 = f64x2.extract_lane(s45, 1);
-    const l6 = f64x2.extract_lane(s67, 0), l7 = f64x2.extract_lane(s67, 1);
-    ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3 + l4 * l4 + l5 * l5 + l6 * l6 + l7 * l7;
-    const f0 = rowFn(kind, l0, a, c, d, y, v, b), f1 = rowFn(kind, l1, a, c, d, y, v, b);
-    const f2 = rowFn(kind, l2, a, c, d, y, v, b), f3 = rowFn(kind, l3, a, c, d, y, v, b);
-    const f4 = rowFn(kind, l4, a, c, d, y, v, b), f5 = rowFn(kind, l5, a, c, d, y, v, b);
-    const f6 = rowFn(kind, l6, a, c, d, y, v, b), f7 = rowFn(kind, l7, a, c, d, y, v, b);
-    const F0 = f64x2.splat(f0), F1 = f64x2.splat(f1), F2 = f64x2.splat(f2), F3 = f64x2.splat(f3);
-    const F4 = f64x2.splat(f4), F5 = f64x2.splat(f5), F6 = f64x2.splat(f6), F7 = f64x2.splat(f7);
-    let i = 0;
-    for (; i < D2; i += 2) {
-      const o: usize = <usize>i << 3;
-      let t = f64x2.add(f64x2.mul(F0, v128.load(p0 + o)), f64x2.mul(F1, v128.load(p1 + o)));
-      t = f64x2.add(t, f64x2.mul(F2, v128.load(p2 + o)));
-      t = f64x2.add(t, f64x2.mul(F3, v128.load(p3 + o)));
-      t = f64x2.add(t, f64x2.mul(F4, v128.load(p4 + o)));
-      t = f64x2.add(t, f64x2.mul(F5, v128.load(p5 + o)));
-      t = f64x2.add(t, f64x2.mul(F6, v128.load(p6 + o)));
-      t = f64x2.add(t, f64x2.mul(F7, v128.load(p7 + o)));
-      v128.store(out + o, f64x2.add(v128.load(out + o), t));
-    }
-    if (i < D) {
-      const o: usize = <usize>i << 3;
-      store<f64>(out + o, load<f64>(out + o) + (f0 * load<f64>(p0 + o) + f1 * load<f64>(p1 + o) + f2 * load<f64>(p2 + o) + f3 * load<f64>(p3 + o) + f4 * load<f64>(p4 + o) + f5 * load<f64>(p5 + o) + f6 * load<f64>(p6 + o) + f7 * load<f64>(p7 + o)));
+    for (;;) {
+      // Dot tails of the block at p0 (j ≥ D4, added last to S_{j mod 4}).
+      if (rem >= 2) {
+        const wa = v128.load(w + t2), x0 = p0 + t2;
+        a0 = f64x2.add(a0, f64x2.mul(v128.load(x0), wa));
+        a1 = f64x2.add(a1, f64x2.mul(v128.load(x0 + rs), wa));
+        a2 = f64x2.add(a2, f64x2.mul(v128.load(x0 + rs2), wa));
+        a3 = f64x2.add(a3, f64x2.mul(v128.load(x0 + rs3), wa));
+      }
+      if (rem == 1) {
+        const wz = v128.load64_zero(w + t1), x0 = p0 + t1;
+        a0 = f64x2.add(a0, f64x2.mul(v128.load64_zero(x0), wz));
+        a1 = f64x2.add(a1, f64x2.mul(v128.load64_zero(x0 + rs), wz));
+        a2 = f64x2.add(a2, f64x2.mul(v128.load64_zero(x0 + rs2), wz));
+        a3 = f64x2.add(a3, f64x2.mul(v128.load64_zero(x0 + rs3), wz));
+      } else if (rem == 3) {
+        const wz = v128.load64_zero(w + t1), x0 = p0 + t1;
+        b0 = f64x2.add(b0, f64x2.mul(v128.load64_zero(x0), wz));
+        b1 = f64x2.add(b1, f64x2.mul(v128.load64_zero(x0 + rs), wz));
+        b2 = f64x2.add(b2, f64x2.mul(v128.load64_zero(x0 + rs2), wz));
+        b3 = f64x2.add(b3, f64x2.mul(v128.load64_zero(x0 + rs3), wz));
+      }
+      const l0 = lam2(a0, b0), l1 = lam2(a1, b1), l2 = lam2(a2, b2), l3 = lam2(a3, b3);
+      ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3;
+      const f0 = rowFn(kind, l0, a, c, d, y, v, b), f1 = rowFn(kind, l1, a, c, d, y, v, b);
+      const f2 = rowFn(kind, l2, a, c, d, y, v, b), f3 = rowFn(kind, l3, a, c, d, y, v, b);
+      const F0 = f64x2.splat(f0), F1 = f64x2.splat(f1), F2 = f64x2.splat(f2), F3 = f64x2.splat(f3);
+      nu += 4;
+      const more = nu + 3 < n1;
+      const q0 = p0 + rs4;
+      let i = 0;
+      if (more) {
+        // Update of block p0 + dot products of rows 0, 1 of block q0 (few enough live vectors that
+        // nothing spills), then the dot products of rows 2, 3 of block q0 on their own.
+        a0 = f64x2.splat(0); a1 = f64x2.splat(0); b0 = f64x2.splat(0); b1 = f64x2.splat(0);
+        for (; i < D4; i += 4) {
+          const o: usize = <usize>i << 3;
+          const x0 = p0 + o, x1 = x0 + rs, x2 = x0 + rs2, x3 = x0 + rs3;
+          const u = f64x2.add(f64x2.mul(F0, v128.load(x0)), f64x2.mul(F1, v128.load(x1)));
+          const t = f64x2.add(f64x2.mul(F2, v128.load(x2)), f64x2.mul(F3, v128.load(x3)));
+          v128.store(out + o, f64x2.add(v128.load(out + o), f64x2.add(u, t)));
+          const uu = f64x2.add(f64x2.mul(F0, v128.load(x0, 16)), f64x2.mul(F1, v128.load(x1, 16)));
+          const tt = f64x2.add(f64x2.mul(F2, v128.load(x2, 16)), f64x2.mul(F3, v128.load(x3, 16)));
+          v128.store(out + o, f64x2.add(v128.load(out + o, 16), f64x2.add(uu, tt)), 16);
+          const z0 = q0 + o, z1 = z0 + rs;
+          const wa = v128.load(w + o), wb = v128.load(w + o, 16);
+          a0 = f64x2.add(a0, f64x2.mul(v128.load(z0), wa));
+          b0 = f64x2.add(b0, f64x2.mul(v128.load(z0, 16), wb));
+          a1 = f64x2.add(a1, f64x2.mul(v128.load(z1), wa));
+          b1 = f64x2.add(b1, f64x2.mul(v128.load(z1, 16), wb));
+        }
+        a2 = f64x2.splat(0); a3 = f64x2.splat(0); b2 = f64x2.splat(0); b3 = f64x2.splat(0);
+        const q2 = q0 + rs2;
+        for (let k = 0; k < D4; k += 4) {
+          const o: usize = <usize>k << 3;
+          const z2 = q2 + o, z3 = z2 + rs;
+          const wa = v128.load(w + o), wb = v128.load(w + o, 16);
+          a2 = f64x2.add(a2, f64x2.mul(v128.load(z2), wa));
+          b2 = f64x2.add(b2, f64x2.mul(v128.load(z2, 16), wb));
+          a3 = f64x2.add(a3, f64x2.mul(v128.load(z3), wa));
+          b3 = f64x2.add(b3, f64x2.mul(v128.load(z3, 16), wb));
+        }
+      }
+      // The rest of the update of the block at p0: out_i += (f0 x0_i + f1 x1_i) + (f2 x2_i + f3 x3_i).
+      for (; i + 1 < D; i += 2) {
+        const o: usize = <usize>i << 3;
+        const x0 = p0 + o;
+        const u = f64x2.add(f64x2.mul(F0, v128.load(x0)), f64x2.mul(F1, v128.load(x0 + rs)));
+        const t = f64x2.add(f64x2.mul(F2, v128.load(x0 + rs2)), f64x2.mul(F3, v128.load(x0 + rs3)));
+        v128.store(out + o, f64x2.add(v128.load(out + o), f64x2.add(u, t)));
+      }
+      if (i < D) {
+        const o: usize = <usize>i << 3;
+        const x0 = p0 + o;
+        store<f64>(out + o, load<f64>(out + o) + ((f0 * load<f64>(x0) + f1 * load<f64>(x0 + rs)) + (f2 * load<f64>(x0 + rs2) + f3 * load<f64>(x0 + rs3))));
+      }
+      if (!more) break;
+      p0 = q0;
     }
   }
   for (; nu < n1; nu++) {
     const p = X + <usize>nu * rs;
-    let l: f64 = 0;
-    for (let i = 0; i < D; i++) l += load<f64>(p + (<usize>i << 3)) * load<f64>(w + (<usize>i << 3));
+    let A = f64x2.splat(0), B = f64x2.splat(0);
+    for (let i = 0; i < D4; i += 4) {
+      const o: usize = <usize>i << 3;
+      A = f64x2.add(A, f64x2.mul(v128.load(p + o), v128.load(w + o)));
+      B = f64x2.add(B, f64x2.mul(v128.load(p + o, 16), v128.load(w + o, 16)));
+    }
+    if (rem >= 2) A = f64x2.add(A, f64x2.mul(v128.load(p + t2), v128.load(w + t2)));
+    if (rem == 1) A = f64x2.add(A, f64x2.mul(v128.load64_zero(p + t1), v128.load64_zero(w + t1)));
+    else if (rem == 3) B = f64x2.add(B, f64x2.mul(v128.load64_zero(p + t1), v128.load64_zero(w + t1)));
+    const l = lam2(A, B);
     ss += l * l;
     const f = rowFn(kind, l, a, c, d, y, v, b);
     const F = f64x2.splat(f);

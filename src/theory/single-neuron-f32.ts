@@ -12,8 +12,9 @@ import { gemv, syrkWeighted } from "../kernels/index.js";
 
 
 /**
- * out += Σ_ν f(λ_ν) x_ν with λ_ν = x_ν·w for float32 rows X (n×D), float64 accumulation, rows in
- * blocks of eight exactly as `fusedRowPass`.  Returns Σ_ν λ_ν².
+ * out += Σ_ν f(λ_ν) x_ν with λ_ν = x_ν·w for float32 rows X (n×D), float64 accumulation, in the order
+ * of `tsFusedRowPass` (λ by `rowDot`'s four interleaved partial sums, rows in blocks of four).
+ * Returns Σ_ν λ_ν².
  */
 export function fusedRowPassF32(
   X: Float32Array, n: number, D: number, w: Float64Array, out: Float64Array,
@@ -21,38 +22,40 @@ export function fusedRowPassF32(
 ): number {
   let ss = 0;
   let nu = 0;
-  for (; nu + 7 < n; nu += 8) {
-    const o0 = nu * D, o1 = o0 + D, o2 = o1 + D, o3 = o2 + D, o4 = o3 + D, o5 = o4 + D, o6 = o5 + D, o7 = o6 + D;
-    let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
-    for (let i = 0; i < D; i++) {
-      const wi = w[i];
-      l0 += X[o0 + i] * wi;
-      l1 += X[o1 + i] * wi;
-      l2 += X[o2 + i] * wi;
-      l3 += X[o3 + i] * wi;
-      l4 += X[o4 + i] * wi;
-      l5 += X[o5 + i] * wi;
-      l6 += X[o6 + i] * wi;
-      l7 += X[o7 + i] * wi;
-    }
-    ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3 + l4 * l4 + l5 * l5 + l6 * l6 + l7 * l7;
+  for (; nu + 3 < n; nu += 4) {
+    const o0 = nu * D, o1 = o0 + D, o2 = o1 + D, o3 = o2 + D;
+    const l0 = rowDot32(X, o0, w, D), l1 = rowDot32(X, o1, w, D), l2 = rowDot32(X, o2, w, D), l3 = rowDot32(X, o3, w, D);
+    ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3;
     const f0 = rowFn(kind, l0, a, c, d, y, v, b), f1 = rowFn(kind, l1, a, c, d, y, v, b);
     const f2 = rowFn(kind, l2, a, c, d, y, v, b), f3 = rowFn(kind, l3, a, c, d, y, v, b);
-    const f4 = rowFn(kind, l4, a, c, d, y, v, b), f5 = rowFn(kind, l5, a, c, d, y, v, b);
-    const f6 = rowFn(kind, l6, a, c, d, y, v, b), f7 = rowFn(kind, l7, a, c, d, y, v, b);
     for (let i = 0; i < D; i++) {
-      out[i] += f0 * X[o0 + i] + f1 * X[o1 + i] + f2 * X[o2 + i] + f3 * X[o3 + i] + f4 * X[o4 + i] + f5 * X[o5 + i] + f6 * X[o6 + i] + f7 * X[o7 + i];
+      out[i] += (f0 * X[o0 + i] + f1 * X[o1 + i]) + (f2 * X[o2 + i] + f3 * X[o3 + i]);
     }
   }
   for (; nu < n; nu++) {
     const o = nu * D;
-    let l = 0;
-    for (let i = 0; i < D; i++) l += X[o + i] * w[i];
+    const l = rowDot32(X, o, w, D);
     ss += l * l;
     const f = rowFn(kind, l, a, c, d, y, v, b);
     for (let i = 0; i < D; i++) out[i] += f * X[o + i];
   }
   return ss;
+}
+
+/** `rowDot` (./single-neuron.ts) on float32 rows: a separate copy so each stays monomorphic. */
+function rowDot32(X: Float32Array, o: number, w: Float64Array, D: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let j = 0;
+  for (; j + 3 < D; j += 4) {
+    s0 += X[o + j] * w[j];
+    s1 += X[o + j + 1] * w[j + 1];
+    s2 += X[o + j + 2] * w[j + 2];
+    s3 += X[o + j + 3] * w[j + 3];
+  }
+  if (j < D) s0 += X[o + j] * w[j];
+  if (j + 1 < D) s1 += X[o + j + 1] * w[j + 1];
+  if (j + 2 < D) s2 += X[o + j + 2] * w[j + 2];
+  return (s0 + s2) + (s1 + s3);
 }
 
 /**

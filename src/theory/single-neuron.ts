@@ -66,7 +66,7 @@ export function fusedRowPass(
 }
 
 /**
- * `fusedRowPass` over rows n0 … n1−1 only (blocks of eight counted from n0), adding into `out`; the
+ * `fusedRowPass` over rows n0 … n1−1 only (blocks of four counted from n0), adding into `out`; the
  * entry point for data-parallel chunks.  X is the whole sample matrix (the SIMD backend caches a copy
  * keyed by X: it must not change after first use — see src/kernels/wasm.ts).
  */
@@ -83,9 +83,32 @@ export function fusedRowPassRange(
 }
 
 /**
- * TS reference of the row pass over rows n0 … n1−1, in blocks of eight from n0 (w and out are streamed
- * once per block; eight independent dot-product chains).  Returns Σ_ν λ_ν².  The summation order is
- * fixed, so results are bit-reproducible; the SIMD kernel (wasm/kernels.ts rowPass) follows it exactly.
+ * λ = x·w of the row at offset o, in the row pass's fixed order: four interleaved partial sums
+ * S_k = Σ_{j ≡ k (mod 4)} x_j w_j, each in increasing j, combined as (S0 + S2) + (S1 + S3).  Four
+ * independent add chains per row (the SIMD kernel keeps (S0, S1) and (S2, S3) in two vectors and runs
+ * four rows at once: eight chains instead of the add latency of one).
+ */
+export function rowDot(X: Float64Array, o: number, w: Float64Array, D: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let j = 0;
+  for (; j + 3 < D; j += 4) {
+    s0 += X[o + j] * w[j];
+    s1 += X[o + j + 1] * w[j + 1];
+    s2 += X[o + j + 2] * w[j + 2];
+    s3 += X[o + j + 3] * w[j + 3];
+  }
+  if (j < D) s0 += X[o + j] * w[j];
+  if (j + 1 < D) s1 += X[o + j + 1] * w[j + 1];
+  if (j + 2 < D) s2 += X[o + j + 2] * w[j + 2];
+  return (s0 + s2) + (s1 + s3);
+}
+
+/**
+ * TS reference of the row pass over rows n0 … n1−1, in blocks of four from n0.  Returns Σ_ν λ_ν².
+ * The summation order is fixed, so results are bit-reproducible, and the SIMD kernel (wasm/kernels.ts
+ * rowPass) follows it exactly: λ of each row by `rowDot`; per block ss += λ0² + λ1² + λ2² + λ3² and
+ * out_i += (f0 x0_i + f1 x1_i) + (f2 x2_i + f3 x3_i); leftover rows one at a time (ss += λ²,
+ * out_i += f x_i).  A block's four rows (4D doubles) stay in L1 between the dot and the update.
  */
 export function tsFusedRowPass(
   X: Float64Array, n0: number, n1: number, D: number, w: Float64Array, out: Float64Array,
@@ -93,33 +116,19 @@ export function tsFusedRowPass(
 ): number {
   let ss = 0;
   let nu = n0;
-  for (; nu + 7 < n1; nu += 8) {
-    const o0 = nu * D, o1 = o0 + D, o2 = o1 + D, o3 = o2 + D, o4 = o3 + D, o5 = o4 + D, o6 = o5 + D, o7 = o6 + D;
-    let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
-    for (let i = 0; i < D; i++) {
-      const wi = w[i];
-      l0 += X[o0 + i] * wi;
-      l1 += X[o1 + i] * wi;
-      l2 += X[o2 + i] * wi;
-      l3 += X[o3 + i] * wi;
-      l4 += X[o4 + i] * wi;
-      l5 += X[o5 + i] * wi;
-      l6 += X[o6 + i] * wi;
-      l7 += X[o7 + i] * wi;
-    }
-    ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3 + l4 * l4 + l5 * l5 + l6 * l6 + l7 * l7;
+  for (; nu + 3 < n1; nu += 4) {
+    const o0 = nu * D, o1 = o0 + D, o2 = o1 + D, o3 = o2 + D;
+    const l0 = rowDot(X, o0, w, D), l1 = rowDot(X, o1, w, D), l2 = rowDot(X, o2, w, D), l3 = rowDot(X, o3, w, D);
+    ss += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3;
     const f0 = rowFn(kind, l0, a, c, d, y, v, b), f1 = rowFn(kind, l1, a, c, d, y, v, b);
     const f2 = rowFn(kind, l2, a, c, d, y, v, b), f3 = rowFn(kind, l3, a, c, d, y, v, b);
-    const f4 = rowFn(kind, l4, a, c, d, y, v, b), f5 = rowFn(kind, l5, a, c, d, y, v, b);
-    const f6 = rowFn(kind, l6, a, c, d, y, v, b), f7 = rowFn(kind, l7, a, c, d, y, v, b);
     for (let i = 0; i < D; i++) {
-      out[i] += f0 * X[o0 + i] + f1 * X[o1 + i] + f2 * X[o2 + i] + f3 * X[o3 + i] + f4 * X[o4 + i] + f5 * X[o5 + i] + f6 * X[o6 + i] + f7 * X[o7 + i];
+      out[i] += (f0 * X[o0 + i] + f1 * X[o1 + i]) + (f2 * X[o2 + i] + f3 * X[o3 + i]);
     }
   }
   for (; nu < n1; nu++) {
     const o = nu * D;
-    let l = 0;
-    for (let i = 0; i < D; i++) l += X[o + i] * w[i];
+    const l = rowDot(X, o, w, D);
     ss += l * l;
     const f = rowFn(kind, l, a, c, d, y, v, b);
     for (let i = 0; i < D; i++) out[i] += f * X[o + i];
@@ -142,7 +151,7 @@ export interface RowPassSpec {
 
 /**
  * Rows per chunk of a flow pass over n rows of dimension D: ≥ 2¹⁷/D rows (≈ 0.5 MFLOP, so a chunk
- * outweighs its dispatch), ≤ 64 chunks per pass, a multiple of 8 (the row blocks of `fusedRowPass`).
+ * outweighs its dispatch), ≤ 64 chunks per pass, a multiple of 8 (so of the row blocks of four of `fusedRowPass`).
  * Depends on (n, D) only, never on the thread count, so the chunked sums are the same for every -j.
  */
 export function flowChunkRows(n: number, D: number, override?: number): number {
@@ -171,7 +180,7 @@ const flowOuts = new WeakMap<FlowChunkData, Float64Array[]>();
 /**
  * Chunk kind "flowRowPassChunk" (src/kernels/parallel.ts): the rows [lo, hi) of one pass, by
  * `fusedRowPassRange` on the whole sample matrix (the SIMD backend caches X once; chunk bounds are
- * multiples of 8, so the row blocks are those of one unchunked pass), into the chunk's own partial slot
+ * multiples of 8, hence of 4, so the row blocks are those of one unchunked pass), into the chunk's own partial slot
  * (from zero).  Float32 samples go to `fusedRowPassF32` on the chunk's rows.
  */
 export function flowRowPassChunk(data: FlowChunkData, chunk: number): void {
