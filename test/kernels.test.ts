@@ -362,6 +362,20 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
     expect(worst).toBeLessThan(1e-15);
   });
 
+  it("the row pass's four-argument erf (interleaved Horner chains) gives erf's bits in every lane", () => {
+    const wk = wasmKernels()!;
+    const xs: number[] = [0, -0, 1e-300, 1e-8, 0.0624, 0.0625, 0.0626, 0.5, 0.9999, 1, 1.0001, 5.999, 6, 6.0001, 27, Infinity, NaN];
+    for (let c = 0; c < 100; c++) xs.push(c / 16, c / 16 + 1 / 32); // cell edges and centres
+    for (let k = 0; k < 20000; k++) xs.push(-7 + 14 * rng.uniform());
+    let n = 0;
+    for (const x0 of xs) for (const x of [x0, -x0]) for (let lane = 0; lane < 4; lane++) {
+      const a = wk.ex.erf4Probe(x, lane), b = wk.ex.erf(x);
+      if (!Object.is(a, b)) expect({ x, lane, a }).toEqual({ x, lane, a: b });
+      n++;
+    }
+    expect(n).toBeGreaterThan(160000);
+  });
+
   it("the CP sample pass (r = 1 … 9, D odd/even, with and without B, row ranges) is bit-identical", () => {
     for (const [P, D, r] of [[1, 1, 1], [5, 3, 2], [70, 9, 5], [129, 16, 4], [200, 11, 9], [64, 2, 3]]) for (const withB of [false, true]) for (const [n0f, n1f] of [[0, 1], [0.3, 0.9]]) {
       const n0 = Math.floor(n0f * P), n1 = Math.max(n0, Math.floor(n1f * P));

@@ -46,6 +46,8 @@ declare namespace WebAssembly {
 interface Exports {
   heapBase(): number;
   erf(x: number): number;
+  /** erf through the four-argument interleaved erf of the row pass, in lane 0 … 3 (tests). */
+  erf4Probe(x: number, lane: number): number;
   rowPass(X: number, n0: number, n1: number, D: number, w: number, out: number, kind: number, a: number, c: number, d: number, y: number, v: number, b: number): number;
   cpPass(X: number, n0: number, n1: number, D: number, UT: number, r: number, rP: number, Y: number, Z: number, s2: number, s4: number, A: number, B: number, withA: number): void;
   gemmWorkspaceBytes(): number;
