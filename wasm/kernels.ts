@@ -575,3 +575,164 @@ export function peakSimd(iters: i32, x: f64): f64 {
   );
   return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Saad–Solla η² pair sums (mirrors i4SumTs in src/theory/i4-sums.ts, NOT bit-identical: a polynomial
+// arcsine and a different summation order; the TS and SIMD sums agree to ~1e-15 relative, tested at
+// 1e-13 in test/ode-large-k.test.ts).  For the pairs p0 ≤ p < p1 of (i ≤ k, row by row over i):
+//   out[p − p0] = Σ_ab w_a w_b asin(r_ab),  r_ab = s_a (Λ4 C_ab s_b − α_a X̂_b − β_a Ŷ_b),
+// with the one-index quantities s, X̂, Ŷ of the pair hoisted (see SaadSollaOde.i4Sum), the sum over
+// b ≥ a (r is symmetric): the diagonal terms w_b asin(r_bb) of a pair are vectorised up front, the
+// off-diagonal b-loop runs four lanes (two vectors, two accumulators) per iteration.
+//
+// Arcsine: t = x², asin x = x + x·t·P(t) for |x| < ½ (P: degree-12 Chebyshev fit of
+// (asin √t − √t)/t^{3/2} on [0, ¼], ≤ ~1 ulp, Estrin's scheme for a short dependency chain; no
+// division, no square root); when any lane of the two vectors has |x| ≥ ½ (rare off the diagonal),
+// both take the general branch-free form t = (1 − |x|)/2, asin|x| = π/2 − 2(√t + √t·t·P(t)) there
+// (≤ ~2 ulp), x clamped to [−1, 1].
+//
+// Memory (byte offsets): C the n×n covariance (row-major) with ≥ 2 readable finite entries past n²;
+// w the n weights followed by ≥ 4 zeros; S scratch of 4(n + 4) doubles; out p1 − p0 doubles.
+
+const aP0: f64 = 0.16666666666666669;
+const aP1: f64 = 0.07499999999998433;
+const aP2: f64 = 0.04464285714635543;
+const aP3: f64 = 0.030381944138531247;
+const aP4: f64 = 0.02237217294214989;
+const aP5: f64 = 0.017352392720869973;
+const aP6: f64 = 0.013971212973552933;
+const aP7: f64 = 0.011479177415184906;
+const aP8: f64 = 0.01032281435018578;
+const aP9: f64 = 0.005457506718640358;
+const aP10: f64 = 0.01740087944269402;
+const aP11: f64 = -0.014851887071247204;
+const aP12: f64 = 0.028757851367421566;
+const PIO2: f64 = 1.57079632679489661923;
+
+/** t·P(t) (Estrin). */
+// @ts-ignore: decorator
+@inline
+function asinTP(t: v128): v128 {
+  const t2 = f64x2.mul(t, t);
+  const t4 = f64x2.mul(t2, t2);
+  const t8 = f64x2.mul(t4, t4);
+  const e0 = f64x2.add(f64x2.splat(aP0), f64x2.mul(t, f64x2.splat(aP1)));
+  const e1 = f64x2.add(f64x2.splat(aP2), f64x2.mul(t, f64x2.splat(aP3)));
+  const e2 = f64x2.add(f64x2.splat(aP4), f64x2.mul(t, f64x2.splat(aP5)));
+  const e3 = f64x2.add(f64x2.splat(aP6), f64x2.mul(t, f64x2.splat(aP7)));
+  const e4 = f64x2.add(f64x2.splat(aP8), f64x2.mul(t, f64x2.splat(aP9)));
+  const e5 = f64x2.add(f64x2.splat(aP10), f64x2.mul(t, f64x2.splat(aP11)));
+  const g0 = f64x2.add(e0, f64x2.mul(t2, e1));
+  const g1 = f64x2.add(e2, f64x2.mul(t2, e3));
+  const g2 = f64x2.add(e4, f64x2.mul(t2, e5));
+  const h0 = f64x2.add(g0, f64x2.mul(t4, g1));
+  const h1 = f64x2.add(g2, f64x2.mul(t4, f64x2.splat(aP12)));
+  return f64x2.mul(t, f64x2.add(h0, f64x2.mul(t8, h1)));
+}
+
+/** asin x for |x| < ½ in both lanes. */
+// @ts-ignore: decorator
+@inline
+function asinSmall(x: v128): v128 {
+  return f64x2.add(x, f64x2.mul(x, asinTP(f64x2.mul(x, x))));
+}
+
+/** asin x for x in [−1, 1]. */
+// @ts-ignore: decorator
+@inline
+function asinAny(x: v128): v128 {
+  const ax = f64x2.abs(x);
+  const big = f64x2.ge(ax, f64x2.splat(0.5));
+  const t = v128.bitselect(f64x2.mul(f64x2.sub(f64x2.splat(1.0), ax), f64x2.splat(0.5)), f64x2.mul(ax, ax), big);
+  const s = v128.bitselect(f64x2.sqrt(t), ax, big);
+  const a = f64x2.add(s, f64x2.mul(s, asinTP(t)));
+  const r = v128.bitselect(f64x2.sub(f64x2.splat(PIO2), f64x2.add(a, a)), a, big);
+  const sign = i64x2.splat(0x8000000000000000);
+  return v128.or(v128.andnot(r, sign), v128.and(x, sign));
+}
+
+export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: usize, out: usize): void {
+  const ld = <usize>(n + 4) << 3;
+  const sOff = S, xOff = S + ld, yOff = S + 2 * ld, dOff = S + 3 * ld;
+  for (let b = n; b < n + 4; b++) {
+    const bo = <usize>b << 3;
+    store<f64>(sOff + bo, 0.0);
+    store<f64>(xOff + bo, 0.0);
+    store<f64>(yOff + bo, 0.0);
+    store<f64>(dOff + bo, 0.0);
+  }
+  const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0), half = f64x2.splat(0.5);
+  // (i, k) of pair p0.
+  let i = 0, k = 0, p = 0;
+  while (p + (K - i) <= p0) { p += K - i; i++; }
+  k = i + (p0 - p);
+  for (p = p0; p < p1; p++) {
+    const io = <usize>(i * n), ko = <usize>(k * n);
+    const c11 = 1.0 + load<f64>(C + ((io + <usize>i) << 3));
+    const c22 = 1.0 + load<f64>(C + ((ko + <usize>k) << 3));
+    const c12 = load<f64>(C + ((io + <usize>k) << 3));
+    const l4 = c11 * c22 - c12 * c12;
+    for (let b = 0; b < n; b++) {
+      const bo = <usize>b << 3;
+      const al = load<f64>(C + ((io + <usize>b) << 3)), be = load<f64>(C + ((ko + <usize>b) << 3));
+      const X = c22 * al - c12 * be, Y = c11 * be - c12 * al;
+      const cbb = load<f64>(C + ((<usize>(b * n + b)) << 3));
+      const l1 = l4 * (1.0 + cbb) - al * X - be * Y;
+      const s = 1.0 / Math.sqrt(l1);
+      const xs = X * s, ys = Y * s;
+      store<f64>(sOff + bo, s);
+      store<f64>(xOff + bo, xs);
+      store<f64>(yOff + bo, ys);
+      // r_bb, the argument of the diagonal term
+      store<f64>(dOff + bo, s * (l4 * cbb * s - al * xs - be * ys));
+    }
+    // d_b = w_b asin(r_bb) (the padded lanes: r = 0, w = 0)
+    for (let b = 0; b < n; b += 2) {
+      const bo = <usize>b << 3;
+      const x = f64x2.pmin(f64x2.pmax(v128.load(dOff + bo), mone), one);
+      v128.store(dOff + bo, f64x2.mul(v128.load(w + bo), asinAny(x)));
+    }
+    let s4: f64 = 0;
+    for (let a = 0; a < n; a++) {
+      const wa = load<f64>(w + (<usize>a << 3));
+      if (wa == 0) continue;
+      const sa = load<f64>(sOff + (<usize>a << 3));
+      const al = load<f64>(C + ((io + <usize>a) << 3)), be = load<f64>(C + ((ko + <usize>a) << 3));
+      const ao = <usize>(a * n);
+      const fv = f64x2.splat(l4 * sa), gv = f64x2.splat(al * sa), hv = f64x2.splat(be * sa);
+      let acc0 = f64x2.splat(0.0), acc1 = f64x2.splat(0.0);
+      let b = a + 1;
+      // Four lanes b … b+3 (b+3 ≤ n: at most one padded lane, which adds w = 0 times asin 0).
+      for (; b + 2 < n; b += 4) {
+        const bo = <usize>b << 3;
+        const cp = C + ((ao + <usize>b) << 3);
+        let x0 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(fv, v128.load(cp)), v128.load(sOff + bo)), f64x2.mul(gv, v128.load(xOff + bo))), f64x2.mul(hv, v128.load(yOff + bo)));
+        let x1 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(fv, v128.load(cp, 16)), v128.load(sOff + bo, 16)), f64x2.mul(gv, v128.load(xOff + bo, 16))), f64x2.mul(hv, v128.load(yOff + bo, 16)));
+        let a0: v128, a1: v128;
+        if (v128.any_true(f64x2.ge(f64x2.pmax(f64x2.abs(x0), f64x2.abs(x1)), half))) {
+          x0 = f64x2.pmin(f64x2.pmax(x0, mone), one);
+          x1 = f64x2.pmin(f64x2.pmax(x1, mone), one);
+          a0 = asinAny(x0);
+          a1 = asinAny(x1);
+        } else {
+          a0 = asinSmall(x0);
+          a1 = asinSmall(x1);
+        }
+        acc0 = f64x2.add(acc0, f64x2.mul(v128.load(w + bo), a0));
+        acc1 = f64x2.add(acc1, f64x2.mul(v128.load(w + bo, 16), a1));
+      }
+      if (b < n) {
+        // Two lanes b, b+1 ≤ n.
+        const bo = <usize>b << 3;
+        let x = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(fv, v128.load(C + ((ao + <usize>b) << 3))), v128.load(sOff + bo)), f64x2.mul(gv, v128.load(xOff + bo))), f64x2.mul(hv, v128.load(yOff + bo)));
+        x = f64x2.pmin(f64x2.pmax(x, mone), one);
+        acc0 = f64x2.add(acc0, f64x2.mul(v128.load(w + bo), asinAny(x)));
+      }
+      const acc = f64x2.add(acc0, acc1);
+      const off = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+      s4 += wa * (load<f64>(dOff + (<usize>a << 3)) + 2.0 * off);
+    }
+    store<f64>(out + (<usize>(p - p0) << 3), s4);
+    if (++k == K) { i++; k = i; }
+  }
+}

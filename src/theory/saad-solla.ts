@@ -18,7 +18,7 @@
 import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
-import { I4Kernel } from "./i4-wasm.js";
+import { I4Sums, i4SumTs } from "./i4-sums.js";
 import type { TeacherStudentState } from "../analysis/order-parameters.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
@@ -62,15 +62,19 @@ export class SaadSollaOde {
   private readonly sV: Float64Array;
   private readonly xV: Float64Array;
   private readonly yV: Float64Array;
-  /** WebAssembly-SIMD pair sums (null: the TS `i4Sum`). */
-  private readonly kernel: I4Kernel | null;
+  /** The η² pair sums (WebAssembly SIMD or TS, on `threads` threads); null without the η² terms. */
+  private readonly i4: I4Sums | null;
   private readonly A: Float64Array;
   private readonly T: Float64Array;
   private readonly eta: number;
   private readonly etaV: number;
   private readonly second: boolean;
 
-  constructor(readonly params: TeacherStudentParams, v0: ArrayLike<number>) {
+  /**
+   * `opts.threads`: threads for the η² pair sums (the caller's plus threads − 1 workers; results are
+   * bit-identical for every count).  Call `close()` when done if threads > 1.
+   */
+  constructor(readonly params: TeacherStudentParams, v0: ArrayLike<number>, opts: { threads?: number } = {}) {
     const { K, M } = params;
     if (!(Number.isInteger(K) && K >= 1)) throw new RangeError(`K must be a positive integer (got ${K})`);
     if (!(Number.isInteger(M) && M >= 1)) throw new RangeError(`M must be a positive integer (got ${M})`);
@@ -81,8 +85,11 @@ export class SaadSollaOde {
     this.M = M;
     this.n = K + M;
     this.dim = K * M + (K * (K + 1)) / 2 + (params.trainSecondLayer ? K : 0);
-    this.C = new Float64Array(this.n * this.n);
-    this.w = new Float64Array(this.n);
+    this.second = params.secondOrder ?? true;
+    this.i4 = this.second ? new I4Sums(this.n, K, opts.threads ?? 1) : null;
+    // C and w live where the pair sums read them (padded; only the first n², n entries are used here).
+    this.C = this.i4 ? this.i4.C : new Float64Array(this.n * this.n);
+    this.w = this.i4 ? this.i4.w : new Float64Array(this.n);
     this.L3 = new Float64Array(K * this.n);
     this.P = new Float64Array(K * this.n);
     this.v = Float64Array.from(v0);
@@ -93,13 +100,26 @@ export class SaadSollaOde {
     this.T = Float64Array.from(params.T);
     this.eta = params.lr;
     this.etaV = params.lrSecondLayer ?? params.lr;
-    this.second = params.secondOrder ?? true;
-    this.kernel = this.second ? I4Kernel.create(this.n, K) : null;
   }
 
   /** Which implementation computes the η² pair sums. */
   get i4Backend(): "wasm-simd" | "ts" {
-    return this.kernel ? "wasm-simd" : "ts";
+    return this.i4 ? this.i4.backend : "ts";
+  }
+
+  /** Threads the η² pair sums run on (1 when the work is too small to share). */
+  get threads(): number {
+    return this.i4 ? this.i4.threads : 1;
+  }
+
+  /** Resolves once the worker threads (if any) are started (optional before `rhs`). */
+  ready(): Promise<void> {
+    return this.i4 ? this.i4.ready() : Promise.resolve();
+  }
+
+  /** Stop the worker threads, if any (idempotent; `rhs` must not be called afterwards). */
+  close(): void {
+    this.i4?.close();
   }
 
   /** Pack a state into a vector. */
@@ -186,49 +206,11 @@ export class SaadSollaOde {
   }
 
   /**
-   * Σ_ab w_a w_b asin(Λ0(a,b)/√(Λ1(a)Λ1(b))) for the pair (i, k): the η² term of dQ_ik up to the factor
-   * (4/π²)Λ4^{-1/2}.  Everything that depends on one index only is hoisted out of the (a, b) loop:
-   * with α_a = C_ia, β_a = C_ka,
-   *   Λ0(a,b) = Λ4 C_ab − α_a X_b − β_a Y_b,  X_b = (1+C_kk)α_b − C_ik β_b,  Y_b = (1+C_ii)β_b − C_ik α_b,
-   *   Λ1(a)   = Λ4(1 + C_aa) − α_a X_a − β_a Y_a,
-   * (the expansions of REFERENCE.md regrouped), so the correlation is
-   *   r_ab = s_a (Λ4 C_ab s_b − α_a X̂_b − β_a Ŷ_b),  s = Λ1^{-1/2}, X̂ = s X, Ŷ = s Y,
-   * three multiplies and two subtractions per element before the arcsine (fdlibm, inlined); the sum
-   * runs over b ≥ a (r is symmetric).  O(n) set-up and O(n²) work per pair, no allocation.
+   * Σ_ab w_a w_b asin(Λ0(a,b)/√(Λ1(a)Λ1(b))) for the pair (i, k) in TS (`i4SumTs`): the η² term of dQ_ik
+   * up to the factor (4/π²)Λ4^{-1/2}, at the state of the last `rhs` call (tests).
    */
-  private i4Sum(i: number, k: number): number {
-    const { n, C, w, sV, xV, yV } = this;
-    const c11 = 1 + C[i * n + i], c22 = 1 + C[k * n + k], c12 = C[i * n + k];
-    const l4 = c11 * c22 - c12 * c12;
-    const io = i * n, ko = k * n;
-    for (let b = 0; b < n; b++) {
-      const al = C[io + b], be = C[ko + b];
-      const X = c22 * al - c12 * be, Y = c11 * be - c12 * al;
-      const l1 = l4 * (1 + C[b * n + b]) - al * X - be * Y;
-      const s = 1 / Math.sqrt(l1);
-      sV[b] = s;
-      xV[b] = X * s;
-      yV[b] = Y * s;
-    }
-    let s4 = 0;
-    for (let a = 0; a < n; a++) {
-      const wa = w[a];
-      if (wa === 0) continue;
-      const sa = sV[a], al = C[io + a], be = C[ko + a];
-      const ao = a * n;
-      const f = l4 * sa, ga = al * sa, ha = be * sa;
-      let r = f * C[ao + a] * sa - ga * xV[a] - ha * yV[a];
-      r = r > 1 ? 1 : r < -1 ? -1 : r;
-      const diag = wa * Math.asin(r);
-      let off = 0;
-      for (let b = a + 1; b < n; b++) {
-        let x = f * C[ao + b] * sV[b] - ga * xV[b] - ha * yV[b];
-        x = x > 1 ? 1 : x < -1 ? -1 : x;
-        off += w[b] * Math.asin(x);
-      }
-      s4 += wa * (diag + 2 * off);
-    }
-    return s4;
+  i4Sum(i: number, k: number): number {
+    return i4SumTs(this.C, this.w, this.n, i, k, this.sV, this.xV, this.yV);
   }
 
   /** dy/dt (allocation-free). */
@@ -258,7 +240,7 @@ export class SaadSollaOde {
       }
     }
     const sigma2 = this.params.noise;
-    const sums = this.kernel ? this.kernel.sums(C, w) : null;
+    const sums = this.i4 ? this.i4.sums() : null;
     let pair = 0;
     for (let i = 0; i < K; i++) {
       const vi = -w[i];
@@ -268,7 +250,7 @@ export class SaadSollaOde {
         if (this.second && vi !== 0 && vk !== 0) {
           const c12 = C[i * n + k];
           const l4 = (1 + C[i * n + i]) * (1 + C[k * n + k]) - c12 * c12;
-          let s4 = sums ? sums[pair] : this.i4Sum(i, k);
+          let s4 = sums![pair];
           s4 *= FOUR_OVER_PI2 / Math.sqrt(l4);
           const j2 = sigma2 > 0 ? TWO_OVER_PI / Math.sqrt(l4) : 0;
           d += eta * eta * vi * vk * (s4 + sigma2 * j2);
@@ -316,6 +298,11 @@ export interface TeacherStudentRunOptions {
    * to double precision anyway.  Set 0 to disable.
    */
   convergedEps?: number;
+  /**
+   * Threads for the η² pair sums (default 1): the caller's plus threads − 1 worker threads, started
+   * once per run; the trajectory is bit-identical for every count.
+   */
+  threads?: number;
 }
 
 export interface TeacherStudentRun {
@@ -393,7 +380,7 @@ export function guardFunctionals(ode: SaadSollaOde): { rows: [number, number][][
 
 /** The Saad–Solla ODEs from `init` as an OdeProblem, and how to read its solution. */
 export function teacherStudentProblem(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions): { ode: SaadSollaOde; problem: OdeProblem; finish: (sol: OdeSolution) => TeacherStudentRun } {
-  const ode = new SaadSollaOde(params, init.v);
+  const ode = new SaadSollaOde(params, init.v, { threads: opts.threads });
   const times = opts.times;
   const epsStop = opts.convergedEps ?? 1e-13;
   const y0 = ode.pack(init);
@@ -469,16 +456,21 @@ export function teacherStudentProblem(params: TeacherStudentParams, init: Teache
 /** Integrate the Saad–Solla ODEs from `init` (adaptive GBS by default, error-controlled). */
 export async function integrateTeacherStudent(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions, hooks: RunHooks = {}, durable: CheckpointOptions = {}): Promise<TeacherStudentRun> {
   const { ode, problem, finish } = teacherStudentProblem(params, init, opts);
-  const sol = await solveAsync(problem, opts.method ?? "gbs", {
-    rtol: opts.rtol ?? 1e-9,
-    atol: opts.atol ?? 1e-11,
-    hMax: opts.hMax ?? 0,
-    maxSteps: opts.maxSteps ?? 1_000_000,
-    signal: hooks.signal,
-    onProgress: hooks.onProgress,
-    progressMetrics: hooks.onProgress ? (_t, y) => ({ eps: ode.error(y) }) : undefined,
-    checkpoint: durable.checkpoint,
-    resumeFrom: durable.resumeFrom,
-  });
-  return finish(sol);
+  try {
+    await ode.ready();
+    const sol = await solveAsync(problem, opts.method ?? "gbs", {
+      rtol: opts.rtol ?? 1e-9,
+      atol: opts.atol ?? 1e-11,
+      hMax: opts.hMax ?? 0,
+      maxSteps: opts.maxSteps ?? 1_000_000,
+      signal: hooks.signal,
+      onProgress: hooks.onProgress,
+      progressMetrics: hooks.onProgress ? (_t, y) => ({ eps: ode.error(y) }) : undefined,
+      checkpoint: durable.checkpoint,
+      resumeFrom: durable.resumeFrom,
+    });
+    return finish(sol);
+  } finally {
+    ode.close();
+  }
 }
