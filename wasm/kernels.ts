@@ -588,8 +588,8 @@ export function peakSimd(iters: i32, x: f64): f64 {
 // Arcsine: t = x², asin x = x + x·t·P(t) for |x| < ½ (P: degree-12 Chebyshev fit of
 // (asin √t − √t)/t^{3/2} on [0, ¼], ≤ ~1 ulp, Estrin's scheme for a short dependency chain; no
 // division, no square root); when any lane of the two vectors has |x| ≥ ½ (rare off the diagonal),
-// both take the general branch-free form t = (1 − |x|)/2, asin|x| = π/2 − 2(√t + √t·t·P(t)) there
-// (≤ ~2 ulp), x clamped to [−1, 1].
+// both take the general branch-free form (`asinAny`: fdlibm's reduction t = (1 − |x|)/2 with the
+// same P), x clamped to [−1, 1].
 //
 // Memory (byte offsets): C the n×n covariance (row-major) with ≥ 2 readable finite entries past n²;
 // w the n weights followed by ≥ 4 zeros; S scratch of 4(n + 4) doubles; out p1 − p0 doubles.
@@ -607,7 +607,9 @@ const aP9: f64 = 0.005457506718640358;
 const aP10: f64 = 0.01740087944269402;
 const aP11: f64 = -0.014851887071247204;
 const aP12: f64 = 0.028757851367421566;
-const PIO2: f64 = 1.57079632679489661923;
+const PIO2_HI: f64 = 1.57079632679489655800e+00;
+const PIO2_LO: f64 = 6.12323399573676603587e-17;
+const PIO4_HI: f64 = 7.85398163397448278999e-01;
 
 /** t·P(t) (Estrin). */
 // @ts-ignore: decorator
@@ -637,16 +639,31 @@ function asinSmall(x: v128): v128 {
   return f64x2.add(x, f64x2.mul(x, asinTP(f64x2.mul(x, x))));
 }
 
-/** asin x for x in [−1, 1]. */
+/**
+ * asin x for x in [−1, 1], branch-free, with fdlibm's evaluation for |x| ≥ ½ (t = (1 − |x|)/2,
+ * s = √t, R = t·P(t)): above 0.975, π/2 − 2(s + sR) with π/2 split in two parts; in [½, 0.975],
+ * π/4 − ((2sR − (pio2_lo − 2c)) − (π/4 − 2w)) with w = s rounded to 32 bits and c = (t − w²)/(s + w),
+ * which keeps the result to ~1 ulp (the plain π/2 − 2(s + sR) loses a few ulp there).
+ */
 // @ts-ignore: decorator
 @inline
 function asinAny(x: v128): v128 {
   const ax = f64x2.abs(x);
   const big = f64x2.ge(ax, f64x2.splat(0.5));
   const t = v128.bitselect(f64x2.mul(f64x2.sub(f64x2.splat(1.0), ax), f64x2.splat(0.5)), f64x2.mul(ax, ax), big);
-  const s = v128.bitselect(f64x2.sqrt(t), ax, big);
-  const a = f64x2.add(s, f64x2.mul(s, asinTP(t)));
-  const r = v128.bitselect(f64x2.sub(f64x2.splat(PIO2), f64x2.add(a, a)), a, big);
+  const rt = asinTP(t);
+  const s = f64x2.sqrt(t);
+  // |x| < ½: ax + ax·R
+  const small = f64x2.add(ax, f64x2.mul(ax, rt));
+  // |x| > 0.975
+  const top = f64x2.sub(f64x2.splat(PIO2_HI), f64x2.sub(f64x2.mul(f64x2.splat(2.0), f64x2.add(s, f64x2.mul(s, rt))), f64x2.splat(PIO2_LO)));
+  // ½ ≤ |x| ≤ 0.975
+  const w = v128.and(s, i64x2.splat(0xFFFFFFFF00000000));
+  const c = f64x2.div(f64x2.sub(t, f64x2.mul(w, w)), f64x2.add(s, w));
+  const p = f64x2.sub(f64x2.mul(f64x2.mul(f64x2.splat(2.0), s), rt), f64x2.sub(f64x2.splat(PIO2_LO), f64x2.mul(f64x2.splat(2.0), c)));
+  const q = f64x2.sub(f64x2.splat(PIO4_HI), f64x2.mul(f64x2.splat(2.0), w));
+  const mid = f64x2.sub(f64x2.splat(PIO4_HI), f64x2.sub(p, q));
+  const r = v128.bitselect(v128.bitselect(top, mid, f64x2.gt(ax, f64x2.splat(0.975))), small, big);
   const sign = i64x2.splat(0x8000000000000000);
   return v128.or(v128.andnot(r, sign), v128.and(x, sign));
 }
