@@ -7,10 +7,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { I4Sums, i4ChunkBounds, i4SumTs, setI4Backend } from "../src/theory/i4-sums.js";
-import { wasmKernels } from "../src/kernels/wasm.js";
+import { i4ScratchLength, wasmKernels } from "../src/kernels/wasm.js";
 import { SaadSollaOde, integrateTeacherStudent, type TeacherStudentParams } from "../src/theory/saad-solla.js";
 import { overlaps, teacherStudentInit } from "../src/sim/teacher-student.js";
 import { Rng } from "../src/stats/rng.js";
+import { odeExperiment, type OdeTeacherStudentResult } from "../src/experiments/ode.js";
+import { compareExperiment } from "../src/experiments/compare.js";
 
 /**
  * A valid joint covariance C of (λ, ν) from explicit weights: students mixing teachers, all weights
@@ -88,13 +90,14 @@ describe("η² pair sums: SIMD kernel against the TS reference", () => {
     });
   }
 
-  it("the cases above cover |r| < ½, ½ ≤ |r| ≤ 0.975 and |r| > 0.975 (up to > 0.999)", () => {
+  it("the cases above cover every arcsine form: |r| < 1/8, < ½, ½ … 0.975 and > 0.975 (up to > 0.999)", () => {
     const all = CASES.flatMap(([K, M, mix, scale]) => {
       const { C, n } = randomC(K, M, 7 + K, mix, scale);
       return correlations(C, n, K);
     });
     const count = (f: (r: number) => boolean) => all.filter(f).length;
-    expect(count((r) => Math.abs(r) < 0.5)).toBeGreaterThan(1000);
+    expect(count((r) => Math.abs(r) < 0.125)).toBeGreaterThan(1000);
+    expect(count((r) => Math.abs(r) >= 0.125 && Math.abs(r) < 0.5)).toBeGreaterThan(1000);
     expect(count((r) => Math.abs(r) >= 0.5 && Math.abs(r) <= 0.975)).toBeGreaterThan(100);
     expect(count((r) => Math.abs(r) > 0.975)).toBeGreaterThan(100);
     expect(count((r) => Math.abs(r) > 0.999)).toBeGreaterThan(10);
@@ -126,7 +129,7 @@ describe("η² pair sums: SIMD kernel against the TS reference", () => {
     const K = 9, M = 4;
     const { C, w, n } = randomC(K, M, 5, 0.6);
     const kern = wasmKernels()!;
-    const Cr = kern.allocResident(n * n + 8)!, wr = kern.allocResident(n + 8)!, S = kern.allocResident(4 * (n + 4))!;
+    const Cr = kern.allocResident(n * n + 8)!, wr = kern.allocResident(n + 8)!, S = kern.allocResident(i4ScratchLength(n))!;
     Cr.set(C);
     wr.set(w);
     const P = (K * (K + 1)) / 2;
@@ -213,3 +216,32 @@ describe("η² pair sums on threads: bit-identical for 1, 2 and 3 threads", () =
     ode.close();
   });
 });
+
+describe("-j N reaches the teacher–student ODE (kinds ode and compare): same results", () => {
+  it("kind ode, K = M = 20: threads 1 and 2 give identical runs", async () => {
+    const model = odeExperiment.parse({ kind: "ode", mode: "teacher-student", seed: 2, time: { end: 2, points: 3, spacing: "linear" }, teacherStudent: { K: 20, M: 20, N: 200, lr: 0.5 } });
+    const a = (await odeExperiment.run(model, { threads: 1 })) as OdeTeacherStudentResult;
+    const b = (await odeExperiment.run(model, { threads: 2 })) as OdeTeacherStudentResult;
+    expect(a.status).toBe("done");
+    expect(b.run.nRhs).toBe(a.run.nRhs);
+    expect(b.run.eps).toEqual(a.run.eps);
+    b.run.states.forEach((st, j) => expect(Array.from(st.Q)).toEqual(Array.from(a.run.states[j].Q)));
+  });
+
+  it("kind compare, K = M = 20, two seeds (on the pool at -j 2): threads 1 and 2 give identical results", async () => {
+    const model = compareExperiment.parse({
+      kind: "compare", mode: "teacher-student", seed: 1,
+      teacherStudent: { K: 20, M: 20, N: 100, initScale: 0.05, lr: 0.5, secondLayer: { mode: "fixed", value: 1 }, teacherSecondLayer: 1, noise: 0, weightDecay: 0, secondOrder: true },
+      time: { end: 1, points: 2, spacing: "linear" }, solver: { rtol: 1e-9, atol: 1e-12 }, sgd: { seeds: 2 },
+    });
+    const a = JSON.stringify(stripWall(await compareExperiment.run(model, { threads: 1 })));
+    const b = JSON.stringify(stripWall(await compareExperiment.run(model, { threads: 2 })));
+    expect(b).toEqual(a);
+    expect(a).toContain("eps");
+  });
+});
+
+/** The result without its wall-clock timings (which differ between runs). */
+function stripWall(x: unknown): unknown {
+  return JSON.parse(JSON.stringify(x, (k, v) => (k === "timings" ? undefined : v)));
+}

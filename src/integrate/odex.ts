@@ -51,7 +51,7 @@ export class GbsStepper {
   private readonly maxSteps: number;
   private attempts = 0;
   private hNext: number;
-  // Reusable buffers of the RHS wrapper.
+  // Buffers of `dydt`.
   private readonly yIn: Float64Array;
   private readonly dyOut: Float64Array;
   private readonly f: (x: number, y: Float64Array, dy: Float64Array) => void;
@@ -75,12 +75,10 @@ export class GbsStepper {
     this.solver.absoluteTolerance = s.atol;
     this.solver.maxStepSize = s.hMax;
     this.solver.maxSteps = Math.max(1, Math.min(s.maxSteps, 2 ** 31));
-    const { yIn } = this;
-    // The RHS sees a copy of the solver's stage state (so an RHS that scribbles on y cannot corrupt it).
+    // The RHS reads the solver's stage state in place (an Rhs never writes y, as in every stepper).
     this.f = (x: number, y: Float64Array, dy: Float64Array): void => {
       if (x !== x) throw new AbortOdex();
-      yIn.set(y);
-      rhs(x, yIn, dy);
+      rhs(x, y, dy);
       this.nRhs++;
     };
   }

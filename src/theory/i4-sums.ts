@@ -14,7 +14,7 @@
  * `setI4Backend("ts")` forces the TS path for new instances (tests, benchmarks).
  */
 import { KernelTeam, sharedFloat64 } from "../kernels/parallel.js";
-import { wasmKernels, type WasmKernels } from "../kernels/wasm.js";
+import { i4ScratchLength, wasmKernels, type WasmKernels } from "../kernels/wasm.js";
 
 export type I4Backend = "wasm-simd" | "ts";
 let backend: I4Backend = "wasm-simd";
@@ -121,7 +121,7 @@ function threadState(data: I4ChunkData): ThreadState {
     if (!x) throw new Error("i4SumsChunk: out of WebAssembly memory");
     return x;
   };
-  st = { gen: -1, kern, C: alloc(n * n + 8), w: alloc(n + 8), S: alloc(4 * (n + 4)), out: alloc((K * (K + 1)) / 2) };
+  st = { gen: -1, kern, C: alloc(n * n + 8), w: alloc(n + 8), S: alloc(i4ScratchLength(n)), out: alloc((K * (K + 1)) / 2) };
   threadStates.set(data, st);
   return st;
 }
@@ -185,10 +185,10 @@ export class I4Sums {
       this.C = alloc(n * n + 8);
       this.w = alloc(n + 8);
       const resident = kern !== null && kern.isResident(this.C) && kern.isResident(this.w);
-      const S = resident ? kern.allocResident(4 * (n + 4)) : null;
+      const S = resident ? kern.allocResident(i4ScratchLength(n)) : null;
       const out = resident ? kern.allocResident(this.P) : null;
       this.backend = resident && S && out ? "wasm-simd" : "ts";
-      this.st = { gen: 0, kern: this.backend === "wasm-simd" ? kern : null, C: this.C, w: this.w, S: S ?? new Float64Array(4 * (n + 4)), out: out ?? new Float64Array(this.P) };
+      this.st = { gen: 0, kern: this.backend === "wasm-simd" ? kern : null, C: this.C, w: this.w, S: S ?? new Float64Array(i4ScratchLength(n)), out: out ?? new Float64Array(this.P) };
       this.data = null;
       this.team = null;
       this.job = -1;
