@@ -80,7 +80,7 @@ export class GbsSolver {
    */
   solve(f: GbsRhs, x: number, y0: ArrayLike<number>, xEnd: number, observer?: GbsObserver): { y: Float64Array; outcome: number; nStep: number; nAccept: number; nReject: number; nEval: number } {
     const n = this.n;
-    const { y, dz, yh1, yh2, dy, scal, tab } = this;
+    const { y, dz, dy, scal, tab } = this;
     if (this.maxSteps <= 0) throw new Error("maxSteps must be positive");
     for (let i = 0; i < n; i++) y[i] = y0[i];
     const hMax = Math.abs(this.maxStepSize || xEnd - x);
@@ -108,18 +108,21 @@ export class GbsSolver {
 
     const midex = (j: number): void => {
       const hj = h / NJ[j];
+      // The two midpoint iterates, swapped by reference each substep.
+      let yh1 = this.yh1, yh2 = this.yh2;
       for (let i = 0; i < n; i++) {
         yh1[i] = y[i];
         yh2[i] = y[i] + hj * dz[i];
       }
       const m = NJ[j] - 1;
+      const h2 = 2 * hj;
       for (let mm = 1; mm <= m; ++mm) {
         f(x + hj * mm, yh2, dy);
-        for (let i = 0; i < n; i++) {
-          const ys = yh1[i];
-          yh1[i] = yh2[i];
-          yh2[i] = ys + 2 * hj * dy[i];
-        }
+        // (yh1, yh2) ← (yh2, yh1 + 2hj·dy): the new yh2 written over the old yh1, then swapped.
+        for (let i = 0; i < n; i++) yh1[i] = yh1[i] + h2 * dy[i];
+        const tmp = yh1;
+        yh1 = yh2;
+        yh2 = tmp;
         if (mm <= STABILITY_CHECK_COUNT && j <= STABILITY_CHECK_LINES) {
           let del1 = 0;
           for (let i = 0; i < n; i++) {

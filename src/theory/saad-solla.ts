@@ -19,6 +19,7 @@ import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type 
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
 import { I4Sums, i4SumTs } from "./i4-sums.js";
+import { gemm } from "../kernels/index.js";
 import type { TeacherStudentState } from "../analysis/order-parameters.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
@@ -218,19 +219,16 @@ export class SaadSollaOde {
     const { K, M, n, C, w, L3, P, eta } = this;
     const kappa = this.params.weightDecay;
     this.load(y);
-    // Λ3(i, b) and P(i, a) = Σ_b w_b C_ab / √Λ3(i, b).
+    // Λ3(i, b) and P(i, a) = Σ_b w_b C_ab / √Λ3(i, b): L3 holds w_b Λ3(i, b)^{-1/2}, and P = L3 C
+    // (C is symmetric) is one K×n×n GEMM (the dense kernels: WebAssembly SIMD when available).
     for (let i = 0; i < K; i++) {
-      const ci = 1 + C[i * n + i];
+      const io = i * n, ci = 1 + C[io + i];
       for (let b = 0; b < n; b++) {
-        const cib = C[i * n + b];
-        L3[i * n + b] = 1 / Math.sqrt(ci * (1 + C[b * n + b]) - cib * cib);
-      }
-      for (let a = 0; a < n; a++) {
-        let s = 0;
-        for (let b = 0; b < n; b++) s += w[b] * C[a * n + b] * L3[i * n + b];
-        P[i * n + a] = s;
+        const cib = C[io + b];
+        L3[io + b] = w[b] / Math.sqrt(ci * (1 + C[b * n + b]) - cib * cib);
       }
     }
+    gemm(false, false, K, n, n, 1, L3, C, 0, P);
     let o = 0;
     for (let i = 0; i < K; i++) {
       const vi = -w[i];
@@ -407,12 +405,41 @@ export function teacherStudentProblem(params: TeacherStudentParams, init: Teache
     for (let j = 0; j < nRows; j++) start[j + 1] = start[j] + rows[j].length;
     const col = new Int32Array(start[nRows]), coef = new Float64Array(start[nRows]);
     rows.forEach((row, j) => row.forEach(([k, c], e) => { col[start[j] + e] = k; coef[start[j] + e] = c; }));
+    // Runs of consecutive rows with the same number of terms (the generator emits them by kind), so
+    // the rows of two and three terms go through unrolled loops (same sums, same order).
+    const runs: [number, number, number][] = [];
+    for (let j = 0; j < nRows;) {
+      const len = start[j + 1] - start[j];
+      let j1 = j + 1;
+      while (j1 < nRows && start[j1 + 1] - start[j1] === len) j1++;
+      runs.push([j, j1, len]);
+      j = j1;
+    }
     rhs = (t, y, dy) => {
       ode.rhs(t, y, dy);
-      for (let j = 0; j < nRows; j++) {
-        let s = 0;
-        for (let e = start[j]; e < start[j + 1]; e++) s += coef[e] * dy[col[e]];
-        dy[n + j] = s;
+      for (const [j0, j1, len] of runs) {
+        if (len === 2) {
+          for (let j = j0, e = start[j0]; j < j1; j++, e += 2) {
+            let s = 0;
+            s += coef[e] * dy[col[e]];
+            s += coef[e + 1] * dy[col[e + 1]];
+            dy[n + j] = s;
+          }
+        } else if (len === 3) {
+          for (let j = j0, e = start[j0]; j < j1; j++, e += 3) {
+            let s = 0;
+            s += coef[e] * dy[col[e]];
+            s += coef[e + 1] * dy[col[e + 1]];
+            s += coef[e + 2] * dy[col[e + 2]];
+            dy[n + j] = s;
+          }
+        } else {
+          for (let j = j0; j < j1; j++) {
+            let s = 0;
+            for (let e = start[j]; e < start[j + 1]; e++) s += coef[e] * dy[col[e]];
+            dy[n + j] = s;
+          }
+        }
       }
       if (nEps > 0) {
         const e = ode.errorRate(y, dy);
