@@ -587,12 +587,12 @@ export function peakSimd(iters: i32, x: f64): f64 {
 // vectorised up front; then rows a, a+1 go together (sharing the loads of s, X̂, Ŷ, w) over
 // b ≥ a + 2, four lanes per row per iteration (four vectors, four accumulators).
 //
-// Arcsine, chosen per iteration for all four vectors by their largest |x|: below 1/8, x + x·t·Q(t)
-// with t = x² and Q of degree 6 (Horner); below ½, x + x·t·P(t) with P of degree 12 (Estrin) —
-// Chebyshev fits of (asin √t − √t)/t^{3/2} on [0, 1/64] and [0, ¼], both ≤ ~1 ulp, no division, no
-// square root; otherwise the general branch-free form `asinAny` (fdlibm's reduction with the same P),
+// Arcsine, chosen per iteration for all four vectors by their largest |x|: below 1/16, 1/8 and ½,
+// x + x·t·P(t) with t = x² and P of degree 4, 5 (Horner) and 12 (Estrin) — Chebyshev fits of
+// (asin √t − √t)/t^{3/2} on [0, 1/256], [0, 1/64] and [0, ¼], all ≤ ~1 ulp, no division, no square
+// root; otherwise the general branch-free form `asinAny` (fdlibm's reduction with the degree-12 P),
 // x clamped to [−1, 1].  Off the diagonal |r| is usually small (in the K = M = 32 benchmark all
-// |r| < 0.1), so the first form does almost all the work.
+// |r| < 0.1, 99.6 % of the iterations below 1/16), so the first forms do almost all the work.
 //
 // Memory (byte offsets): C the n×n covariance (row-major) with ≥ 2 readable finite entries past n²;
 // w the n weights followed by ≥ 4 zeros; S scratch of 7(n + 4) doubles; out p1 − p0 doubles.
@@ -635,25 +635,41 @@ function asinTP(t: v128): v128 {
   return f64x2.mul(t, f64x2.add(h0, f64x2.mul(t8, h1)));
 }
 
-const bP0: f64 = 0.16666666666666666;
-const bP1: f64 = 0.07499999999999789;
-const bP2: f64 = 0.04464285714501254;
-const bP3: f64 = 0.030381943617911383;
-const bP4: f64 = 0.022372309862719337;
-const bP5: f64 = 0.017338673863484144;
-const bP6: f64 = 0.014614715107701496;
+// Q8: degree 5, |x| < 1/8; Q16: degree 4, |x| < 1/16 (fits on [0, 1/64] and [0, 1/256]).
+const bP0: f64 = 0.16666666666666657;
+const bP1: f64 = 0.07500000000047533;
+const bP2: f64 = 0.04464285678827665;
+const bP3: f64 = 0.03038204108246504;
+const bP4: f64 = 0.02236027496708682;
+const bP5: f64 = 0.01802355275371771;
+const cP0: f64 = 0.16666666666666669;
+const cP1: f64 = 0.07499999999960236;
+const cP2: f64 = 0.04464285795697209;
+const cP3: f64 = 0.03038136131271912;
+const cP4: f64 = 0.022542489125920648;
 
-/** asin x for |x| < 1/8 in both lanes: x + x·t·Q(t), Q of degree 6 (Horner). */
+/** asin x for |x| < 1/8 in both lanes: x + x·t·Q8(t) (Horner). */
 // @ts-ignore: decorator
 @inline
 function asinTiny(x: v128): v128 {
   const t = f64x2.mul(x, x);
-  let q = f64x2.add(f64x2.splat(bP5), f64x2.mul(t, f64x2.splat(bP6)));
-  q = f64x2.add(f64x2.splat(bP4), f64x2.mul(t, q));
+  let q = f64x2.add(f64x2.splat(bP4), f64x2.mul(t, f64x2.splat(bP5)));
   q = f64x2.add(f64x2.splat(bP3), f64x2.mul(t, q));
   q = f64x2.add(f64x2.splat(bP2), f64x2.mul(t, q));
   q = f64x2.add(f64x2.splat(bP1), f64x2.mul(t, q));
   q = f64x2.add(f64x2.splat(bP0), f64x2.mul(t, q));
+  return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
+}
+
+/** asin x for |x| < 1/16 in both lanes: x + x·t·Q16(t) (Horner). */
+// @ts-ignore: decorator
+@inline
+function asinTiniest(x: v128): v128 {
+  const t = f64x2.mul(x, x);
+  let q = f64x2.add(f64x2.splat(cP3), f64x2.mul(t, f64x2.splat(cP4)));
+  q = f64x2.add(f64x2.splat(cP2), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(cP1), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(cP0), f64x2.mul(t, q));
   return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
 }
 
@@ -710,7 +726,7 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
     store<f64>(cdOff + (<usize>b << 3), 1.0 + cbb);
     store<f64>(cbOff + (<usize>b << 3), cbb);
   }
-  const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0), half = f64x2.splat(0.5), eighth = f64x2.splat(0.125);
+  const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0), half = f64x2.splat(0.5), eighth = f64x2.splat(0.125), sixteenth = f64x2.splat(0.0625);
   // (i, k) of pair p0.
   let i = 0, k = 0, p = 0;
   while (p + (K - i) <= p0) { p += K - i; i++; }
@@ -791,7 +807,12 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
         let x11 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f1, v128.load(row1 + bo, 16)), sv1), f64x2.mul(g1, xv1)), f64x2.mul(h1, yv1));
         let a00: v128, a01: v128, a10: v128, a11: v128;
         const m = f64x2.pmax(f64x2.pmax(f64x2.abs(x00), f64x2.abs(x01)), f64x2.pmax(f64x2.abs(x10), f64x2.abs(x11)));
-        if (!v128.any_true(f64x2.ge(m, eighth))) {
+        if (!v128.any_true(f64x2.ge(m, sixteenth))) {
+          a00 = asinTiniest(x00);
+          a01 = asinTiniest(x01);
+          a10 = asinTiniest(x10);
+          a11 = asinTiniest(x11);
+        } else if (!v128.any_true(f64x2.ge(m, eighth))) {
           a00 = asinTiny(x00);
           a01 = asinTiny(x01);
           a10 = asinTiny(x10);
