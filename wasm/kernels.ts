@@ -585,14 +585,14 @@ export function peakSimd(iters: i32, x: f64): f64 {
 // from a contiguous copy of the diagonal of C), the sum over b ≥ a (r is symmetric).  The diagonal
 // terms w_b asin(r_bb) and the first off-diagonal terms w_{a+1} asin(r_{a,a+1}) (a even) are
 // vectorised up front; then rows a, a+1 go together (sharing the loads of s, X̂, Ŷ, w) over
-// b ≥ a + 2, four lanes per row per iteration (four vectors, four accumulators).
+// b ≥ a + 2, four lanes per row per iteration (four vectors, one accumulator per row).
 //
-// Arcsine, chosen per iteration for all four vectors by their largest |x|: below 1/16, 1/8 and ½,
-// x + x·t·P(t) with t = x² and P of degree 4, 5 (Horner) and 12 (Estrin) — Chebyshev fits of
-// (asin √t − √t)/t^{3/2} on [0, 1/256], [0, 1/64] and [0, ¼], all ≤ ~1 ulp, no division, no square
-// root; otherwise the general branch-free form `asinAny` (fdlibm's reduction with the degree-12 P),
+// Arcsine, chosen per iteration for all four vectors by their largest |x|: below 1/32, 1/16, 1/8
+// and ½, x + x·t·P(t) with t = x² and P of degree 3, 4, 5 (Horner) and 12 (Estrin) — Chebyshev fits
+// of (asin √t − √t)/t^{3/2} on [0, 1/1024], [0, 1/256], [0, 1/64] and [0, ¼], all ≤ ~1 ulp, no
+// division, no square root; otherwise the general branch-free form `asinAny` (fdlibm's reduction with the degree-12 P),
 // x clamped to [−1, 1].  Off the diagonal |r| is usually small (in the K = M = 32 benchmark all
-// |r| < 0.1, 99.6 % of the iterations below 1/16), so the first forms do almost all the work.
+// |r| < 0.1, ~93 % of the iterations below 1/32), so the first forms do almost all the work.
 //
 // Memory (byte offsets): C the n×n covariance (row-major) with ≥ 2 readable finite entries past n²;
 // w the n weights followed by ≥ 4 zeros; S scratch of 7(n + 4) doubles; out p1 − p0 doubles.
@@ -661,6 +661,22 @@ function asinTiny(x: v128): v128 {
   return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
 }
 
+const dP0: f64 = 0.16666666666666652;
+const dP1: f64 = 0.0750000000052167;
+const dP2: f64 = 0.04464283043676549;
+const dP3: f64 = 0.030425685619410833;
+
+/** asin x for |x| < 1/32 in both lanes: x + x·t·Q32(t), Q32 of degree 3 (fit on [0, 1/1024]). */
+// @ts-ignore: decorator
+@inline
+function asinTiniest32(x: v128): v128 {
+  const t = f64x2.mul(x, x);
+  let q = f64x2.add(f64x2.splat(dP2), f64x2.mul(t, f64x2.splat(dP3)));
+  q = f64x2.add(f64x2.splat(dP1), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(dP0), f64x2.mul(t, q));
+  return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
+}
+
 /** asin x for |x| < 1/16 in both lanes: x + x·t·Q16(t) (Horner). */
 // @ts-ignore: decorator
 @inline
@@ -726,7 +742,7 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
     store<f64>(cdOff + (<usize>b << 3), 1.0 + cbb);
     store<f64>(cbOff + (<usize>b << 3), cbb);
   }
-  const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0), half = f64x2.splat(0.5), eighth = f64x2.splat(0.125), sixteenth = f64x2.splat(0.0625);
+  const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0), half = f64x2.splat(0.5), eighth = f64x2.splat(0.125), sixteenth = f64x2.splat(0.0625), thirtysecond = f64x2.splat(0.03125);
   // (i, k) of pair p0.
   let i = 0, k = 0, p = 0;
   while (p + (K - i) <= p0) { p += K - i; i++; }
@@ -794,7 +810,7 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
       const f0 = f64x2.splat(l4 * sa0), g0 = f64x2.splat(al0 * sa0), h0 = f64x2.splat(be0 * sa0);
       const f1 = f64x2.splat(l4 * sa1), g1 = f64x2.splat(al1 * sa1), h1 = f64x2.splat(be1 * sa1);
       const row0 = C + ((<usize>(a * n)) << 3), row1 = row0 + (<usize>n << 3);
-      let acc0 = f64x2.splat(0.0), acc1 = f64x2.splat(0.0), acc2 = f64x2.splat(0.0), acc3 = f64x2.splat(0.0);
+      let acc0 = f64x2.splat(0.0), acc2 = f64x2.splat(0.0);
       let b = a + 2;
       for (; b + 2 < n; b += 4) {
         const bo = <usize>b << 3;
@@ -807,7 +823,12 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
         let x11 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f1, v128.load(row1 + bo, 16)), sv1), f64x2.mul(g1, xv1)), f64x2.mul(h1, yv1));
         let a00: v128, a01: v128, a10: v128, a11: v128;
         const m = f64x2.pmax(f64x2.pmax(f64x2.abs(x00), f64x2.abs(x01)), f64x2.pmax(f64x2.abs(x10), f64x2.abs(x11)));
-        if (!v128.any_true(f64x2.ge(m, sixteenth))) {
+        if (!v128.any_true(f64x2.ge(m, thirtysecond))) {
+          a00 = asinTiniest32(x00);
+          a01 = asinTiniest32(x01);
+          a10 = asinTiniest32(x10);
+          a11 = asinTiniest32(x11);
+        } else if (!v128.any_true(f64x2.ge(m, sixteenth))) {
           a00 = asinTiniest(x00);
           a01 = asinTiniest(x01);
           a10 = asinTiniest(x10);
@@ -829,10 +850,8 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
           a11 = asinSmall(x11);
         }
         const wv0 = v128.load(w + bo), wv1 = v128.load(w + bo, 16);
-        acc0 = f64x2.add(acc0, f64x2.mul(wv0, a00));
-        acc1 = f64x2.add(acc1, f64x2.mul(wv1, a01));
-        acc2 = f64x2.add(acc2, f64x2.mul(wv0, a10));
-        acc3 = f64x2.add(acc3, f64x2.mul(wv1, a11));
+        acc0 = f64x2.add(acc0, f64x2.add(f64x2.mul(wv0, a00), f64x2.mul(wv1, a01)));
+        acc2 = f64x2.add(acc2, f64x2.add(f64x2.mul(wv0, a10), f64x2.mul(wv1, a11)));
       }
       if (b < n) {
         const bo = <usize>b << 3;
@@ -842,7 +861,7 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
         acc0 = f64x2.add(acc0, f64x2.mul(wv, asinAny(f64x2.pmin(f64x2.pmax(x0, mone), one))));
         acc2 = f64x2.add(acc2, f64x2.mul(wv, asinAny(f64x2.pmin(f64x2.pmax(x1, mone), one))));
       }
-      const r0 = f64x2.add(acc0, acc1), r1 = f64x2.add(acc2, acc3);
+      const r0 = acc0, r1 = acc2;
       const off0 = load<f64>(uOff + ao) + (f64x2.extract_lane(r0, 0) + f64x2.extract_lane(r0, 1));
       const off1 = f64x2.extract_lane(r1, 0) + f64x2.extract_lane(r1, 1);
       if (wa0 != 0) s4 += wa0 * (load<f64>(dOff + ao) + 2.0 * off0);
