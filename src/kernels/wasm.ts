@@ -483,7 +483,7 @@ export class WasmKernels {
     const P = (K * (K + 1)) / 2;
     if (!(Number.isInteger(p0) && Number.isInteger(p1) && 0 <= p0 && p0 <= p1 && p1 <= P)) throw new RangeError(`i4Sums: pair range [${p0}, ${p1}) outside [0, ${P}]`);
     if (C.length < n * n + 2 || w.length < n + 4 || S.length < i4ScratchLength(n) || out.length < p1 - p0) throw new RangeError("i4Sums: an array is too short");
-    for (const X of [C, w, S, out]) if (!this.heap.owns(X)) throw new RangeError("i4Sums: the arrays must be resident (allocResident)");
+    if (!(this.heap.owns(C) && this.heap.owns(w) && this.heap.owns(S) && this.heap.owns(out))) throw new RangeError("i4Sums: the arrays must be resident (allocResident)");
     this.ex.i4Sums(n, K, p0, p1, C.byteOffset, w.byteOffset, S.byteOffset, out.byteOffset);
   }
 

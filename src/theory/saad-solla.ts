@@ -65,6 +65,8 @@ export class SaadSollaOde {
   private readonly yV: Float64Array;
   /** The η² pair sums (WebAssembly SIMD or TS, on `threads` threads); null without the η² terms. */
   private readonly i4: I4Sums | null;
+  /** State index of Q_ik (either order), K×K. */
+  private readonly qIdx: Int32Array;
   private readonly A: Float64Array;
   private readonly T: Float64Array;
   private readonly eta: number;
@@ -98,6 +100,8 @@ export class SaadSollaOde {
     this.xV = new Float64Array(this.n);
     this.yV = new Float64Array(this.n);
     this.A = Float64Array.from(params.A);
+    this.qIdx = new Int32Array(K * K);
+    for (let i = 0; i < K; i++) for (let k = i; k < K; k++) this.qIdx[i * K + k] = this.qIdx[k * K + i] = K * M + i * K - (i * (i - 1)) / 2 + (k - i);
     this.T = Float64Array.from(params.T);
     this.eta = params.lr;
     this.etaV = params.lrSecondLayer ?? params.lr;
@@ -159,20 +163,22 @@ export class SaadSollaOde {
     const { K, M } = this;
     const T = this.T, A = this.A;
     const tr = this.params.trainSecondLayer;
-    const qo = K * M, vo = K * M + (K * (K + 1)) / 2;
-    const qi = (i: number, k: number): number => (i > k ? qi(k, i) : qo + i * K - (i * (i - 1)) / 2 + (k - i));
-    const v = (i: number) => (tr ? y[vo + i] : this.v[i]);
-    const dv = (i: number) => (tr ? dy[vo + i] : 0);
+    const vo = K * M + (K * (K + 1)) / 2;
+    const qIdx = this.qIdx, v0 = this.v;
     let s = 0;
     for (let i = 0; i < K; i++) {
-      const qii = y[qi(i, i)], dqii = dy[qi(i, i)];
+      const ii = qIdx[i * K + i];
+      const qii = y[ii], dqii = dy[ii];
+      const vi = tr ? y[vo + i] : v0[i], dvi = tr ? dy[vo + i] : 0;
       for (let k = 0; k < K; k++) {
-        const qkk = y[qi(k, k)], dqkk = dy[qi(k, k)], q = y[qi(i, k)], dq = dy[qi(i, k)];
+        const kk = qIdx[k * K + k], ik = qIdx[i * K + k];
+        const qkk = y[kk], dqkk = dy[kk], q = y[ik], dq = dy[ik];
+        const vk = tr ? y[vo + k] : v0[k], dvk = tr ? dy[vo + k] : 0;
         const sq = Math.sqrt((1 + qii) * (1 + qkk));
         const a = q / sq;
         const da = dq / sq - (a / 2) * (dqii / (1 + qii) + dqkk / (1 + qkk));
         const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-        s += v(i) * v(k) * (da / root) + (dv(i) * v(k) + v(i) * dv(k)) * Math.asin(clamp1(a));
+        s += vi * vk * (da / root) + (dvi * vk + vi * dvk) * Math.asin(clamp1(a));
       }
       for (let n = 0; n < M; n++) {
         const tnn = T[n * M + n], r = y[i * M + n], dr = dy[i * M + n];
@@ -180,7 +186,7 @@ export class SaadSollaOde {
         const a = r / sq;
         const da = dr / sq - (a / 2) * (dqii / (1 + qii));
         const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-        s -= 2 * A[n] * (v(i) * (da / root) + dv(i) * Math.asin(clamp1(a)));
+        s -= 2 * A[n] * (vi * (da / root) + dvi * Math.asin(clamp1(a)));
       }
     }
     return s / Math.PI;
