@@ -197,7 +197,7 @@ describe("η² pair sums on threads: bit-identical for 1, 2 and 3 threads", () =
 
   it("trajectory t = 0…3 (GBS rtol 1e-9, guarded)", async () => {
     const times = [0, 1, 2, 3];
-    const runs = [];
+    const runs: Awaited<ReturnType<typeof integrateTeacherStudent>>[] = [];
     for (const threads of [1, 2, 3]) runs.push(await integrateTeacherStudent(params, init, { times, rtol: 1e-9, atol: 1e-12, threads }));
     expect(runs[0].status).toBe("done");
     expect(runs[0].nRhs).toBeGreaterThan(50);
