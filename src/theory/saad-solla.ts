@@ -413,17 +413,19 @@ export function teacherStudentProblem(params: TeacherStudentParams, init: Teache
     rows.forEach((row, j) => row.forEach(([k, c], e) => { col[start[j] + e] = k; coef[start[j] + e] = c; }));
     // Runs of consecutive rows with the same number of terms (the generator emits them by kind), so
     // the rows of two and three terms go through unrolled loops (same sums, same order).
-    const runs: [number, number, number][] = [];
+    const runList: number[] = [];
     for (let j = 0; j < nRows;) {
       const len = start[j + 1] - start[j];
       let j1 = j + 1;
       while (j1 < nRows && start[j1 + 1] - start[j1] === len) j1++;
-      runs.push([j, j1, len]);
+      runList.push(j, j1, len);
       j = j1;
     }
+    const runs = Int32Array.from(runList);
     rhs = (t, y, dy) => {
       ode.rhs(t, y, dy);
-      for (const [j0, j1, len] of runs) {
+      for (let r = 0; r < runs.length; r += 3) {
+        const j0 = runs[r], j1 = runs[r + 1], len = runs[r + 2];
         if (len === 2) {
           for (let j = j0, e = start[j0]; j < j1; j++, e += 2) {
             let s = 0;
