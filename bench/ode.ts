@@ -83,6 +83,30 @@ function saadSollaRhs32(): number {
   return cpuMsPerCall(() => ode.rhs(0, y, dy));
 }
 
+const ss32Cache = new Map<number, { wall: number; cpu: number; nRhs: number; nSteps: number }>();
+/**
+ * The full issue-14 run: Saad–Solla K = M = 32, η = 0.5, t = 0…1000 (101 outputs), GBS rtol 1e-9,
+ * guarded, on `threads` threads (pair sums; bit-identical results for every count): wall and CPU
+ * seconds, RHS count (one run per thread count; the rows share it).
+ */
+export async function saadSolla32(threads = 1): Promise<{ wall: number; cpu: number; nRhs: number; nSteps: number }> {
+  const hit = ss32Cache.get(threads);
+  if (hit) return hit;
+  const K = 32, M = 32, N = 1000;
+  const { B, W } = teacherStudentInit({ N, K, M, initScale: 0.05, seed: 1 });
+  const times = Array.from({ length: 101 }, (_, j) => 10 * j);
+  const t0 = performance.now(), c0 = process.cpuUsage();
+  const run = await integrateTeacherStudent(
+    { K, M, lr: 0.5, trainSecondLayer: false, noise: 0, weightDecay: 0, A: new Array(M).fill(1), T: overlaps(B, M, B, M, N) },
+    { Q: overlaps(W, K, W, K, N), R: overlaps(W, K, B, M, N), v: new Float64Array(K).fill(1) },
+    { times, rtol: 1e-9, atol: 1e-12, threads },
+  );
+  const c = process.cpuUsage(c0);
+  const r = { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6, nRhs: run.nRhs, nSteps: run.nSteps };
+  ss32Cache.set(threads, r);
+  return r;
+}
+
 function mixtureRhs32(): number {
   const geom: Geometry = { dim: 1, L: 400 };
   const K = 32;
@@ -130,6 +154,10 @@ export const benchmarks: Benchmark[] = [
   { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 RHS evaluations", unit: "RHS", target: 20_000, higherIsBetter: false, run: async () => (await saadSolla()).nRhs },
   { name: "ode: mixture ODE K=8, D=400 time per RHS", unit: "ms", target: 10, higherIsBetter: false, run: () => mixtureRhs() },
   { name: "ode: Saad–Solla K=M=32 time per RHS (CPU; t=0…1000 = 5,674 RHS)", unit: "ms", target: 1.76, higherIsBetter: false, run: () => saadSollaRhs32() },
+  { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run (GBS rtol 1e-9, guarded) wall time, 1 thread", unit: "s", target: 10, higherIsBetter: false, run: async () => (await saadSolla32(1)).wall },
+  { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run CPU time, 1 thread", unit: "s", higherIsBetter: false, run: async () => (await saadSolla32(1)).cpu },
+  { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run RHS evaluations", unit: "RHS", higherIsBetter: false, run: async () => (await saadSolla32(1)).nRhs },
+  { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run wall time, 2 threads", unit: "s", target: 10, higherIsBetter: false, run: async () => (await saadSolla32(2)).wall },
   { name: "ode: mixture ODE K=32, D=400 time per RHS (CPU)", unit: "ms", target: 20, higherIsBetter: false, run: () => mixtureRhs32() },
   { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS wall time", unit: "s", higherIsBetter: false, run: async () => (await mixtureStiff("gbs")).wall },
   { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS RHS evaluations", unit: "RHS", higherIsBetter: false, run: async () => (await mixtureStiff("gbs")).nRhs },

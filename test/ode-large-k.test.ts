@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { SaadSollaOde, teacherStudentProblem, type TeacherStudentParams } from "../src/theory/saad-solla.js";
-import { setI4Backend, type I4Backend } from "../src/theory/i4-wasm.js";
+import { setI4Backend, type I4Backend } from "../src/theory/i4-sums.js";
 import { SaadSollaOde as RefSaadSolla, teacherStudentProblem as refTeacherStudentProblem } from "./fixtures/ode-reference/saad-solla.js";
 import { MixtureOde, mixtureProblem, type MixtureOdeParams } from "../src/theory/mixture-ode.js";
 import { MixtureOde as RefMixtureOde, mixtureProblem as refMixtureProblem } from "./fixtures/ode-reference/mixture-ode.js";

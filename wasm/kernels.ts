@@ -1111,3 +1111,304 @@ export function mixtureDrift(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Saad–Solla η² pair sums (mirrors i4SumTs in src/theory/i4-sums.ts, NOT bit-identical: a polynomial
+// arcsine and a different summation order; the TS and SIMD sums agree to ~1e-15 relative, tested at
+// 1e-13 in test/i4-sums.test.ts).  For the pairs p0 ≤ p < p1 of (i ≤ k, row by row over i):
+//   out[p − p0] = Σ_ab w_a w_b asin(r_ab),  r_ab = s_a (Λ4 C_ab s_b − α_a X̂_b − β_a Ŷ_b),
+// with the one-index quantities s, X̂, Ŷ of the pair hoisted (see i4SumTs; computed two b at a time
+// from a contiguous copy of the diagonal of C), the sum over b ≥ a (r is symmetric).  The diagonal
+// terms w_b asin(r_bb) and the first off-diagonal terms w_{a+1} asin(r_{a,a+1}) (a even) are
+// vectorised up front; then rows a, a+1 go together (sharing the loads of s, X̂, Ŷ, w) over
+// b ≥ a + 2, four lanes per row per iteration (four vectors, one accumulator per row).
+//
+// Arcsine, chosen per iteration for all four vectors by their largest |x|: below 1/32, 1/16, 1/8
+// and ½, x + x·t·P(t) with t = x² and P of degree 3, 4, 5 (Horner) and 12 (Estrin) — Chebyshev fits
+// of (asin √t − √t)/t^{3/2} on [0, 1/1024], [0, 1/256], [0, 1/64] and [0, ¼], all ≤ ~1 ulp, no
+// division, no square root; otherwise the general branch-free form `asinAny` (fdlibm's reduction with the degree-12 P),
+// x clamped to [−1, 1].  Off the diagonal |r| is usually small (in the K = M = 32 benchmark all
+// |r| < 0.1, ~93 % of the iterations below 1/32), so the first forms do almost all the work.
+//
+// Memory (byte offsets): C the n×n covariance (row-major) with ≥ 2 readable finite entries past n²;
+// w the n weights followed by ≥ 4 zeros; S scratch of 7(n + 4) doubles; out p1 − p0 doubles.
+
+const aP0: f64 = 0.16666666666666669;
+const aP1: f64 = 0.07499999999998433;
+const aP2: f64 = 0.04464285714635543;
+const aP3: f64 = 0.030381944138531247;
+const aP4: f64 = 0.02237217294214989;
+const aP5: f64 = 0.017352392720869973;
+const aP6: f64 = 0.013971212973552933;
+const aP7: f64 = 0.011479177415184906;
+const aP8: f64 = 0.01032281435018578;
+const aP9: f64 = 0.005457506718640358;
+const aP10: f64 = 0.01740087944269402;
+const aP11: f64 = -0.014851887071247204;
+const aP12: f64 = 0.028757851367421566;
+const PIO2_HI: f64 = 1.57079632679489655800e+00;
+const PIO2_LO: f64 = 6.12323399573676603587e-17;
+const PIO4_HI: f64 = 7.85398163397448278999e-01;
+
+/** t·P(t) (Estrin). */
+// @ts-ignore: decorator
+@inline
+function asinTP(t: v128): v128 {
+  const t2 = f64x2.mul(t, t);
+  const t4 = f64x2.mul(t2, t2);
+  const t8 = f64x2.mul(t4, t4);
+  const e0 = f64x2.add(f64x2.splat(aP0), f64x2.mul(t, f64x2.splat(aP1)));
+  const e1 = f64x2.add(f64x2.splat(aP2), f64x2.mul(t, f64x2.splat(aP3)));
+  const e2 = f64x2.add(f64x2.splat(aP4), f64x2.mul(t, f64x2.splat(aP5)));
+  const e3 = f64x2.add(f64x2.splat(aP6), f64x2.mul(t, f64x2.splat(aP7)));
+  const e4 = f64x2.add(f64x2.splat(aP8), f64x2.mul(t, f64x2.splat(aP9)));
+  const e5 = f64x2.add(f64x2.splat(aP10), f64x2.mul(t, f64x2.splat(aP11)));
+  const g0 = f64x2.add(e0, f64x2.mul(t2, e1));
+  const g1 = f64x2.add(e2, f64x2.mul(t2, e3));
+  const g2 = f64x2.add(e4, f64x2.mul(t2, e5));
+  const h0 = f64x2.add(g0, f64x2.mul(t4, g1));
+  const h1 = f64x2.add(g2, f64x2.mul(t4, f64x2.splat(aP12)));
+  return f64x2.mul(t, f64x2.add(h0, f64x2.mul(t8, h1)));
+}
+
+// Q8: degree 5, |x| < 1/8; Q16: degree 4, |x| < 1/16 (fits on [0, 1/64] and [0, 1/256]).
+const bP0: f64 = 0.16666666666666657;
+const bP1: f64 = 0.07500000000047533;
+const bP2: f64 = 0.04464285678827665;
+const bP3: f64 = 0.03038204108246504;
+const bP4: f64 = 0.02236027496708682;
+const bP5: f64 = 0.01802355275371771;
+const cP0: f64 = 0.16666666666666669;
+const cP1: f64 = 0.07499999999960236;
+const cP2: f64 = 0.04464285795697209;
+const cP3: f64 = 0.03038136131271912;
+const cP4: f64 = 0.022542489125920648;
+
+/** asin x for |x| < 1/8 in both lanes: x + x·t·Q8(t) (Horner). */
+// @ts-ignore: decorator
+@inline
+function asinTiny(x: v128): v128 {
+  const t = f64x2.mul(x, x);
+  let q = f64x2.add(f64x2.splat(bP4), f64x2.mul(t, f64x2.splat(bP5)));
+  q = f64x2.add(f64x2.splat(bP3), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(bP2), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(bP1), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(bP0), f64x2.mul(t, q));
+  return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
+}
+
+const dP0: f64 = 0.16666666666666652;
+const dP1: f64 = 0.0750000000052167;
+const dP2: f64 = 0.04464283043676549;
+const dP3: f64 = 0.030425685619410833;
+
+/** asin x for |x| < 1/32 in both lanes: x + x·t·Q32(t), Q32 of degree 3 (fit on [0, 1/1024]). */
+// @ts-ignore: decorator
+@inline
+function asinTiniest32(x: v128): v128 {
+  const t = f64x2.mul(x, x);
+  let q = f64x2.add(f64x2.splat(dP2), f64x2.mul(t, f64x2.splat(dP3)));
+  q = f64x2.add(f64x2.splat(dP1), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(dP0), f64x2.mul(t, q));
+  return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
+}
+
+/** asin x for |x| < 1/16 in both lanes: x + x·t·Q16(t) (Horner). */
+// @ts-ignore: decorator
+@inline
+function asinTiniest(x: v128): v128 {
+  const t = f64x2.mul(x, x);
+  let q = f64x2.add(f64x2.splat(cP3), f64x2.mul(t, f64x2.splat(cP4)));
+  q = f64x2.add(f64x2.splat(cP2), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(cP1), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(cP0), f64x2.mul(t, q));
+  return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
+}
+
+/** asin x for |x| < ½ in both lanes. */
+// @ts-ignore: decorator
+@inline
+function asinSmall(x: v128): v128 {
+  return f64x2.add(x, f64x2.mul(x, asinTP(f64x2.mul(x, x))));
+}
+
+/**
+ * asin x for x in [−1, 1], branch-free, with fdlibm's evaluation for |x| ≥ ½ (t = (1 − |x|)/2,
+ * s = √t, R = t·P(t)): above 0.975, π/2 − 2(s + sR) with π/2 split in two parts; in [½, 0.975],
+ * π/4 − ((2sR − (pio2_lo − 2c)) − (π/4 − 2w)) with w = s rounded to 32 bits and c = (t − w²)/(s + w),
+ * which keeps the result to ~1 ulp (the plain π/2 − 2(s + sR) loses a few ulp there).
+ */
+// @ts-ignore: decorator
+@inline
+function asinAny(x: v128): v128 {
+  const ax = f64x2.abs(x);
+  const big = f64x2.ge(ax, f64x2.splat(0.5));
+  const t = v128.bitselect(f64x2.mul(f64x2.sub(f64x2.splat(1.0), ax), f64x2.splat(0.5)), f64x2.mul(ax, ax), big);
+  const rt = asinTP(t);
+  const s = f64x2.sqrt(t);
+  // |x| < ½: ax + ax·R
+  const small = f64x2.add(ax, f64x2.mul(ax, rt));
+  // |x| > 0.975
+  const top = f64x2.sub(f64x2.splat(PIO2_HI), f64x2.sub(f64x2.mul(f64x2.splat(2.0), f64x2.add(s, f64x2.mul(s, rt))), f64x2.splat(PIO2_LO)));
+  // ½ ≤ |x| ≤ 0.975
+  const w = v128.and(s, i64x2.splat(0xFFFFFFFF00000000));
+  const c = f64x2.div(f64x2.sub(t, f64x2.mul(w, w)), f64x2.add(s, w));
+  const p = f64x2.sub(f64x2.mul(f64x2.mul(f64x2.splat(2.0), s), rt), f64x2.sub(f64x2.splat(PIO2_LO), f64x2.mul(f64x2.splat(2.0), c)));
+  const q = f64x2.sub(f64x2.splat(PIO4_HI), f64x2.mul(f64x2.splat(2.0), w));
+  const mid = f64x2.sub(f64x2.splat(PIO4_HI), f64x2.sub(p, q));
+  const r = v128.bitselect(v128.bitselect(top, mid, f64x2.gt(ax, f64x2.splat(0.975))), small, big);
+  const sign = i64x2.splat(0x8000000000000000);
+  return v128.or(v128.andnot(r, sign), v128.and(x, sign));
+}
+
+export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: usize, out: usize): void {
+  const ld = <usize>(n + 4) << 3;
+  const sOff = S, xOff = S + ld, yOff = S + 2 * ld, dOff = S + 3 * ld, uOff = S + 4 * ld, cdOff = S + 5 * ld, cbOff = S + 6 * ld;
+  for (let b = n; b < n + 4; b++) {
+    const bo = <usize>b << 3;
+    store<f64>(sOff + bo, 0.0);
+    store<f64>(xOff + bo, 0.0);
+    store<f64>(yOff + bo, 0.0);
+    store<f64>(dOff + bo, 0.0);
+    store<f64>(uOff + bo, 0.0);
+  }
+  // 1 + C_bb and C_bb (contiguous, for the vectorised per-pair set-up); padding 1 and 0.
+  for (let b = 0; b < n + 4; b++) {
+    const cbb = b < n ? load<f64>(C + ((<usize>(b * n + b)) << 3)) : 0.0;
+    store<f64>(cdOff + (<usize>b << 3), 1.0 + cbb);
+    store<f64>(cbOff + (<usize>b << 3), cbb);
+  }
+  const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0), half = f64x2.splat(0.5), eighth = f64x2.splat(0.125), sixteenth = f64x2.splat(0.0625), thirtysecond = f64x2.splat(0.03125);
+  // (i, k) of pair p0.
+  let i = 0, k = 0, p = 0;
+  while (p + (K - i) <= p0) { p += K - i; i++; }
+  k = i + (p0 - p);
+  for (p = p0; p < p1; p++) {
+    const io = <usize>(i * n), ko = <usize>(k * n);
+    const c11 = 1.0 + load<f64>(C + ((io + <usize>i) << 3));
+    const c22 = 1.0 + load<f64>(C + ((ko + <usize>k) << 3));
+    const c12 = load<f64>(C + ((io + <usize>k) << 3));
+    const l4 = c11 * c22 - c12 * c12;
+    // s, X̂, Ŷ and the diagonal argument r_bb, two b at a time (lane n of an odd n: reset below).
+    const c11v = f64x2.splat(c11), c22v = f64x2.splat(c22), c12v = f64x2.splat(c12), l4v = f64x2.splat(l4);
+    const rowI = C + (io << 3), rowK = C + (ko << 3);
+    for (let b = 0; b < n; b += 2) {
+      const bo = <usize>b << 3;
+      const al = v128.load(rowI + bo), be = v128.load(rowK + bo);
+      const X = f64x2.sub(f64x2.mul(c22v, al), f64x2.mul(c12v, be)), Y = f64x2.sub(f64x2.mul(c11v, be), f64x2.mul(c12v, al));
+      const l1 = f64x2.sub(f64x2.sub(f64x2.mul(l4v, v128.load(cdOff + bo)), f64x2.mul(al, X)), f64x2.mul(be, Y));
+      const sv = f64x2.div(one, f64x2.sqrt(l1));
+      const xs = f64x2.mul(X, sv), ys = f64x2.mul(Y, sv);
+      v128.store(sOff + bo, sv);
+      v128.store(xOff + bo, xs);
+      v128.store(yOff + bo, ys);
+      v128.store(dOff + bo, f64x2.mul(sv, f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(l4v, v128.load(cbOff + bo)), sv), f64x2.mul(al, xs)), f64x2.mul(be, ys))));
+    }
+    if (n & 1) {
+      const bo = <usize>n << 3;
+      store<f64>(sOff + bo, 0.0);
+      store<f64>(xOff + bo, 0.0);
+      store<f64>(yOff + bo, 0.0);
+      store<f64>(dOff + bo, 0.0);
+    }
+    // d_b = w_b asin(r_bb) (the padded lanes: r = 0, w = 0)
+    for (let b = 0; b < n; b += 2) {
+      const bo = <usize>b << 3;
+      const x = f64x2.pmin(f64x2.pmax(v128.load(dOff + bo), mone), one);
+      v128.store(dOff + bo, f64x2.mul(v128.load(w + bo), asinAny(x)));
+    }
+    // u_a = w_{a+1} asin(r_{a,a+1}) for even a (the first off-diagonal element of row a, which the
+    // two-row loop below does not reach); 0 for odd a.
+    for (let a = 0; a < n; a++) {
+      const ao = <usize>a << 3;
+      let x: f64 = 0;
+      if ((a & 1) == 0 && a + 1 < n) {
+        const sa = load<f64>(sOff + ao);
+        x = sa * (l4 * load<f64>(C + ((<usize>(a * n + a + 1)) << 3)) * load<f64>(sOff + ao, 8)
+          - load<f64>(C + ((io + <usize>a) << 3)) * load<f64>(xOff + ao, 8) - load<f64>(C + ((ko + <usize>a) << 3)) * load<f64>(yOff + ao, 8));
+      }
+      store<f64>(uOff + ao, x);
+    }
+    for (let a = 0; a < n; a += 2) {
+      const ao = <usize>a << 3;
+      const x = f64x2.pmin(f64x2.pmax(v128.load(uOff + ao), mone), one);
+      // lane 0 (even a): w_{a+1} asin(r_{a,a+1}); lane 1 (odd): asin 0 = 0
+      v128.store(uOff + ao, f64x2.mul(v128.load(w + ao, 8), asinAny(x)));
+    }
+    let s4: f64 = 0;
+    let a = 0;
+    for (; a + 1 < n; a += 2) {
+      const ao = <usize>a << 3;
+      const wa0 = load<f64>(w + ao), wa1 = load<f64>(w + ao, 8);
+      const sa0 = load<f64>(sOff + ao), sa1 = load<f64>(sOff + ao, 8);
+      const al0 = load<f64>(C + ((io + <usize>a) << 3)), al1 = load<f64>(C + ((io + <usize>a) << 3), 8);
+      const be0 = load<f64>(C + ((ko + <usize>a) << 3)), be1 = load<f64>(C + ((ko + <usize>a) << 3), 8);
+      const f0 = f64x2.splat(l4 * sa0), g0 = f64x2.splat(al0 * sa0), h0 = f64x2.splat(be0 * sa0);
+      const f1 = f64x2.splat(l4 * sa1), g1 = f64x2.splat(al1 * sa1), h1 = f64x2.splat(be1 * sa1);
+      const row0 = C + ((<usize>(a * n)) << 3), row1 = row0 + (<usize>n << 3);
+      let acc0 = f64x2.splat(0.0), acc2 = f64x2.splat(0.0);
+      let b = a + 2;
+      for (; b + 2 < n; b += 4) {
+        const bo = <usize>b << 3;
+        const sv0 = v128.load(sOff + bo), sv1 = v128.load(sOff + bo, 16);
+        const xv0 = v128.load(xOff + bo), xv1 = v128.load(xOff + bo, 16);
+        const yv0 = v128.load(yOff + bo), yv1 = v128.load(yOff + bo, 16);
+        let x00 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f0, v128.load(row0 + bo)), sv0), f64x2.mul(g0, xv0)), f64x2.mul(h0, yv0));
+        let x01 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f0, v128.load(row0 + bo, 16)), sv1), f64x2.mul(g0, xv1)), f64x2.mul(h0, yv1));
+        let x10 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f1, v128.load(row1 + bo)), sv0), f64x2.mul(g1, xv0)), f64x2.mul(h1, yv0));
+        let x11 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f1, v128.load(row1 + bo, 16)), sv1), f64x2.mul(g1, xv1)), f64x2.mul(h1, yv1));
+        let a00: v128, a01: v128, a10: v128, a11: v128;
+        const m = f64x2.pmax(f64x2.pmax(f64x2.abs(x00), f64x2.abs(x01)), f64x2.pmax(f64x2.abs(x10), f64x2.abs(x11)));
+        if (!v128.any_true(f64x2.ge(m, thirtysecond))) {
+          a00 = asinTiniest32(x00);
+          a01 = asinTiniest32(x01);
+          a10 = asinTiniest32(x10);
+          a11 = asinTiniest32(x11);
+        } else if (!v128.any_true(f64x2.ge(m, sixteenth))) {
+          a00 = asinTiniest(x00);
+          a01 = asinTiniest(x01);
+          a10 = asinTiniest(x10);
+          a11 = asinTiniest(x11);
+        } else if (!v128.any_true(f64x2.ge(m, eighth))) {
+          a00 = asinTiny(x00);
+          a01 = asinTiny(x01);
+          a10 = asinTiny(x10);
+          a11 = asinTiny(x11);
+        } else if (v128.any_true(f64x2.ge(m, half))) {
+          a00 = asinAny(f64x2.pmin(f64x2.pmax(x00, mone), one));
+          a01 = asinAny(f64x2.pmin(f64x2.pmax(x01, mone), one));
+          a10 = asinAny(f64x2.pmin(f64x2.pmax(x10, mone), one));
+          a11 = asinAny(f64x2.pmin(f64x2.pmax(x11, mone), one));
+        } else {
+          a00 = asinSmall(x00);
+          a01 = asinSmall(x01);
+          a10 = asinSmall(x10);
+          a11 = asinSmall(x11);
+        }
+        const wv0 = v128.load(w + bo), wv1 = v128.load(w + bo, 16);
+        acc0 = f64x2.add(acc0, f64x2.add(f64x2.mul(wv0, a00), f64x2.mul(wv1, a01)));
+        acc2 = f64x2.add(acc2, f64x2.add(f64x2.mul(wv0, a10), f64x2.mul(wv1, a11)));
+      }
+      if (b < n) {
+        const bo = <usize>b << 3;
+        const sv = v128.load(sOff + bo), xv = v128.load(xOff + bo), yv = v128.load(yOff + bo), wv = v128.load(w + bo);
+        const x0 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f0, v128.load(row0 + bo)), sv), f64x2.mul(g0, xv)), f64x2.mul(h0, yv));
+        const x1 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f1, v128.load(row1 + bo)), sv), f64x2.mul(g1, xv)), f64x2.mul(h1, yv));
+        acc0 = f64x2.add(acc0, f64x2.mul(wv, asinAny(f64x2.pmin(f64x2.pmax(x0, mone), one))));
+        acc2 = f64x2.add(acc2, f64x2.mul(wv, asinAny(f64x2.pmin(f64x2.pmax(x1, mone), one))));
+      }
+      const r0 = acc0, r1 = acc2;
+      const off0 = load<f64>(uOff + ao) + (f64x2.extract_lane(r0, 0) + f64x2.extract_lane(r0, 1));
+      const off1 = f64x2.extract_lane(r1, 0) + f64x2.extract_lane(r1, 1);
+      if (wa0 != 0) s4 += wa0 * (load<f64>(dOff + ao) + 2.0 * off0);
+      if (wa1 != 0) s4 += wa1 * (load<f64>(dOff + ao, 8) + 2.0 * off1);
+    }
+    if (a < n) {
+      // the last row of an odd n: its diagonal term only
+      const wa = load<f64>(w + (<usize>a << 3));
+      if (wa != 0) s4 += wa * load<f64>(dOff + (<usize>a << 3));
+    }
+    store<f64>(out + (<usize>(p - p0) << 3), s4);
+    if (++k == K) { i++; k = i; }
+  }
+}

@@ -105,7 +105,7 @@ const modelOptions = (y: ReturnType<typeof yargs>) =>
     .positional("model", { type: "string", describe: "model file (JSON)", demandOption: true })
     .option("out", { alias: "o", type: "string", describe: "output directory (default results/<model name>)" })
     .option("quiet", { alias: "q", type: "boolean", describe: "no progress bar or status lines" })
-    .option("threads", { alias: "j", type: "number", describe: "threads: worker threads for the independent units of sweeps, cp and flow models; for a single flow run or CP decomposition, threads for its passes over the samples (same results for every value; default 1)" })
+    .option("threads", { alias: "j", type: "number", describe: "threads: worker threads for the independent units of sweeps, cp, flow and compare models; for a single flow run or CP decomposition, threads for its passes over the samples; for a teacher–student ODE, threads for its η² pair sums (same results for every value; default 1)" })
     .option("resume", { type: "boolean", describe: "continue an interrupted run in the same output directory (finished units and checkpoints are kept)" })
     .option("force", { type: "boolean", describe: "write into an output directory that holds another model's results" })
     .option("checkpoint-every", { type: "number", describe: "seconds between checkpoints of long single runs (default 30)" })

@@ -144,11 +144,12 @@ interface TsSeedValue {
   interrupted: boolean;
 }
 
-async function teacherStudentSeed(m: TsCompare, s: number, hooks: RunHooks): Promise<TsSeedValue> {
+/** One seed: its ODE (η² pair sums on `threads` threads) and its SGD run. */
+async function teacherStudentSeed(m: TsCompare, s: number, hooks: RunHooks, threads = 1): Promise<TsSeedValue> {
   const seed = m.seed + s;
   const times = outputTimes(m.time);
   const to = performance.now();
-  const ode = await runTeacherStudentOde(m, seed, times, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 0, 2, "ODE") });
+  const ode = await runTeacherStudentOde(m, seed, times, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 0, 2, "ODE"), threads });
   const odeWall = (performance.now() - to) / 1000;
   if (ode.status === "interrupted" || odeFailed(ode.status)) return { ode, sim: null, odeWall, sgdWall: 0, interrupted: ode.status === "interrupted" };
   const tsg = performance.now();
@@ -194,7 +195,7 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
     Array.from({ length: S }, (_, s) => ({ model: m, s })),
     {
       module: import.meta.url, fn: "compareSeedUnit",
-      inProcess: (p, h) => teacherStudentSeed(m, p.s, h),
+      inProcess: (p, h, threads) => teacherStudentSeed(m, p.s, h, threads),
       isFinal: (v) => !v.interrupted, unit: "seeds",
       describe: (s) => `compare seed ${m.seed + s}`, label: (s) => `seed ${s + 1}/${S}`,
     },

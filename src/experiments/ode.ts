@@ -208,11 +208,15 @@ export function runCumulantTheory(m: MixtureOdeModel, seed: number, times: reado
   }, { signal: hooks.signal, onProgress: hooks.onProgress });
 }
 
-/** Run the teacher–student ODE of a model (initial state of seed `seed`) at `times`. */
-export function runTeacherStudentOde(m: TeacherStudentOdeModel, seed: number, times: readonly number[], hooks: RunHooks & { store?: RunStore; checkpointSeconds?: number } = {}): Promise<TeacherStudentRun> {
+/**
+ * Run the teacher–student ODE of a model (initial state of seed `seed`) at `times`; `hooks.threads`
+ * threads share the η² pair sums (results bit-identical for every count).
+ */
+export function runTeacherStudentOde(m: TeacherStudentOdeModel, seed: number, times: readonly number[], hooks: RunHooks & { store?: RunStore; checkpointSeconds?: number; threads?: number } = {}): Promise<TeacherStudentRun> {
   const { params, init } = teacherStudentSetup(m, seed);
   return integrateTeacherStudent(params, init, {
     times, method: m.solver.method, rtol: m.solver.rtol, atol: m.solver.atol, hMax: m.solver.hMax, maxSteps: m.solver.maxSteps,
+    threads: hooks.threads,
   }, { signal: hooks.signal, onProgress: hooks.onProgress }, odeCheckpointing(hooks));
 }
 

@@ -16,7 +16,11 @@ import type { PoolStats } from "../parallel/pool.js";
 export interface ExperimentHooks extends RunHooks {
   /** Status lines for a person (one per finished unit, etc.); default: none. */
   log?: (msg: string) => void;
-  /** Worker threads for kinds made of independent units (cp, flow, sweep); default 1 (in-process). */
+  /**
+   * Worker threads for kinds made of independent units (cp, flow, sweep, compare seeds) and for
+   * data-parallel kernels within one run (flow sample passes, the teacher–student ODE's η² pair sums);
+   * default 1 (in-process).
+   */
   threads?: number;
   /**
    * Durable progress (see src/run/store.ts): finished units and checkpoints of long runs are put

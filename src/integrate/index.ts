@@ -1,5 +1,5 @@
 /**
- * ODE integration: an OdeProblem → solve(problem, algorithm, options) → OdeSolution, over odex GBS,
+ * ODE integration: an OdeProblem → solve(problem, algorithm, options) → OdeSolution, over GBS (ODEX, ./gbs.ts),
  * Runge–Kutta–Chebyshev (stiff gradient flows), the implicit RODAS (Rosenbrock) and BDF/NDF (with
  * analytic or finite-difference Jacobians), RK4 and Euler.  See ./types.ts.
  */

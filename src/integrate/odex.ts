@@ -1,43 +1,20 @@
 /**
- * Adaptive Gragg–Bulirsch–Stoer integration via odex 2.0.4 (Hairer & Wanner's ODEX, ported to JS).
+ * Adaptive Gragg–Bulirsch–Stoer integration: Hairer & Wanner's ODEX as ported by the npm package
+ * odex 2.0.4, on Float64Arrays (./gbs.ts, bit-identical to odex).
  *
- * odex is driven segment by segment between consecutive output times (never through its dense
- * output, which costs O(n²) per interpolated point), carrying the last full step size forward.
- * Accepted steps are observed through odex's `solOut` callback, which is also how we stop early.
+ * The solver is driven segment by segment between consecutive output times (never through a dense
+ * output), carrying the last full step size forward.  Accepted steps are observed through the
+ * solver's observer callback, which is also how we stop early.
  *
- * odex quirks handled here:
- *  - it concatenates y0 onto a plain array, so a Float64Array y0 yields NaN: we pass number[];
+ * Quirks of ODEX (kept for bit-identity with odex) handled here:
  *  - it clamps the initial step to ≥ 1e-4 and ≤ half the segment, and has no step-underflow test
  *    (it spins until maxSteps): we flag accepted steps that no longer advance t;
- *  - its reported `xEnd` is the requested end, not the time reached: we track t ourselves;
+ *  - it may stop within rounding distance of the requested end: we track t ourselves;
  *  - a NaN error estimate is *accepted* by its step control: we check every accepted state and,
  *    before giving up, retry from the last finite state with a much shorter step.
  */
-import { createRequire } from "node:module";
+import { GbsOutcome, GbsSolver } from "./gbs.js";
 import { IntegrationError, type FailureCode, type Rhs } from "./types.js";
-
-/** The parts of odex's `Solver` we use (the package ships no type declarations). */
-interface OdexSolver {
-  maxSteps: number;
-  initialStepSize: number;
-  maxStepSize: number;
-  relativeTolerance: number | number[];
-  absoluteTolerance: number | number[];
-  solve(
-    f: (x: number, y: number[]) => number[],
-    x: number,
-    y0: number[],
-    xEnd: number,
-    solOut?: (nr: number, xOld: number, x: number, y: number[]) => boolean | void,
-  ): { y: number[]; outcome: number; nStep: number; nAccept: number; nReject: number; nEval: number };
-}
-
-interface OdexModule {
-  Solver: new (n: number) => OdexSolver;
-  Outcome: { Converged: number; MaxStepsExceeded: number; EarlyReturn: number };
-}
-
-const odex = createRequire(import.meta.url)("odex") as OdexModule;
 
 /** Settings of the GBS stepper (already validated by `solve`). */
 export interface GbsSettings {
@@ -53,14 +30,14 @@ export interface GbsSettings {
 /** Callback after each accepted step; return false to stop the integration there. */
 type AcceptedStep = (t: number, y: Float64Array) => boolean;
 
-/** Thrown out of the RHS wrapper to abort odex when its own state has gone bad (t = NaN). */
+/** Thrown out of the RHS wrapper to abort the solver when its own state has gone bad (t = NaN). */
 class AbortOdex extends Error {}
 
 const EPS = Number.EPSILON;
 /** Give up on a NaN/Inf state after this many consecutive retries with shorter steps. */
 const MAX_NAN_RETRIES = 12;
 
-/** Advances y from t to successive target times with odex; counts RHS calls and accepted steps. */
+/** Advances y from t to successive target times with GBS; counts RHS calls and accepted steps. */
 export class GbsStepper {
   /** Current time and state (the state is updated in place). */
   t: number;
@@ -70,17 +47,14 @@ export class GbsStepper {
   nRejected = 0;
 
   private readonly n: number;
-  private readonly solver: OdexSolver;
+  private readonly solver: GbsSolver;
   private readonly maxSteps: number;
   private attempts = 0;
   private hNext: number;
-  /** Plain-array copy of the current state, handed to odex as the next y0. */
-  private yArr: number[];
-  // Reusable buffers of the RHS wrapper.
+  // Buffers of `dydt`.
   private readonly yIn: Float64Array;
   private readonly dyOut: Float64Array;
-  private readonly ret: number[];
-  private readonly f: (x: number, y: number[]) => number[];
+  private readonly f: (x: number, y: Float64Array, dy: Float64Array) => void;
 
   constructor(
     private readonly rhs: Rhs,
@@ -92,29 +66,24 @@ export class GbsStepper {
     this.n = n;
     this.t = t0;
     this.y = Float64Array.from(y0);
-    this.yArr = Array.from(y0);
     this.yIn = new Float64Array(n);
     this.dyOut = new Float64Array(n);
-    this.ret = new Array<number>(n).fill(0);
     this.maxSteps = s.maxSteps;
     this.hNext = s.h0;
-    this.solver = new odex.Solver(n);
+    this.solver = new GbsSolver(n);
     this.solver.relativeTolerance = s.rtol;
     this.solver.absoluteTolerance = s.atol;
     this.solver.maxStepSize = s.hMax;
     this.solver.maxSteps = Math.max(1, Math.min(s.maxSteps, 2 ** 31));
-    const { yIn, dyOut, ret } = this;
-    this.f = (x: number, y: number[]): number[] => {
+    // The RHS reads the solver's stage state in place (an Rhs never writes y, as in every stepper).
+    this.f = (x: number, y: Float64Array, dy: Float64Array): void => {
       if (x !== x) throw new AbortOdex();
-      for (let i = 0; i < n; i++) yIn[i] = y[i];
-      rhs(x, yIn, dyOut);
+      rhs(x, y, dy);
       this.nRhs++;
-      for (let i = 0; i < n; i++) ret[i] = dyOut[i];
-      return ret;
     };
   }
 
-  /** Carried state (with t, y and the counters) for checkpoints; odex itself keeps none between calls. */
+  /** Carried state (with t, y and the counters) for checkpoints; the solver itself keeps none between calls. */
   saveState(): Record<string, unknown> {
     return { t: this.t, y: this.y.slice(), hNext: this.hNext, attempts: this.attempts, nRhs: this.nRhs, nSteps: this.nSteps, nRejected: this.nRejected };
   }
@@ -122,7 +91,6 @@ export class GbsStepper {
   restoreState(s: Record<string, unknown>): void {
     this.t = s.t as number;
     this.y.set(s.y as Float64Array);
-    this.yArr = Array.from(this.y);
     this.hNext = s.hNext as number;
     this.attempts = s.attempts as number;
     this.nRhs = s.nRhs as number;
@@ -149,7 +117,7 @@ export class GbsStepper {
     while (this.t < tTarget) {
       const tStart = this.t;
       const end = Math.min(retryEnd, tTarget);
-      // odex will not step when the gap is at rounding level; treat the target as reached.
+      // The solver will not step when the gap is at rounding level; treat the target as reached.
       if (end - tStart <= 10 * 2.3e-16 * Math.abs(tStart)) {
         this.t = end;
         if (end === retryEnd) retryEnd = Infinity;
@@ -163,8 +131,7 @@ export class GbsStepper {
       let xBad = NaN; // time of an accepted step whose state was not finite
       let hUnder = NaN; // size of an accepted step that no longer advanced t
       let stopped = false;
-      const solOut = (nr: number, xOld: number, x: number, y: number[]): boolean | void => {
-        if (nr === 1) return; // odex reports the initial point first
+      const observer = (xOld: number, x: number, y: Float64Array): boolean | void => {
         for (let i = 0; i < this.n; i++) {
           if (!Number.isFinite(y[i])) {
             xBad = x;
@@ -177,7 +144,6 @@ export class GbsStepper {
           hUnder = h;
           return false;
         }
-        this.yArr = y; // odex hands us a fresh copy
         this.y.set(y);
         this.t = last ? end : x;
         this.nSteps++;
@@ -192,7 +158,7 @@ export class GbsStepper {
 
       let outcome: number;
       try {
-        const res = this.solver.solve(this.f, tStart, this.yArr, end, solOut);
+        const res = this.solver.solve(this.f, tStart, this.y, end, observer);
         this.attempts += res.nStep;
         this.nRejected += res.nReject;
         outcome = res.outcome;
@@ -212,8 +178,8 @@ export class GbsStepper {
         this.hNext = hBad / 8;
         continue;
       }
-      if (outcome === odex.Outcome.MaxStepsExceeded) this.fail(`maxSteps (${this.maxSteps}) exceeded`, "maxiters");
-      // Converged: odex may stop within rounding distance of `end`; snap to it.
+      if (outcome === GbsOutcome.MaxStepsExceeded) this.fail(`maxSteps (${this.maxSteps}) exceeded`, "maxiters");
+      // Converged: the solver may stop within rounding distance of `end`; snap to it.
       this.t = end;
       if (end === retryEnd) retryEnd = Infinity;
       else retries = 0;

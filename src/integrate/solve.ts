@@ -1,6 +1,6 @@
 /**
  * `solve(problem, algorithm, options)` / `solveAsync`: the single entry point for ODE integration in
- * rfdyn.  One driver validates, dispatches on the algorithm to the odex GBS adapter, the RKC stepper
+ * rfdyn.  One driver validates, dispatches on the algorithm to the GBS stepper (ODEX port, ./gbs.ts), the RKC stepper
  * or a fixed-step scheme, collects the state on the output grid, stops early on steady state, a
  * user event or abort, reports progress, and turns numerical failures into retcodes.
  */

@@ -7,6 +7,7 @@
  */
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 
+/** dy/dt at (t, y) into dydt; y is the solver's own state buffer and must not be written. */
 export type Rhs = (t: number, y: Float64Array, dydt: Float64Array) => void;
 
 export type Method = "gbs" | "rkc" | "rodas" | "bdf" | "rk4" | "euler";

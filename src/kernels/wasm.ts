@@ -57,6 +57,7 @@ interface Exports {
   gemvN(m: number, n: number, alpha: number, A: number, x: number, beta: number, y: number): void;
   gemvT(m: number, n: number, alpha: number, A: number, x: number, y: number): void;
   peakSimd(iters: number, x: number): number;
+  i4Sums(n: number, K: number, p0: number, p1: number, C: number, w: number, S: number, out: number): void;
 }
 
 const PAGE = 65536;
@@ -474,10 +475,29 @@ export class WasmKernels {
     return true;
   }
 
+  /**
+   * Saad–Solla η² pair sums Σ_ab w_a w_b asin(r_ab) of the pairs p0 ≤ p < p1 (i ≤ k, row by row) into
+   * out[0 … p1 − p0) (see i4Sums in wasm/kernels.ts).  All four arrays must be resident
+   * (`allocResident`): C the n×n covariance with ≥ 2 finite entries past n², w the n weights followed
+   * by ≥ 4 zeros, S scratch of ≥ `i4ScratchLength(n)` entries.
+   */
+  i4Sums(n: number, K: number, p0: number, p1: number, C: Float64Array, w: Float64Array, S: Float64Array, out: Float64Array): void {
+    const P = (K * (K + 1)) / 2;
+    if (!(Number.isInteger(p0) && Number.isInteger(p1) && 0 <= p0 && p0 <= p1 && p1 <= P)) throw new RangeError(`i4Sums: pair range [${p0}, ${p1}) outside [0, ${P}]`);
+    if (C.length < n * n + 2 || w.length < n + 4 || S.length < i4ScratchLength(n) || out.length < p1 - p0) throw new RangeError("i4Sums: an array is too short");
+    if (!(this.heap.owns(C) && this.heap.owns(w) && this.heap.owns(S) && this.heap.owns(out))) throw new RangeError("i4Sums: the arrays must be resident (allocResident)");
+    this.ex.i4Sums(n, K, p0, p1, C.byteOffset, w.byteOffset, S.byteOffset, out.byteOffset);
+  }
+
   /** Runs `iters` rounds of the f64x2 multiply–add microkernel (48 flops per round; for peak estimates). */
   peakSimd(iters: number): number {
     return this.ex.peakSimd(iters, 0.5);
   }
+}
+
+/** Entries of the scratch array of `WasmKernels.i4Sums` for n fields. */
+export function i4ScratchLength(n: number): number {
+  return 7 * (n + 4);
 }
 
 let loaded: WasmKernels | null | undefined;

@@ -18,7 +18,8 @@
 import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
-import { I4Kernel } from "./i4-wasm.js";
+import { I4Sums, i4SumTs } from "./i4-sums.js";
+import { gemm } from "../kernels/index.js";
 import type { TeacherStudentState } from "../analysis/order-parameters.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
@@ -62,15 +63,21 @@ export class SaadSollaOde {
   private readonly sV: Float64Array;
   private readonly xV: Float64Array;
   private readonly yV: Float64Array;
-  /** WebAssembly-SIMD pair sums (null: the TS `i4Sum`). */
-  private readonly kernel: I4Kernel | null;
+  /** The η² pair sums (WebAssembly SIMD or TS, on `threads` threads); null without the η² terms. */
+  private readonly i4: I4Sums | null;
+  /** State index of Q_ik (either order), K×K. */
+  private readonly qIdx: Int32Array;
   private readonly A: Float64Array;
   private readonly T: Float64Array;
   private readonly eta: number;
   private readonly etaV: number;
   private readonly second: boolean;
 
-  constructor(readonly params: TeacherStudentParams, v0: ArrayLike<number>) {
+  /**
+   * `opts.threads`: threads for the η² pair sums (the caller's plus threads − 1 workers; results are
+   * bit-identical for every count).  Call `close()` when done if threads > 1.
+   */
+  constructor(readonly params: TeacherStudentParams, v0: ArrayLike<number>, opts: { threads?: number } = {}) {
     const { K, M } = params;
     if (!(Number.isInteger(K) && K >= 1)) throw new RangeError(`K must be a positive integer (got ${K})`);
     if (!(Number.isInteger(M) && M >= 1)) throw new RangeError(`M must be a positive integer (got ${M})`);
@@ -81,8 +88,11 @@ export class SaadSollaOde {
     this.M = M;
     this.n = K + M;
     this.dim = K * M + (K * (K + 1)) / 2 + (params.trainSecondLayer ? K : 0);
-    this.C = new Float64Array(this.n * this.n);
-    this.w = new Float64Array(this.n);
+    this.second = params.secondOrder ?? true;
+    this.i4 = this.second ? new I4Sums(this.n, K, opts.threads ?? 1) : null;
+    // C and w live where the pair sums read them (padded; only the first n², n entries are used here).
+    this.C = this.i4 ? this.i4.C : new Float64Array(this.n * this.n);
+    this.w = this.i4 ? this.i4.w : new Float64Array(this.n);
     this.L3 = new Float64Array(K * this.n);
     this.P = new Float64Array(K * this.n);
     this.v = Float64Array.from(v0);
@@ -90,16 +100,31 @@ export class SaadSollaOde {
     this.xV = new Float64Array(this.n);
     this.yV = new Float64Array(this.n);
     this.A = Float64Array.from(params.A);
+    this.qIdx = new Int32Array(K * K);
+    for (let i = 0; i < K; i++) for (let k = i; k < K; k++) this.qIdx[i * K + k] = this.qIdx[k * K + i] = K * M + i * K - (i * (i - 1)) / 2 + (k - i);
     this.T = Float64Array.from(params.T);
     this.eta = params.lr;
     this.etaV = params.lrSecondLayer ?? params.lr;
-    this.second = params.secondOrder ?? true;
-    this.kernel = this.second ? I4Kernel.create(this.n, K) : null;
   }
 
   /** Which implementation computes the η² pair sums. */
   get i4Backend(): "wasm-simd" | "ts" {
-    return this.kernel ? "wasm-simd" : "ts";
+    return this.i4 ? this.i4.backend : "ts";
+  }
+
+  /** Threads the η² pair sums run on (1 when the work is too small to share). */
+  get threads(): number {
+    return this.i4 ? this.i4.threads : 1;
+  }
+
+  /** Resolves once the worker threads (if any) are started (optional before `rhs`). */
+  ready(): Promise<void> {
+    return this.i4 ? this.i4.ready() : Promise.resolve();
+  }
+
+  /** Stop the worker threads, if any (idempotent; `rhs` must not be called afterwards). */
+  close(): void {
+    this.i4?.close();
   }
 
   /** Pack a state into a vector. */
@@ -138,20 +163,22 @@ export class SaadSollaOde {
     const { K, M } = this;
     const T = this.T, A = this.A;
     const tr = this.params.trainSecondLayer;
-    const qo = K * M, vo = K * M + (K * (K + 1)) / 2;
-    const qi = (i: number, k: number): number => (i > k ? qi(k, i) : qo + i * K - (i * (i - 1)) / 2 + (k - i));
-    const v = (i: number) => (tr ? y[vo + i] : this.v[i]);
-    const dv = (i: number) => (tr ? dy[vo + i] : 0);
+    const vo = K * M + (K * (K + 1)) / 2;
+    const qIdx = this.qIdx, v0 = this.v;
     let s = 0;
     for (let i = 0; i < K; i++) {
-      const qii = y[qi(i, i)], dqii = dy[qi(i, i)];
+      const ii = qIdx[i * K + i];
+      const qii = y[ii], dqii = dy[ii];
+      const vi = tr ? y[vo + i] : v0[i], dvi = tr ? dy[vo + i] : 0;
       for (let k = 0; k < K; k++) {
-        const qkk = y[qi(k, k)], dqkk = dy[qi(k, k)], q = y[qi(i, k)], dq = dy[qi(i, k)];
+        const kk = qIdx[k * K + k], ik = qIdx[i * K + k];
+        const qkk = y[kk], dqkk = dy[kk], q = y[ik], dq = dy[ik];
+        const vk = tr ? y[vo + k] : v0[k], dvk = tr ? dy[vo + k] : 0;
         const sq = Math.sqrt((1 + qii) * (1 + qkk));
         const a = q / sq;
         const da = dq / sq - (a / 2) * (dqii / (1 + qii) + dqkk / (1 + qkk));
         const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-        s += v(i) * v(k) * (da / root) + (dv(i) * v(k) + v(i) * dv(k)) * Math.asin(clamp1(a));
+        s += vi * vk * (da / root) + (dvi * vk + vi * dvk) * Math.asin(clamp1(a));
       }
       for (let n = 0; n < M; n++) {
         const tnn = T[n * M + n], r = y[i * M + n], dr = dy[i * M + n];
@@ -159,7 +186,7 @@ export class SaadSollaOde {
         const a = r / sq;
         const da = dr / sq - (a / 2) * (dqii / (1 + qii));
         const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-        s -= 2 * A[n] * (v(i) * (da / root) + dv(i) * Math.asin(clamp1(a)));
+        s -= 2 * A[n] * (vi * (da / root) + dvi * Math.asin(clamp1(a)));
       }
     }
     return s / Math.PI;
@@ -186,49 +213,11 @@ export class SaadSollaOde {
   }
 
   /**
-   * Σ_ab w_a w_b asin(Λ0(a,b)/√(Λ1(a)Λ1(b))) for the pair (i, k): the η² term of dQ_ik up to the factor
-   * (4/π²)Λ4^{-1/2}.  Everything that depends on one index only is hoisted out of the (a, b) loop:
-   * with α_a = C_ia, β_a = C_ka,
-   *   Λ0(a,b) = Λ4 C_ab − α_a X_b − β_a Y_b,  X_b = (1+C_kk)α_b − C_ik β_b,  Y_b = (1+C_ii)β_b − C_ik α_b,
-   *   Λ1(a)   = Λ4(1 + C_aa) − α_a X_a − β_a Y_a,
-   * (the expansions of REFERENCE.md regrouped), so the correlation is
-   *   r_ab = s_a (Λ4 C_ab s_b − α_a X̂_b − β_a Ŷ_b),  s = Λ1^{-1/2}, X̂ = s X, Ŷ = s Y,
-   * three multiplies and two subtractions per element before the arcsine (fdlibm, inlined); the sum
-   * runs over b ≥ a (r is symmetric).  O(n) set-up and O(n²) work per pair, no allocation.
+   * Σ_ab w_a w_b asin(Λ0(a,b)/√(Λ1(a)Λ1(b))) for the pair (i, k) in TS (`i4SumTs`): the η² term of dQ_ik
+   * up to the factor (4/π²)Λ4^{-1/2}, at the state of the last `rhs` call (tests).
    */
-  private i4Sum(i: number, k: number): number {
-    const { n, C, w, sV, xV, yV } = this;
-    const c11 = 1 + C[i * n + i], c22 = 1 + C[k * n + k], c12 = C[i * n + k];
-    const l4 = c11 * c22 - c12 * c12;
-    const io = i * n, ko = k * n;
-    for (let b = 0; b < n; b++) {
-      const al = C[io + b], be = C[ko + b];
-      const X = c22 * al - c12 * be, Y = c11 * be - c12 * al;
-      const l1 = l4 * (1 + C[b * n + b]) - al * X - be * Y;
-      const s = 1 / Math.sqrt(l1);
-      sV[b] = s;
-      xV[b] = X * s;
-      yV[b] = Y * s;
-    }
-    let s4 = 0;
-    for (let a = 0; a < n; a++) {
-      const wa = w[a];
-      if (wa === 0) continue;
-      const sa = sV[a], al = C[io + a], be = C[ko + a];
-      const ao = a * n;
-      const f = l4 * sa, ga = al * sa, ha = be * sa;
-      let r = f * C[ao + a] * sa - ga * xV[a] - ha * yV[a];
-      r = r > 1 ? 1 : r < -1 ? -1 : r;
-      const diag = wa * Math.asin(r);
-      let off = 0;
-      for (let b = a + 1; b < n; b++) {
-        let x = f * C[ao + b] * sV[b] - ga * xV[b] - ha * yV[b];
-        x = x > 1 ? 1 : x < -1 ? -1 : x;
-        off += w[b] * Math.asin(x);
-      }
-      s4 += wa * (diag + 2 * off);
-    }
-    return s4;
+  i4Sum(i: number, k: number): number {
+    return i4SumTs(this.C, this.w, this.n, i, k, this.sV, this.xV, this.yV);
   }
 
   /** dy/dt (allocation-free). */
@@ -236,19 +225,16 @@ export class SaadSollaOde {
     const { K, M, n, C, w, L3, P, eta } = this;
     const kappa = this.params.weightDecay;
     this.load(y);
-    // Λ3(i, b) and P(i, a) = Σ_b w_b C_ab / √Λ3(i, b).
+    // Λ3(i, b) and P(i, a) = Σ_b w_b C_ab / √Λ3(i, b): L3 holds w_b Λ3(i, b)^{-1/2}, and P = L3 C
+    // (C is symmetric) is one K×n×n GEMM (the dense kernels: WebAssembly SIMD when available).
     for (let i = 0; i < K; i++) {
-      const ci = 1 + C[i * n + i];
+      const io = i * n, ci = 1 + C[io + i];
       for (let b = 0; b < n; b++) {
-        const cib = C[i * n + b];
-        L3[i * n + b] = 1 / Math.sqrt(ci * (1 + C[b * n + b]) - cib * cib);
-      }
-      for (let a = 0; a < n; a++) {
-        let s = 0;
-        for (let b = 0; b < n; b++) s += w[b] * C[a * n + b] * L3[i * n + b];
-        P[i * n + a] = s;
+        const cib = C[io + b];
+        L3[io + b] = w[b] / Math.sqrt(ci * (1 + C[b * n + b]) - cib * cib);
       }
     }
+    gemm(false, false, K, n, n, 1, L3, C, 0, P);
     let o = 0;
     for (let i = 0; i < K; i++) {
       const vi = -w[i];
@@ -258,7 +244,7 @@ export class SaadSollaOde {
       }
     }
     const sigma2 = this.params.noise;
-    const sums = this.kernel ? this.kernel.sums(C, w) : null;
+    const sums = this.i4 ? this.i4.sums() : null;
     let pair = 0;
     for (let i = 0; i < K; i++) {
       const vi = -w[i];
@@ -268,7 +254,7 @@ export class SaadSollaOde {
         if (this.second && vi !== 0 && vk !== 0) {
           const c12 = C[i * n + k];
           const l4 = (1 + C[i * n + i]) * (1 + C[k * n + k]) - c12 * c12;
-          let s4 = sums ? sums[pair] : this.i4Sum(i, k);
+          let s4 = sums![pair];
           s4 *= FOUR_OVER_PI2 / Math.sqrt(l4);
           const j2 = sigma2 > 0 ? TWO_OVER_PI / Math.sqrt(l4) : 0;
           d += eta * eta * vi * vk * (s4 + sigma2 * j2);
@@ -316,6 +302,11 @@ export interface TeacherStudentRunOptions {
    * to double precision anyway.  Set 0 to disable.
    */
   convergedEps?: number;
+  /**
+   * Threads for the η² pair sums (default 1): the caller's plus threads − 1 worker threads, started
+   * once per run; the trajectory is bit-identical for every count.
+   */
+  threads?: number;
 }
 
 export interface TeacherStudentRun {
@@ -393,7 +384,7 @@ export function guardFunctionals(ode: SaadSollaOde): { rows: [number, number][][
 
 /** The Saad–Solla ODEs from `init` as an OdeProblem, and how to read its solution. */
 export function teacherStudentProblem(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions): { ode: SaadSollaOde; problem: OdeProblem; finish: (sol: OdeSolution) => TeacherStudentRun } {
-  const ode = new SaadSollaOde(params, init.v);
+  const ode = new SaadSollaOde(params, init.v, { threads: opts.threads });
   const times = opts.times;
   const epsStop = opts.convergedEps ?? 1e-13;
   const y0 = ode.pack(init);
@@ -420,12 +411,43 @@ export function teacherStudentProblem(params: TeacherStudentParams, init: Teache
     for (let j = 0; j < nRows; j++) start[j + 1] = start[j] + rows[j].length;
     const col = new Int32Array(start[nRows]), coef = new Float64Array(start[nRows]);
     rows.forEach((row, j) => row.forEach(([k, c], e) => { col[start[j] + e] = k; coef[start[j] + e] = c; }));
+    // Runs of consecutive rows with the same number of terms (the generator emits them by kind), so
+    // the rows of two and three terms go through unrolled loops (same sums, same order).
+    const runList: number[] = [];
+    for (let j = 0; j < nRows;) {
+      const len = start[j + 1] - start[j];
+      let j1 = j + 1;
+      while (j1 < nRows && start[j1 + 1] - start[j1] === len) j1++;
+      runList.push(j, j1, len);
+      j = j1;
+    }
+    const runs = Int32Array.from(runList);
     rhs = (t, y, dy) => {
       ode.rhs(t, y, dy);
-      for (let j = 0; j < nRows; j++) {
-        let s = 0;
-        for (let e = start[j]; e < start[j + 1]; e++) s += coef[e] * dy[col[e]];
-        dy[n + j] = s;
+      for (let r = 0; r < runs.length; r += 3) {
+        const j0 = runs[r], j1 = runs[r + 1], len = runs[r + 2];
+        if (len === 2) {
+          for (let j = j0, e = start[j0]; j < j1; j++, e += 2) {
+            let s = 0;
+            s += coef[e] * dy[col[e]];
+            s += coef[e + 1] * dy[col[e + 1]];
+            dy[n + j] = s;
+          }
+        } else if (len === 3) {
+          for (let j = j0, e = start[j0]; j < j1; j++, e += 3) {
+            let s = 0;
+            s += coef[e] * dy[col[e]];
+            s += coef[e + 1] * dy[col[e + 1]];
+            s += coef[e + 2] * dy[col[e + 2]];
+            dy[n + j] = s;
+          }
+        } else {
+          for (let j = j0; j < j1; j++) {
+            let s = 0;
+            for (let e = start[j]; e < start[j + 1]; e++) s += coef[e] * dy[col[e]];
+            dy[n + j] = s;
+          }
+        }
       }
       if (nEps > 0) {
         const e = ode.errorRate(y, dy);
@@ -469,16 +491,21 @@ export function teacherStudentProblem(params: TeacherStudentParams, init: Teache
 /** Integrate the Saad–Solla ODEs from `init` (adaptive GBS by default, error-controlled). */
 export async function integrateTeacherStudent(params: TeacherStudentParams, init: TeacherStudentState, opts: TeacherStudentRunOptions, hooks: RunHooks = {}, durable: CheckpointOptions = {}): Promise<TeacherStudentRun> {
   const { ode, problem, finish } = teacherStudentProblem(params, init, opts);
-  const sol = await solveAsync(problem, opts.method ?? "gbs", {
-    rtol: opts.rtol ?? 1e-9,
-    atol: opts.atol ?? 1e-11,
-    hMax: opts.hMax ?? 0,
-    maxSteps: opts.maxSteps ?? 1_000_000,
-    signal: hooks.signal,
-    onProgress: hooks.onProgress,
-    progressMetrics: hooks.onProgress ? (_t, y) => ({ eps: ode.error(y) }) : undefined,
-    checkpoint: durable.checkpoint,
-    resumeFrom: durable.resumeFrom,
-  });
-  return finish(sol);
+  try {
+    await ode.ready();
+    const sol = await solveAsync(problem, opts.method ?? "gbs", {
+      rtol: opts.rtol ?? 1e-9,
+      atol: opts.atol ?? 1e-11,
+      hMax: opts.hMax ?? 0,
+      maxSteps: opts.maxSteps ?? 1_000_000,
+      signal: hooks.signal,
+      onProgress: hooks.onProgress,
+      progressMetrics: hooks.onProgress ? (_t, y) => ({ eps: ode.error(y) }) : undefined,
+      checkpoint: durable.checkpoint,
+      resumeFrom: durable.resumeFrom,
+    });
+    return finish(sol);
+  } finally {
+    ode.close();
+  }
 }
