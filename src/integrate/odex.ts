@@ -1,6 +1,7 @@
 /**
  * Adaptive Gragg–Bulirsch–Stoer integration: Hairer & Wanner's ODEX as ported by the npm package
- * odex 2.0.4, on Float64Arrays (./gbs.ts, bit-identical to odex).
+ * odex 2.0.4 — the package itself for states up to ODEX_PACKAGE_MAX_DIM components, its
+ * Float64Array port (./gbs.ts, bit-identical to odex) for larger ones.
  *
  * The solver is driven segment by segment between consecutive output times (never through a dense
  * output), carrying the last full step size forward.  Accepted steps are observed through the
@@ -13,8 +14,85 @@
  *  - a NaN error estimate is *accepted* by its step control: we check every accepted state and,
  *    before giving up, retry from the last finite state with a much shorter step.
  */
-import { GbsOutcome, GbsSolver } from "./gbs.js";
+import { createRequire } from "node:module";
+import { GbsOutcome, GbsSolver, type GbsObserver, type GbsRhs } from "./gbs.js";
 import { IntegrationError, type FailureCode, type Rhs } from "./types.js";
+
+/** The parts of the odex package's `Solver` we use (it ships no type declarations). */
+interface OdexSolver {
+  maxSteps: number;
+  initialStepSize: number;
+  maxStepSize: number;
+  relativeTolerance: number;
+  absoluteTolerance: number;
+  solve(
+    f: (x: number, y: number[]) => number[],
+    x: number,
+    y0: number[],
+    xEnd: number,
+    solOut?: (nr: number, xOld: number, x: number, y: number[]) => boolean | void,
+  ): { y: number[]; outcome: number; nStep: number; nAccept: number; nReject: number; nEval: number };
+}
+const odex = createRequire(import.meta.url)("odex") as { Solver: new (n: number) => OdexSolver };
+
+/**
+ * States up to this size are integrated by the odex package itself; larger ones by its Float64Array
+ * port (./gbs.ts), which performs the same operations in the same order (bit-identical, tested in
+ * test/gbs-port.test.ts) without odex's per-RHS state copies — those cost ~30 % of the run at the
+ * 40,000-component guarded Saad–Solla state of K = 32, and nothing measurable at small sizes.
+ */
+export const ODEX_PACKAGE_MAX_DIM = 4096;
+
+/** The odex package behind the port's interface (Float64Array in and out; same outcome codes). */
+class OdexPackageSolver {
+  maxSteps = 10000;
+  initialStepSize = 1e-4;
+  maxStepSize = 0;
+  relativeTolerance = 1e-5;
+  absoluteTolerance = 1e-5;
+  private readonly solver: OdexSolver;
+  private readonly yIn: Float64Array;
+  private readonly dy: Float64Array;
+  private readonly ret: number[];
+  private readonly yObs: Float64Array;
+
+  constructor(readonly n: number) {
+    this.solver = new odex.Solver(n);
+    this.yIn = new Float64Array(n);
+    this.dy = new Float64Array(n);
+    this.ret = new Array<number>(n).fill(0);
+    this.yObs = new Float64Array(n);
+  }
+
+  solve(f: GbsRhs, x: number, y0: ArrayLike<number>, xEnd: number, observer?: GbsObserver): { y: Float64Array; outcome: number; nStep: number; nAccept: number; nReject: number; nEval: number } {
+    const { n, solver, yIn, dy, ret, yObs } = this;
+    solver.maxSteps = this.maxSteps;
+    solver.initialStepSize = this.initialStepSize;
+    solver.maxStepSize = this.maxStepSize;
+    solver.relativeTolerance = this.relativeTolerance;
+    solver.absoluteTolerance = this.absoluteTolerance;
+    // odex concatenates y0 onto a plain array (a Float64Array would give NaN): pass number[].
+    const res = solver.solve(
+      (t, y) => {
+        for (let i = 0; i < n; i++) yIn[i] = y[i];
+        f(t, yIn, dy);
+        for (let i = 0; i < n; i++) ret[i] = dy[i];
+        return ret;
+      },
+      x,
+      Array.from(y0),
+      xEnd,
+      observer
+        ? (nr, xOld, xNew, y) => {
+          if (nr === 1) return; // odex reports the initial point as step 1
+          for (let i = 0; i < n; i++) yObs[i] = y[i];
+          return observer(xOld, xNew, yObs);
+        }
+        : undefined,
+    );
+    return { y: Float64Array.from(res.y), outcome: res.outcome, nStep: res.nStep, nAccept: res.nAccept, nReject: res.nReject, nEval: res.nEval };
+  }
+}
 
 /** Settings of the GBS stepper (already validated by `solve`). */
 export interface GbsSettings {
@@ -47,7 +125,7 @@ export class GbsStepper {
   nRejected = 0;
 
   private readonly n: number;
-  private readonly solver: GbsSolver;
+  private readonly solver: GbsSolver | OdexPackageSolver;
   private readonly maxSteps: number;
   private attempts = 0;
   private hNext: number;
@@ -70,7 +148,7 @@ export class GbsStepper {
     this.dyOut = new Float64Array(n);
     this.maxSteps = s.maxSteps;
     this.hNext = s.h0;
-    this.solver = new GbsSolver(n);
+    this.solver = n <= ODEX_PACKAGE_MAX_DIM ? new OdexPackageSolver(n) : new GbsSolver(n);
     this.solver.relativeTolerance = s.rtol;
     this.solver.absoluteTolerance = s.atol;
     this.solver.maxStepSize = s.hMax;
