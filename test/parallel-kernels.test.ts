@@ -8,6 +8,8 @@
  *     one-chunk pass to rounding.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { threadId } from "node:worker_threads";
 import { KernelTeam, chunkBounds, fixedChunkRows, sharedFloat64 } from "../src/kernels/parallel.js";
 import { buildSingleNeuronFlow, flowChunkRows, fusedRowPass, RowFn, translationInvariantCovariance, type FlowClass, type FlowVariant, type SingleNeuronFlow } from "../src/theory/single-neuron.js";
@@ -189,5 +191,19 @@ describe("CP loss + gradient over chunks of samples: bit-identical for every thr
       expect(Math.abs(f1 - f2) / Math.abs(f1)).toBeLessThan(1e-12);
       expect(diffRel(g2, g1)).toBeLessThan(1e-12);
     });
+  }
+});
+
+describe("a kernel team left open does not keep the process alive", () => {
+  // Workers and ports are unref'd while idle and ref'd only while `ready()` is awaited: a script that
+  // never calls close() still exits (it hung before), and one that awaits ready() still gets there.
+  for (const mode of ["rhs", "ready"]) {
+    it(`Saad–Solla ODE on two threads, ${mode === "ready" ? "ready() awaited, " : ""}no close(): the child exits by itself`, () => {
+      const file = fileURLToPath(new URL("./fixtures/team-exit.ts", import.meta.url));
+      const r = spawnSync(process.execPath, ["--import", "tsx", file, mode], { encoding: "utf8", timeout: 30_000 });
+      expect(r.signal).toBeNull(); // not killed by the timeout
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^dy0 -?\d/);
+    }, 60_000);
   }
 });

@@ -177,6 +177,9 @@ export class KernelTeam {
     if (this.workers.length === 0) this.start();
     return new Promise((resolve) => {
       this.waiters.push(resolve);
+      // While someone awaits the workers' loading, they must keep the process alive (an unref'd
+      // worker's message would never come: Node would exit with an unsettled promise).
+      for (const w of this.workers) w.w.ref();
       this.checkReady();
     });
   }
@@ -185,6 +188,7 @@ export class KernelTeam {
     if (this.workers.every((w) => w.loaded >= this.jobs.length)) {
       const ws = this.waiters;
       this.waiters = [];
+      for (const w of this.workers) w.w.unref();
       for (const r of ws) r();
     }
   }
@@ -198,7 +202,11 @@ export class KernelTeam {
         workerData: { rfdynKernelWorker: true, ctl: this.ctl.buffer, port: jobs.port2, errors: errors.port2 },
         transferList: [jobs.port2, errors.port2],
       });
+      // Idle workers and their ports never keep the process alive: a team left open (no close())
+      // does not hang the exit.  Chunks are dispatched through shared memory, not the event loop.
       w.unref();
+      jobs.port1.unref();
+      errors.port1.unref();
       w.on("error", () => undefined); // reported through the error port when it happens in a chunk
       for (const j of this.jobs) jobs.port1.postMessage(j);
       const rec = { w, port: jobs.port1, errors: errors.port1, loaded: 0 };
