@@ -1,10 +1,11 @@
 /**
- * ODE benchmarks (issue 5):
+ * ODE benchmarks (issues 5 and 14; the K = 32 rows below are issue 14's targets):
  *   - Saad–Solla teacher–student ODEs, K = M = 4, η = 0.5, t = 0 … 1000 through a symmetric plateau
  *     (initial order parameters of an N = 1000 SGD run with small weights), adaptive GBS at
  *     rtol 1e-9: wall time and number of RHS evaluations;
  *   - the per-Fourier-mode mixture ODE of IG22 Fig. 3 (K = 8, D = 400, NLGP covariances): time per
- *     RHS evaluation (η² term included, K⁴ bivariate-normal CDFs per class);
+ *     RHS evaluation (η² term included: per class, a tetrachoric series for each of the K²(K+1)²/4
+ *     (tilt, pair) combinations, in the SIMD `tetraSum` kernel);
  *   - the same mixture ODE with a trained second layer (stiff: the readout grows and speeds up the
  *     high-variance modes) integrated to t = 1000 at rtol 1e-7 with GBS and with RKC.
  *
