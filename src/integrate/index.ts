@@ -5,4 +5,4 @@
  */
 export { IntegrationError, runStatusOf, successful } from "./types.js";
 export type { Algorithm, FailureCode, Jac, Method, OdeProblem, OdeSolution, Retcode, Rhs, CheckpointOptions, SolveOptions, SolveStats, SolverCarry, SolverState } from "./types.js";
-export { solve, solveAsync, SOLVE_DEFAULTS } from "./solve.js";
+export { solve, solveAsync, solveRun, SOLVE_DEFAULTS, type RunSolveSettings } from "./solve.js";

@@ -67,6 +67,43 @@ export async function solveAsync(problem: OdeProblem, algorithm: Algorithm = SOL
   return runCooperatively(drive(problem, algorithm, opts, true));
 }
 
+/** A run's integration settings as the ODE theories take them (each with its own default tolerances). */
+export interface RunSolveSettings {
+  /** Integrator: adaptive GBS (default), RKC or the implicit rodas / bdf (stiff problems; FD Jacobians). */
+  method?: "gbs" | "rkc" | "rodas" | "bdf";
+  rtol?: number;
+  atol?: number;
+  /** Maximum adaptive step (0 = unlimited). */
+  hMax?: number;
+  maxSteps?: number;
+}
+
+/**
+ * `solveAsync` for an ODE theory's run: its settings (gbs, no step limit and 10⁶ steps unless given;
+ * `tol` the theory's default tolerances), the run's signal and progress, and its checkpoints.
+ * `progressMetrics` adds observables to the progress events.
+ */
+export function solveRun(
+  problem: OdeProblem,
+  settings: RunSolveSettings,
+  tol: { rtol: number; atol: number },
+  hooks: { signal?: SolveOptions["signal"]; onProgress?: SolveOptions["onProgress"] },
+  durable: { checkpoint?: SolveOptions["checkpoint"]; resumeFrom?: SolveOptions["resumeFrom"] },
+  progressMetrics?: SolveOptions["progressMetrics"],
+): Promise<OdeSolution> {
+  return solveAsync(problem, settings.method ?? "gbs", {
+    rtol: settings.rtol ?? tol.rtol,
+    atol: settings.atol ?? tol.atol,
+    hMax: settings.hMax ?? 0,
+    maxSteps: settings.maxSteps ?? 1_000_000,
+    signal: hooks.signal,
+    onProgress: hooks.onProgress,
+    progressMetrics: hooks.onProgress ? progressMetrics : undefined,
+    checkpoint: durable.checkpoint,
+    resumeFrom: durable.resumeFrom,
+  });
+}
+
 /** The one driver behind solve and solveAsync: validates, steps, saves, stops, reports. */
 function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, cooperative: boolean): Generator<void, OdeSolution, void> {
   if (problem === null || typeof problem !== "object") throw new TypeError("solve: problem must be an object");

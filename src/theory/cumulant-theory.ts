@@ -34,7 +34,7 @@
  * mixture ODE (tested to 1e-8).  The noise part is delocalised, so it enters Ω but not K(W)
  * (its contribution to the cumulant is O(1/D)); E[f fᵀ] is taken at Gaussian order.
  */
-import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
+import { runStatusOf, solveRun, type RunSolveSettings, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { ErfDerivativeTables } from "../stats/erf-derivative-moments.js";
 import { ErfExpectations } from "../stats/gaussian-integrals.js";
@@ -796,13 +796,9 @@ export class CumulantTheory {
   }
 }
 
-export interface CumulantRunOptions {
+/** Output times and integrator settings (adaptive GBS by default, rtol 1e-8, atol 1e-10). */
+export interface CumulantRunOptions extends RunSolveSettings {
   times: readonly number[];
-  method?: "gbs" | "rkc" | "rodas" | "bdf";
-  rtol?: number;
-  atol?: number;
-  hMax?: number;
-  maxSteps?: number;
   /** MC samples of the Edgeworth accuracy per class and output time (0: skip). */
   accuracySamples?: number;
 }
@@ -857,15 +853,5 @@ export function cumulantProblem(params: CumulantTheoryParams, init: CumulantInit
 /** Integrate the weight-space theory from the initial weights of an SGD run. */
 export async function integrateCumulant(params: CumulantTheoryParams, init: CumulantInit, opts: CumulantRunOptions, hooks: RunHooks = {}, durable: CheckpointOptions = {}): Promise<CumulantRun> {
   const { problem, finish } = cumulantProblem(params, init, opts);
-  const sol = await solveAsync(problem, opts.method ?? "gbs", {
-    rtol: opts.rtol ?? 1e-8,
-    atol: opts.atol ?? 1e-10,
-    hMax: opts.hMax ?? 0,
-    maxSteps: opts.maxSteps ?? 1_000_000,
-    signal: hooks.signal,
-    onProgress: hooks.onProgress,
-    checkpoint: durable.checkpoint,
-    resumeFrom: durable.resumeFrom,
-  });
-  return finish(sol);
+  return finish(await solveRun(problem, opts, { rtol: 1e-8, atol: 1e-10 }, hooks, durable));
 }

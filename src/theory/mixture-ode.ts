@@ -23,7 +23,7 @@
  *   dv_k/dt = η_v Σ_μ p_μ (y_μ E[g_k] − Σ_j v_j E[g_k g_j]).
  * The η² corrections of b and v are O(1/D) and dropped.
  */
-import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
+import { runStatusOf, solveRun, type RunSolveSettings, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { ErfExpectations } from "../stats/gaussian-integrals.js";
 import { allocResident, gemm, isResident, residentSubarray, simdKernels } from "../kernels/index.js";
@@ -348,14 +348,9 @@ export class MixtureOde {
   }
 }
 
-export interface MixtureRunOptions {
+/** Output times and integrator settings (adaptive GBS by default, rtol 1e-8, atol 1e-10). */
+export interface MixtureRunOptions extends RunSolveSettings {
   times: readonly number[];
-  /** Integrator: adaptive GBS (default), RKC or the implicit rodas / bdf (stiff problems; FD Jacobians). */
-  method?: "gbs" | "rkc" | "rodas" | "bdf";
-  rtol?: number;
-  atol?: number;
-  hMax?: number;
-  maxSteps?: number;
 }
 
 export interface MixtureRun {
@@ -399,15 +394,5 @@ export function mixtureProblem(params: MixtureOdeParams, init: MixtureInit, opts
  */
 export async function integrateMixture(params: MixtureOdeParams, init: MixtureInit, opts: MixtureRunOptions, hooks: RunHooks = {}, durable: CheckpointOptions = {}): Promise<MixtureRun> {
   const { problem, finish } = mixtureProblem(params, init, opts);
-  const sol = await solveAsync(problem, opts.method ?? "gbs", {
-    rtol: opts.rtol ?? 1e-8,
-    atol: opts.atol ?? 1e-10,
-    hMax: opts.hMax ?? 0,
-    maxSteps: opts.maxSteps ?? 1_000_000,
-    signal: hooks.signal,
-    onProgress: hooks.onProgress,
-    checkpoint: durable.checkpoint,
-    resumeFrom: durable.resumeFrom,
-  });
-  return finish(sol);
+  return finish(await solveRun(problem, opts, { rtol: 1e-8, atol: 1e-10 }, hooks, durable));
 }

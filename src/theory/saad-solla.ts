@@ -15,7 +15,7 @@
  *   dv_i/dt  = η_v Σ_b w_b I2(i, b)                                    (trained second layer)
  * and the generalisation error ε = ½E[(Σ A_n g(ν_n) − φ)²] (noise-free test error).
  */
-import { runStatusOf, solveAsync, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
+import { runStatusOf, solveRun, type RunSolveSettings, type CheckpointOptions, type OdeProblem, type OdeSolution } from "../integrate/index.js";
 import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
 import { I4Sums, i4SumTs } from "./i4-sums.js";
@@ -278,16 +278,10 @@ export class SaadSollaOde {
   };
 }
 
-export interface TeacherStudentRunOptions {
+/** Output times and integrator settings (adaptive GBS by default, rtol 1e-9, atol 1e-11). */
+export interface TeacherStudentRunOptions extends RunSolveSettings {
   /** Output times (ascending, starting at or after 0). */
   times: readonly number[];
-  /** Integrator: adaptive GBS (default), RKC or the implicit rodas / bdf (stiff problems; FD Jacobians). */
-  method?: "gbs" | "rkc" | "rodas" | "bdf";
-  rtol?: number;
-  atol?: number;
-  /** Maximum adaptive step (0 = unlimited). */
-  hMax?: number;
-  maxSteps?: number;
   /**
    * Error control on the quantities that vanish at the plateau and at the perfect student (default
    * true; see `guardFunctionals`).  false integrates the order parameters alone (as before the
@@ -493,18 +487,7 @@ export async function integrateTeacherStudent(params: TeacherStudentParams, init
   const { ode, problem, finish } = teacherStudentProblem(params, init, opts);
   try {
     await ode.ready();
-    const sol = await solveAsync(problem, opts.method ?? "gbs", {
-      rtol: opts.rtol ?? 1e-9,
-      atol: opts.atol ?? 1e-11,
-      hMax: opts.hMax ?? 0,
-      maxSteps: opts.maxSteps ?? 1_000_000,
-      signal: hooks.signal,
-      onProgress: hooks.onProgress,
-      progressMetrics: hooks.onProgress ? (_t, y) => ({ eps: ode.error(y) }) : undefined,
-      checkpoint: durable.checkpoint,
-      resumeFrom: durable.resumeFrom,
-    });
-    return finish(sol);
+    return finish(await solveRun(problem, opts, { rtol: 1e-9, atol: 1e-11 }, hooks, durable, (_t, y) => ({ eps: ode.error(y) })));
   } finally {
     ode.close();
   }
