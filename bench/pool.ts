@@ -18,17 +18,47 @@ import { parseSweepModel, runSweep } from "../src/experiments/sweep.js";
 import { closeUnitPool, type PoolStats } from "../src/parallel/pool.js";
 import type { Benchmark } from "./run.js";
 
-function poolModel(seeds = 20): ReturnType<typeof parseSweepModel> {
+const golden = (n: string) => JSON.parse(readFileSync(resolve("test/fixtures/golden", `${n}.model.json`), "utf8"));
+
+/**
+ * The models of the pool benchmarks (run from the repository root): golden quick variants scaled up
+ * to about 10 s at -j 1 on an idle core, and ("sweep") models/lsg24-kurtosis-ode.json reduced to its
+ * NLGP block × 20 seeds.
+ */
+export function gridModel(kind: string): Record<string, unknown> {
+  if (kind === "cp") {
+    const m = golden("ig22-fig4c-cp");
+    m.sweep.gain = [1, 2, 3, 5];
+    m.sweep.samples = 8;
+    m.data.geometry.L = 100;
+    return m; // 4 gains × 2 ξ × 8 samples = 64 decompositions
+  }
+  if (kind === "flow") {
+    const m = golden("ig22-fig4b-full");
+    m.gains = [0.3, 1, 3, 10, 30, 100];
+    m.replicates = 6;
+    m.task.geometry.L = 100;
+    m.alpha = 40;
+    return m; // 6 gains × 6 replicates = 36 flow runs
+  }
+  if (kind === "compare") {
+    const m = golden("saad-solla-plateau");
+    m.sgd.seeds = 16;
+    m.teacherStudent.N = 500;
+    m.time.end = 100;
+    return m; // 16 seeds, an ODE and an SGD run each
+  }
   const raw = JSON.parse(readFileSync(resolve("models/lsg24-kurtosis-ode.json"), "utf8")); // from the repository root
   raw.grid = [raw.grid[0]];
-  raw.seeds.count = seeds;
-  return parseSweepModel(raw);
+  raw.seeds.count = 20;
+  return raw; // 10 gains × 20 seeds
 }
+
 
 export interface PoolBench { speedup: number; t1: number; t2: number; cpuRatio: number; units: number; stats: PoolStats; identical: boolean }
 
 export async function poolSpeedup(): Promise<PoolBench> {
-  const m = poolModel();
+  const m = parseSweepModel(gridModel("sweep"));
   const times: Record<number, number[]> = { 1: [], 2: [] };
   const cpu: Record<number, number[]> = { 1: [], 2: [] };
   const recs: Record<number, string> = {};
