@@ -9,51 +9,15 @@
  * The figure is only meaningful on an idle machine: with other processes on the cores a second
  * thread gets less than a core.  The 1-minute load average is printed beside it.
  */
-import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { loadavg } from "node:os";
-import { resolve } from "node:path";
 import { parseSweepModel, runSweep } from "../src/experiments/sweep.js";
 import { closeUnitPool, type PoolStats } from "../src/parallel/pool.js";
 import type { Benchmark } from "./run.js";
 
-const golden = (n: string) => JSON.parse(readFileSync(resolve("test/fixtures/golden", `${n}.model.json`), "utf8"));
-
-/**
- * The models of the pool benchmarks (run from the repository root): golden quick variants scaled up
- * to about 10 s at -j 1 on an idle core, and ("sweep") models/lsg24-kurtosis-ode.json reduced to its
- * NLGP block × 20 seeds.
- */
-export function gridModel(kind: string): Record<string, unknown> {
-  if (kind === "cp") {
-    const m = golden("ig22-fig4c-cp");
-    m.sweep.gain = [1, 2, 3, 5];
-    m.sweep.samples = 8;
-    m.data.geometry.L = 100;
-    return m; // 4 gains × 2 ξ × 8 samples = 64 decompositions
-  }
-  if (kind === "flow") {
-    const m = golden("ig22-fig4b-full");
-    m.gains = [0.3, 1, 3, 10, 30, 100];
-    m.replicates = 6;
-    m.task.geometry.L = 100;
-    m.alpha = 40;
-    return m; // 6 gains × 6 replicates = 36 flow runs
-  }
-  if (kind === "compare") {
-    const m = golden("saad-solla-plateau");
-    m.sgd.seeds = 16;
-    m.teacherStudent.N = 500;
-    m.time.end = 100;
-    return m; // 16 seeds, an ODE and an SGD run each
-  }
-  const raw = JSON.parse(readFileSync(resolve("models/lsg24-kurtosis-ode.json"), "utf8")); // from the repository root
-  raw.grid = [raw.grid[0]];
-  raw.seeds.count = 20;
-  return raw; // 10 gains × 20 seeds
-}
-
+export { gridModel } from "./grid-models.js";
+import { gridModel } from "./grid-models.js";
 
 export interface PoolBench { speedup: number; t1: number; t2: number; cpuRatio: number; units: number; stats: PoolStats; identical: boolean }
 
@@ -124,43 +88,47 @@ export const benchmarks: Benchmark[] = [
 export type GridKind = "cp" | "flow" | "compare" | "sweep";
 interface ChildOut { wall: number; cpu: number; digest: string; perLane: number[]; steals: number; meanUnitMs: number }
 
-function child(kind: GridKind, j: number): ChildOut {
+function child(kind: GridKind, j: number, scale: number): ChildOut {
   const here = fileURLToPath(import.meta.url);
   const script = here.replace(/pool\.(ts|js)$/, "pool-child.$1");
-  const out = execFileSync(process.execPath, [...process.execArgv, script, kind, String(j)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, [...process.execArgv, script, kind, String(j), String(scale)], { encoding: "utf8", maxBuffer: 1 << 20 });
   return JSON.parse(out.trim().split("\n").pop()!) as ChildOut;
 }
 
-export function gridSpeedup(kind: GridKind): { speedup: number; cpuRatio: number; identical: boolean } {
+export function gridSpeedup(kind: GridKind, scale = 1): { speedup: number; cpuRatio: number; identical: boolean } {
   const runs: Record<number, ChildOut[]> = { 1: [], 2: [] };
-  for (const j of [1, 2, 2, 1]) runs[j].push(child(kind, j));
+  for (const j of [1, 2, 2, 1]) runs[j].push(child(kind, j, scale));
   const best = (j: number, f: (o: ChildOut) => number) => Math.min(...runs[j].map(f));
   const t1 = best(1, (o) => o.wall), t2 = best(2, (o) => o.wall);
   const cpuRatio = best(2, (o) => o.cpu) / best(1, (o) => o.cpu);
   const digests = new Set([...runs[1], ...runs[2]].map((o) => o.digest));
   const last = runs[2][1];
   process.stderr.write(
-    `pool ${kind} (fresh process per run): -j 1 ${runs[1].map((o) => o.wall.toFixed(2)).join(", ")} s; -j 2 ${runs[2].map((o) => o.wall.toFixed(2)).join(", ")} s; speed-up ${(t1 / t2).toFixed(2)}; ` +
+    `pool ${kind}${scale > 1 ? ` ×${scale}` : ""} (fresh process per run): -j 1 ${runs[1].map((o) => o.wall.toFixed(2)).join(", ")} s; -j 2 ${runs[2].map((o) => o.wall.toFixed(2)).join(", ")} s; speed-up ${(t1 / t2).toFixed(2)}; ` +
     `CPU s -j 1 ${runs[1].map((o) => o.cpu.toFixed(2)).join(", ")}, -j 2 ${runs[2].map((o) => o.cpu.toFixed(2)).join(", ")} (ratio ${cpuRatio.toFixed(2)}); ` +
     `per lane ${last.perLane.join("/")}, steals ${last.steals}, mean unit ${last.meanUnitMs.toFixed(0)} ms; identical: ${digests.size === 1}; load ${loadavg()[0].toFixed(2)}\n`,
   );
   return { speedup: t1 / t2, cpuRatio, identical: digests.size === 1 };
 }
 
-const gridOnce = new Map<GridKind, { speedup: number; cpuRatio: number; identical: boolean }>();
-const grid = (kind: GridKind) => {
-  let r = gridOnce.get(kind);
+const gridOnce = new Map<string, { speedup: number; cpuRatio: number; identical: boolean }>();
+const grid = (kind: GridKind, scale: number) => {
+  let r = gridOnce.get(`${kind}×${scale}`);
   if (!r) {
-    r = gridSpeedup(kind);
+    r = gridSpeedup(kind, scale);
     if (!r.identical) throw new Error(`pool ${kind}: -j 1 and -j 2 results differ`);
-    gridOnce.set(kind, r);
+    gridOnce.set(`${kind}×${scale}`, r);
   }
   return r;
 };
-for (const kind of ["sweep", "cp", "flow", "compare"] as const) {
-  const what = kind === "sweep" ? "200-unit lsg sweep, fresh process" : `${kind} grid run, fresh process`;
-  benchmarks.push(
-    { name: `pool: ${what}, speed-up -j 2 vs -j 1`, unit: "×", target: 1.8, run: () => grid(kind).speedup },
-    { name: `pool: ${what}, CPU time -j 2 / -j 1`, unit: "×", target: 1.1, higherIsBetter: false, run: () => grid(kind).cpuRatio },
-  );
+// Short grid runs (4–10 s at -j 1) show the fixed cost of -j 2 (a second isolate's start-up and JIT
+// warm-up); the ×4 runs (same units, 4× as many: 15–40 s) show what a grid run amortises it to.
+for (const scale of [1, 4]) {
+  for (const kind of ["sweep", "cp", "flow", "compare"] as const) {
+    const what = kind === "sweep" ? `${200 * scale}-unit lsg sweep, fresh process` : `${kind} grid run${scale > 1 ? ` ×${scale}` : ""}, fresh process`;
+    benchmarks.push(
+      { name: `pool: ${what}, speed-up -j 2 vs -j 1`, unit: "×", target: 1.8, run: () => grid(kind, scale).speedup },
+      { name: `pool: ${what}, CPU time -j 2 / -j 1`, unit: "×", target: 1.1, higherIsBetter: false, run: () => grid(kind, scale).cpuRatio },
+    );
+  }
 }

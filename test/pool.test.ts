@@ -9,7 +9,8 @@
  * No timing assertions: durations only shape the schedule (which worker runs what), never the outcome.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { closeUnitPool, runUnits, type PoolStats, type UnitTask } from "../src/parallel/pool.js";
+import { closeUnitPool, prestartUnitPool, runUnits, type PoolStats, type UnitTask } from "../src/parallel/pool.js";
+import { unitModulesFor } from "../src/experiments/index.js";
 import { runUnitsDurably } from "../src/experiments/units.js";
 import { parseSweepModel, runSweep } from "../src/experiments/sweep.js";
 import { memoryStore } from "../src/run/store.js";
@@ -110,6 +111,60 @@ describe("unit pool: batching, stealing, reuse", () => {
     await runUnits(spinTasks(() => 1, 10), { threads: 2, stats: b });
     expect(b.started).toBe(0);
     expect(b.workers).toBe(2);
+  });
+});
+
+describe("unit pool: workers started ahead of the run (prestartUnitPool)", () => {
+  const marker = new URL("./fixtures/pool-preload-marker.ts", import.meta.url).href;
+  const markerTasks = (n: number): UnitTask[] => Array.from({ length: n }, (_, id) => ({ id, module: units, fn: "preloadMarker", payload: { id } }));
+
+  it("a prestarted pool has loaded the given modules before its first unit, and the run reuses it", async () => {
+    await closeUnitPool();
+    await prestartUnitPool(2, [marker, units]);
+    const stats = {} as PoolStats;
+    const rs = await runUnits(markerTasks(12), { threads: 2, stats });
+    expect(stats.started).toBe(0); // the prestarted workers ran the units
+    const vals = rs.map((r) => r.value as { main: boolean; marker: string | null });
+    const inWorker = vals.filter((v) => !v.main);
+    expect(inWorker.length).toBeGreaterThan(0); // the worker's first batch is sent at the start
+    // Only the preload imported the marker, in the worker, before any of its units ran.
+    expect(inWorker.every((v) => v.marker === "preloaded")).toBe(true);
+    expect(vals.filter((v) => v.main).every((v) => v.marker === null)).toBe(true);
+  });
+
+  it("a module that cannot be loaded does not hang the preload; units of good modules still run", async () => {
+    await closeUnitPool();
+    await prestartUnitPool(2, [new URL("./fixtures/no-such-module.ts", import.meta.url).href]);
+    const rs = await runUnits(spinTasks(() => 1, 6), { threads: 2 });
+    expect(rs.length).toBe(6);
+    expect(rs.every((r) => r.ok)).toBe(true);
+  });
+
+  it("threads ≤ 1 start nothing", async () => {
+    await closeUnitPool();
+    await prestartUnitPool(1, [units]);
+    const stats = {} as PoolStats;
+    await runUnits(spinTasks(() => 1, 4), { threads: 2, stats });
+    expect(stats.started).toBe(1);
+  });
+
+  it("unitModulesFor names each unit kind's own module (which exports its unit) and nothing for the others", async () => {
+    const expName = (u: string) => u.split("/").pop()!.replace(/\.(ts|js)$/, "");
+    const cases: [unknown, string[], string][] = [
+      [{ kind: "flow" }, ["flow"], "flowRunUnit"],
+      [{ kind: "cp" }, ["cp"], "cpPointUnit"],
+      [{ kind: "compare" }, ["compare"], "compareSeedUnit"],
+    ];
+    for (const [raw, names, fn] of cases) {
+      const mods = unitModulesFor(raw);
+      expect(mods.map(expName)).toEqual(names);
+      expect(typeof (await import(mods[0]))[fn]).toBe("function");
+    }
+    const sweep = unitModulesFor({ kind: "sweep", base: { kind: "lsg" } });
+    expect(sweep.map(expName)).toEqual(["registry", "lsg"]);
+    expect(typeof (await import(sweep[0])).runModelUnit).toBe("function");
+    expect(unitModulesFor({ kind: "sweep", base: "other.json" }).map(expName)).toEqual(["registry"]);
+    for (const raw of [{ kind: "ode" }, { kind: "simulate" }, { kind: "lsg" }, { kind: "nope" }, null, 3]) expect(unitModulesFor(raw)).toEqual([]);
   });
 });
 

@@ -19,9 +19,9 @@ import { rfdynVersion } from "../io/version.js";
 import { loadModel } from "../io/read-model.js";
 import { UserError } from "../run/errors.js";
 import { isComplete } from "../run/hooks.js";
-import { experiment, kindOf, kinds, type AnyResult, type Kind } from "../experiments/index.js";
+import { experiment, kindOf, kinds, prestartUnitWorkers, type AnyResult, type Kind } from "../experiments/index.js";
 import { modelHash, resolveShard } from "../experiments/sweep-grid.js";
-import { checkSweepPoints, type SweepHooks, type SweepRunModel } from "../experiments/sweep.js";
+import type { SweepHooks, SweepRunModel } from "../experiments/sweep.js";
 import type { Argv } from "yargs";
 import { writeResult } from "../io/results/index.js";
 import { plotOutput, setPlotOutput } from "../io/plots.js";
@@ -43,15 +43,18 @@ interface CommonArgs {
 async function runModelFile(argv: CommonArgs, expectKind?: Kind): Promise<void> {
   setPlotOutput({ png: argv.png, dpi: argv.dpi });
   const started = new Date();
+  const raw = loadModel(argv.model);
+  const kind = kindOf(raw);
+  // -j N: the workers start (and load the kind's unit code) on the other cores while this thread
+  // loads the kind's code, validates the model and sets up.
+  prestartUnitWorkers(raw, argv.threads);
   // The git commit for the provenance is looked up now (cached), not after an interrupt.
   const { gitCommit, makeProvenance, writeProvenance } = await import("../io/provenance.js");
   gitCommit();
-  const raw = loadModel(argv.model);
-  const kind = kindOf(raw);
   if (expectKind !== undefined && kind !== expectKind) throw new UserError(`model.kind: "${kind}" cannot be run by \`rfdyn ${expectKind}\` (use \`rfdyn run\`)`);
   const exp = await experiment(kind);
   const model = exp.parse(raw);
-  if (kind === "sweep") await checkSweepPoints(model as SweepRunModel);
+  if (kind === "sweep") await (await import("../experiments/sweep.js")).checkSweepPoints(model as SweepRunModel);
   if (argv.shard !== undefined && kind !== "sweep") throw new UserError(`--shard: only sweep models are sharded (this model is "${kind}")`);
   const shard = kind === "sweep" ? resolveShard(argv.shard, process.env) : undefined;
   const out = argv.out ?? (shard && shard.count > 1 ? join(defaultOutDir(argv.model), `shard-${shard.index}-of-${shard.count}`) : undefined);

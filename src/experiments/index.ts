@@ -3,12 +3,13 @@
  * schema) and runs it; `experiment(kind)` gives the kind's schema and run function.  Loaders are
  * lazy so a run only loads the code of its own kind.
  */
-import { baseLoaders, checkKind, type AnyExperiment, type BaseResult } from "./registry.js";
+import { baseLoaders, checkKind, prestartUnitWorkers, type AnyExperiment, type BaseResult } from "./registry.js";
 import type { ExperimentHooks } from "./types.js";
 import type { SweepResult } from "./sweep.js";
 
 export type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
 export type { AnyExperiment, BaseKind, BaseResult } from "./registry.js";
+export { prestartUnitWorkers, unitModulesFor } from "./registry.js";
 
 /** The result of any model kind (discriminated by `kind`). */
 export type AnyResult = BaseResult | SweepResult;
@@ -41,6 +42,7 @@ export async function parseModel(raw: unknown): Promise<{ kind: Kind; model: unk
 
 /** Validate and run a raw model of any kind. */
 export async function runModel(raw: unknown, hooks: ExperimentHooks = {}): Promise<AnyResult> {
+  prestartUnitWorkers(raw, hooks.threads);
   const { kind, model } = await parseModel(raw);
   return (await (await experiment(kind)).run(model, hooks)) as AnyResult;
 }

@@ -5,6 +5,8 @@
  * added on top of these in ./index.ts (it runs these, so it cannot be one of them).
  */
 import { UserError } from "../run/errors.js";
+import { prestartUnitPool } from "../parallel/pool.js";
+import { siblingModule } from "../kernels/worker-entry.js";
 import type { AbortLike, RunHooks } from "../run/hooks.js";
 import type { Experiment, ExperimentHooks } from "./types.js";
 import type { SimulateResult } from "./simulate.js";
@@ -44,12 +46,47 @@ export const baseKinds = Object.keys(baseLoaders) as BaseKind[];
 
 /** Validate and run a raw model of a kind a sweep can run. */
 export async function runBaseModel(raw: unknown, hooks: ExperimentHooks = {}): Promise<BaseResult> {
+  prestartUnitWorkers(raw, hooks.threads);
   const exp = await baseLoaders[checkKind(raw, baseKinds)]();
   return (await exp.run(exp.parse(raw), hooks)) as BaseResult;
 }
 
 /** URL of this module, naming its pool units (works from sources and from dist/). */
 export const registryUrl = import.meta.url;
+
+/** The kinds whose runs are made of pool units, and the module of their units (see units.ts). */
+const unitModuleOf: Partial<Record<BaseKind, string>> = { flow: "flow", cp: "cp", compare: "compare" };
+
+/**
+ * The URLs of the modules whose exports the pool units of a run of `raw` are (flow, cp, compare:
+ * the kind's own module; sweep: this module's `runModelUnit` and the base kind's module), or none
+ * for kinds that do not run pool units; read from the raw model without validating it.
+ */
+export function unitModulesFor(raw: unknown): string[] {
+  const kindOfRaw = (r: unknown) => (r !== null && typeof r === "object" ? (r as { kind?: unknown }).kind : undefined);
+  const kind = kindOfRaw(raw);
+  if (kind === "sweep") {
+    const baseKind = kindOfRaw((raw as { base?: unknown }).base);
+    const base = typeof baseKind === "string" && (baseKinds as string[]).includes(baseKind) ? [siblingModule(import.meta.url, baseKind).href] : [];
+    return [registryUrl, ...base];
+  }
+  const own = typeof kind === "string" ? unitModuleOf[kind as BaseKind] : undefined;
+  return own ? [siblingModule(import.meta.url, own).href] : [];
+}
+
+/**
+ * With threads > 1, start the worker pool of a run of `raw` now (src/parallel/pool.ts
+ * `prestartUnitPool`) and have the workers load the modules of its units (`unitModulesFor`) —
+ * before the caller loads the kind's own code, validates the model and sets up — so that a worker's
+ * start-up overlaps that work instead of following it.  Called by the CLI and by
+ * `runModel`/`runBaseModel`; harmless when the run turns out to need no pool (a single unit): the
+ * idle workers cost their start-up only.  Never throws (a bad model is reported by its validation).
+ */
+export function prestartUnitWorkers(raw: unknown, threads: number | undefined): void {
+  if (!(threads !== undefined && Number.isInteger(threads) && threads > 1 && threads <= 1024)) return;
+  const modules = unitModulesFor(raw);
+  if (modules.length > 0) void prestartUnitPool(threads, modules);
+}
 
 /** What a sweep records of one run: its status and summary, or the error of a run that failed. */
 export interface ModelUnitValue {

@@ -79,6 +79,9 @@ interface PoolWorker {
   ids: Set<number>;
   /** The worker has loaded (it has sent "ready"). */
   ready: boolean;
+  /** Modules asked to preload (`prestartUnitPool`), and the waits for their "preloaded" replies. */
+  preloading: Map<string, Promise<void>>;
+  preloadWaits: Map<number, () => void>;
   /** Per-call handler (set by the run in progress). */
   onMessage?: (m: WorkerMessage) => void;
   onFailure?: (e: Error) => void;
@@ -96,9 +99,13 @@ class UnitPool {
     const { entry, eval: isEval } = workerEntryFor(siblingModule(import.meta.url, "worker"));
     for (let i = 0; i < size; i++) {
       const w = new Worker(entry, { eval: isEval, workerData: { rfdynUnitWorker: true, abortBuffer: this.abortBuffer } });
-      const pw: PoolWorker = { w, inflight: 0, ids: new Set(), ready: false };
+      const pw: PoolWorker = { w, inflight: 0, ids: new Set(), ready: false, preloading: new Map(), preloadWaits: new Map() };
       w.on("message", (m: WorkerMessage) => {
         if (m.type === "ready") pw.ready = true;
+        else if (m.type === "preloaded") {
+          pw.preloadWaits.get(m.seq)?.();
+          pw.preloadWaits.delete(m.seq);
+        }
         else pw.onMessage?.(m);
       });
       w.on("error", (e) => {
@@ -108,6 +115,9 @@ class UnitPool {
       w.on("exit", (code) => {
         this.dead = true;
         if (code !== 0) pw.onFailure?.(new Error(`worker thread exited with code ${code}`));
+        // A worker gone before it has loaded ends the waits too (its failure is reported by the run).
+        for (const res of pw.preloadWaits.values()) res();
+        pw.preloadWaits.clear();
       });
       w.unref();
       this.workers.push(pw);
@@ -122,6 +132,7 @@ class UnitPool {
 }
 
 let sharedPool: UnitPool | undefined;
+let preloadSeq = 0;
 
 /** Terminate the kept worker pool (if any); the next multi-threaded call starts a new one. */
 export async function closeUnitPool(): Promise<void> {
@@ -138,6 +149,31 @@ function acquirePool(size: number): { pool: UnitPool; fresh: boolean } {
   // A pool busy with another (concurrent) call is left to it; the new one is kept from now on.
   sharedPool = pool;
   return { pool, fresh: true };
+}
+
+/**
+ * Start the workers of a coming `runUnits(…, { threads })` call now and have each load `modules`
+ * (the URLs of the unit modules it will run) at once, so that a worker's start-up — thread and
+ * isolate creation, module loading, kernel instantiation: 0.2–0.5 s — overlaps what the caller does
+ * before its units start (loading its own modules, validating the model, setting up), on the other
+ * core.  The pool is the kept one that `runUnits` then reuses (same worker count, threads − 1); a
+ * later call with another thread count starts its own.  Nothing to do for threads ≤ 1.  The promise
+ * resolves when every worker has loaded the modules (callers need not wait for it; tests do).
+ */
+export function prestartUnitPool(threads: number, modules: readonly string[]): Promise<void> {
+  const n = Math.floor(threads) - 1;
+  if (!(n >= 1)) return Promise.resolve();
+  const { pool } = acquirePool(n);
+  return Promise.all(pool.workers.map((pw) => {
+    const fresh = [...new Set(modules)].filter((u) => !pw.preloading.has(u));
+    if (fresh.length > 0) {
+      const seq = ++preloadSeq;
+      const loaded = new Promise<void>((res) => pw.preloadWaits.set(seq, res));
+      for (const u of fresh) pw.preloading.set(u, loaded);
+      pw.w.postMessage({ type: "preload", modules: fresh, seq });
+    }
+    return Promise.all(modules.map((u) => pw.preloading.get(u))).then(() => undefined);
+  })).then(() => undefined);
 }
 
 /**
