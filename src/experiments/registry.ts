@@ -36,7 +36,7 @@ export const baseLoaders: Record<BaseKind, () => Promise<AnyExperiment>> = {
 
 /** The kind of a raw model among `allowed`, checked (UserError naming the field otherwise). */
 export function checkKind<K extends string>(raw: unknown, allowed: readonly K[], field = "model.kind"): K {
-  const k = raw !== null && typeof raw === "object" ? (raw as { kind?: unknown }).kind : undefined;
+  const k = rawKind(raw);
   if (k === undefined) throw new UserError(`${field}: required, one of ${allowed.join(", ")}`);
   if (typeof k !== "string" || !(allowed as readonly string[]).includes(k)) throw new UserError(`${field}: must be one of ${allowed.join(", ")} (got ${JSON.stringify(k)})`);
   return k as K;
@@ -54,6 +54,11 @@ export async function runBaseModel(raw: unknown, hooks: ExperimentHooks = {}): P
 /** URL of this module, naming its pool units (works from sources and from dist/). */
 export const registryUrl = import.meta.url;
 
+/** The "kind" field of a raw (unvalidated) model, if it is an object. */
+function rawKind(raw: unknown): unknown {
+  return raw !== null && typeof raw === "object" ? (raw as { kind?: unknown }).kind : undefined;
+}
+
 /** The kinds whose runs are made of pool units, and the module of their units (see units.ts). */
 const unitModuleOf: Partial<Record<BaseKind, string>> = { flow: "flow", cp: "cp", compare: "compare" };
 
@@ -63,10 +68,9 @@ const unitModuleOf: Partial<Record<BaseKind, string>> = { flow: "flow", cp: "cp"
  * for kinds that do not run pool units; read from the raw model without validating it.
  */
 export function unitModulesFor(raw: unknown): string[] {
-  const kindOfRaw = (r: unknown) => (r !== null && typeof r === "object" ? (r as { kind?: unknown }).kind : undefined);
-  const kind = kindOfRaw(raw);
+  const kind = rawKind(raw);
   if (kind === "sweep") {
-    const baseKind = kindOfRaw((raw as { base?: unknown }).base);
+    const baseKind = rawKind((raw as { base?: unknown }).base);
     const base = typeof baseKind === "string" && (baseKinds as string[]).includes(baseKind) ? [siblingModule(import.meta.url, baseKind).href] : [];
     return [registryUrl, ...base];
   }
