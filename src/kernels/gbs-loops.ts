@@ -1,0 +1,148 @@
+/**
+ * The per-component loops of the GBS integrator (src/integrate/gbs.ts, the Float64Array port of
+ * odex's ODEX) on its work arrays: the midpoint substep, the stability check, and the final
+ * smoothing step fused with the polynomial extrapolation and the error norm.
+ *
+ * The functions `tsGbs*` below are the reference (and the fallback without WebAssembly); the SIMD
+ * kernels `gbsAxpy`, `gbsAxpyStab` and `gbsExtrapolate` of wasm/kernels.ts repeat them operation for
+ * operation: vector lanes hold different components, never partial sums of one, and the two norms
+ * are summed lane by lane in component order, so both backends give bit-identical results
+ * (test/gbs-loops.test.ts).  Every component's arithmetic is odex's, in odex's order (only loops are
+ * fused: the norms' sums still run over i = 0, 1, … n − 1), so the integrator stays bit-identical to
+ * the odex package (test/gbs-port.test.ts, on both backends).
+ *
+ * `GbsWork` owns the integrator's arrays: in the kernels' WebAssembly memory when the SIMD backend
+ * is selected (one resident block, so the kernels read them in place and nothing is copied per
+ * call), plain Float64Arrays otherwise.
+ */
+import { residentSubarray, simdKernels, type WasmKernels } from "./index.js";
+import { wasmGbsAxpy, wasmGbsAxpyStab, wasmGbsExtrapolate } from "./wasm.js";
+
+/** out[i] = x[i] + a·d[i] for i < n (out may be x). */
+export function tsGbsAxpy(n: number, a: number, x: Float64Array, d: Float64Array, out: Float64Array): void {
+  for (let i = 0; i < n; i++) out[i] = x[i] + a * d[i];
+}
+
+/**
+ * `tsGbsAxpy` and odex's stability-check norms in one pass: del[0] = Σ (dz_i/scal_i)²,
+ * del[1] = Σ ((d_i − dz_i)/scal_i)², each summed in component order.
+ */
+export function tsGbsAxpyStab(
+  n: number, a: number, x: Float64Array, d: Float64Array, out: Float64Array,
+  dz: Float64Array, scal: Float64Array, del: Float64Array,
+): void {
+  let del1 = 0, del2 = 0;
+  for (let i = 0; i < n; i++) {
+    const di = d[i], dzi = dz[i], si = scal[i];
+    out[i] = x[i] + a * di;
+    const q1 = dzi / si;
+    del1 += q1 * q1;
+    const q2 = (di - dzi) / si;
+    del2 += q2 * q2;
+  }
+  del[0] = del1;
+  del[1] = del2;
+}
+
+/**
+ * The end of odex's extrapolation line j (1-based): the smoothing step
+ *   T_j = (yh1 + yh2 + hj·dy)/2,
+ * then for j ≥ 2 the extrapolation T_{l−1} ← T_l + (T_l − T_{l−1})/fac[l] for l = j … 2 and the
+ * error norm: scal_i ← atol + rtol·max(|y_i|, |T_1,i|), returns Σ ((T_1,i − T_2,i)/scal_i)² (in
+ * component order; 0 for j = 1).  `tab[l]` is row T_l (tab[0] unused).
+ */
+export function tsGbsExtrapolate(
+  n: number, j: number, hj: number, yh1: Float64Array, yh2: Float64Array, dy: Float64Array,
+  tab: readonly Float64Array[], fac: Float64Array, y: Float64Array, scal: Float64Array, aTol: number, rTol: number,
+): number {
+  const tj = tab[j];
+  if (j === 1) {
+    for (let i = 0; i < n; i++) tj[i] = (yh1[i] + yh2[i] + hj * dy[i]) / 2;
+    return 0;
+  }
+  let err = 0;
+  for (let i = 0; i < n; i++) {
+    let cur = (yh1[i] + yh2[i] + hj * dy[i]) / 2;
+    tj[i] = cur;
+    let prev = cur;
+    for (let l = j; l > 1; --l) {
+      const tm = tab[l - 1];
+      prev = cur;
+      cur = cur + (cur - tm[i]) / fac[l];
+      tm[i] = cur;
+    }
+    // cur = T_1,i, prev = T_2,i (both new)
+    const t1i = Math.max(Math.abs(y[i]), Math.abs(cur));
+    const s = aTol + rTol * t1i;
+    scal[i] = s;
+    const q = (cur - prev) / s;
+    err += q * q;
+  }
+  return err;
+}
+
+/** Rows of the work block: y, dz, yh1, yh2, dy, scal, the extrapolation table T_1 … T_km, scratch. */
+const FIXED_ROWS = 6;
+
+/**
+ * The GBS integrator's arrays for states of n components and extrapolation tables of `km` rows,
+ * with the loops above on the selected kernel backend.  `fac` (length km + 1) and `del` (2) are
+ * small scratch the loops read and write.
+ */
+export class GbsWork {
+  readonly backend: "wasm-simd" | "ts";
+  readonly y: Float64Array;
+  readonly dz: Float64Array;
+  readonly yh1: Float64Array;
+  readonly yh2: Float64Array;
+  readonly dy: Float64Array;
+  readonly scal: Float64Array;
+  /** T_1 … T_km at tab[1 … km] (tab[0] is empty). */
+  readonly tab: Float64Array[];
+  readonly fac: Float64Array;
+  readonly del: Float64Array;
+  private readonly k: WasmKernels | null;
+  /** Byte distance between consecutive table rows (wasm backend). */
+  private readonly strideBytes: number;
+
+  constructor(readonly n: number, readonly km: number) {
+    // Rows padded to 8 doubles (64-byte aligned in the resident block); the scratch row holds km + 3.
+    const ld = Math.ceil(Math.max(n, km + 3) / 8) * 8;
+    const rows = FIXED_ROWS + km + 1;
+    const k = simdKernels();
+    const block = k?.allocResident(rows * ld) ?? null;
+    this.k = block ? k : null;
+    this.backend = block ? "wasm-simd" : "ts";
+    const row = (r: number, len = n): Float64Array =>
+      block ? residentSubarray(block, r * ld, r * ld + len) : new Float64Array(len);
+    this.y = row(0);
+    this.dz = row(1);
+    this.yh1 = row(2);
+    this.yh2 = row(3);
+    this.dy = row(4);
+    this.scal = row(5);
+    this.tab = Array.from({ length: km + 1 }, (_, i) => (i === 0 ? new Float64Array(0) : row(FIXED_ROWS + i - 1)));
+    const scratch = row(FIXED_ROWS + km, km + 3);
+    this.fac = scratch.subarray(0, km + 1);
+    this.del = scratch.subarray(km + 1, km + 3);
+    this.strideBytes = ld * 8;
+  }
+
+  /** out = x + a·d (out may be x). */
+  axpy(a: number, x: Float64Array, d: Float64Array, out: Float64Array): void {
+    if (this.k) wasmGbsAxpy(this.k, this.n, a, x, d, out);
+    else tsGbsAxpy(this.n, a, x, d, out);
+  }
+
+  /** out = x + a·d and the stability norms into `del` (see tsGbsAxpyStab). */
+  axpyStab(a: number, x: Float64Array, d: Float64Array, out: Float64Array): void {
+    if (this.k) wasmGbsAxpyStab(this.k, this.n, a, x, d, out, this.dz, this.scal, this.del);
+    else tsGbsAxpyStab(this.n, a, x, d, out, this.dz, this.scal, this.del);
+  }
+
+  /** Smoothing step of line j, extrapolation and error sum (see tsGbsExtrapolate); fac[2 … j] must be set. */
+  extrapolate(j: number, hj: number, yh1: Float64Array, yh2: Float64Array, aTol: number, rTol: number): number {
+    if (this.k) return wasmGbsExtrapolate(this.k, this.n, j, hj, yh1, yh2, this.dy, this.tab[1], this.strideBytes, this.fac, this.y, this.scal, aTol, rTol);
+    return tsGbsExtrapolate(this.n, j, hj, yh1, yh2, this.dy, this.tab, this.fac, this.y, this.scal, aTol, rTol);
+  }
+}
