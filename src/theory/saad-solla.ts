@@ -173,6 +173,9 @@ export class SaadSollaOde {
     const qIdx = this.qIdx, v0 = this.v;
     // The (i, k) and (k, i) terms are equal bit for bit (every operation in them is commutative in its
     // operands' swap), so each is computed once (k ≥ i) and reused, still added in the order i, k.
+    // z·asin(c) with z = ±0 (fixed second layer) is z·c bit for bit: asin maps [−1, 1] to finite values
+    // of c's sign (±0 to ±0), so the product is the zero of sign sgn z·sgn c either way (NaN if c is).
+    // That skips every arcsine when the second layer is not trained.
     const term = this.rateTerms, ratio = this.rateRatios;
     for (let i = 0; i < K; i++) {
       const ii = qIdx[i * K + i];
@@ -192,7 +195,8 @@ export class SaadSollaOde {
         const a = q / sq;
         const da = dq / sq - (a / 2) * (ri + ratio[k]);
         const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-        const x = vi * vk * (da / root) + (dvi * vk + vi * dvk) * Math.asin(clamp1(a));
+        const z = dvi * vk + vi * dvk, c = clamp1(a);
+        const x = vi * vk * (da / root) + z * (z === 0 ? c : Math.asin(c));
         term[i * K + k] = x;
         s += x;
       }
@@ -202,7 +206,8 @@ export class SaadSollaOde {
         const a = r / sq;
         const da = dr / sq - (a / 2) * ri;
         const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-        s -= 2 * A[n] * (vi * (da / root) + dvi * Math.asin(clamp1(a)));
+        const c = clamp1(a);
+        s -= 2 * A[n] * (vi * (da / root) + dvi * (dvi === 0 ? c : Math.asin(c)));
       }
     }
     return s / Math.PI;
