@@ -6,11 +6,12 @@
  *     every extrapolation line j = 1 … 9, aliasing out = x, and non-finite inputs;
  *   - the comparison is exact: perturbing one input component by one ulp changes the outputs;
  *   - the references equal odex's own (unfused) loops, written out here as odex has them;
+ *   - the finiteness check of accepted states (SIMD `allFinite`) flags a single NaN or ±∞ anywhere;
  *   - GbsSolver is bit-identical on both backends and to odex (test/gbs-port.test.ts, run on both).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { GbsWork, tsGbsAxpy, tsGbsAxpyStab, tsGbsExtrapolate } from "../src/kernels/gbs-loops.js";
-import { kernelBackend, setKernelBackend, simdAvailable, type KernelBackend } from "../src/kernels/index.js";
+import { GbsWork, allFinite, tsAllFinite, tsGbsAxpy, tsGbsAxpyStab, tsGbsExtrapolate } from "../src/kernels/gbs-loops.js";
+import { allocResident, kernelBackend, setKernelBackend, simdAvailable, type KernelBackend } from "../src/kernels/index.js";
 import { Rng } from "../src/stats/rng.js";
 
 const initial: KernelBackend = kernelBackend();
@@ -142,4 +143,29 @@ describe("GBS loops: the TS references are odex's loops", () => {
       }
     }
   });
+});
+
+describe("allFinite: one NaN or ±∞ anywhere", () => {
+  for (const backend of simdAvailable() ? (["ts", "wasm-simd"] as const) : (["ts"] as const)) {
+    it(backend, () => {
+      setKernelBackend(backend);
+      for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 33]) {
+        const x = allocResident(n);
+        expect(backend === "ts" || n === 0 || x.buffer instanceof SharedArrayBuffer).toBe(true);
+        const rng = new Rng(n);
+        for (let i = 0; i < n; i++) x[i] = rng.normal() * 1e300;
+        if (n > 0) x[0] = Number.MAX_VALUE;
+        expect(allFinite(x)).toBe(true);
+        expect(tsAllFinite(x, n)).toBe(true);
+        for (let i = 0; i < n; i++) {
+          for (const bad of [NaN, Infinity, -Infinity]) {
+            const keep = x[i];
+            x[i] = bad;
+            expect(allFinite(x), `n = ${n}, x[${i}] = ${bad}`).toBe(false);
+            x[i] = keep;
+          }
+        }
+      }
+    });
+  }
 });

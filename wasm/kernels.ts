@@ -1582,3 +1582,20 @@ export function rowSums(ints: usize, coefs: usize, runs: i32, x: usize, out: usi
     pc += <usize>len << 3;
   }
 }
+
+/** 1 if x[0 … n) are all finite, else 0 (mirrors tsAllFinite of src/kernels/gbs-loops.ts): v − v is 0 or NaN. */
+export function allFinite(x: usize, n: i32): i32 {
+  let acc = f64x2.splat(0.0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 3;
+    const a = v128.load(x + o), b = v128.load(x + o, 16);
+    acc = f64x2.add(acc, f64x2.add(f64x2.sub(a, a), f64x2.sub(b, b)));
+  }
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; i < n; i++) {
+    const v = load<f64>(x + (<usize>i << 3));
+    s += v - v;
+  }
+  return s == 0 ? 1 : 0;
+}

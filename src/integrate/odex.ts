@@ -16,6 +16,7 @@
  */
 import { createRequire } from "node:module";
 import { GbsOutcome, GbsSolver, type GbsObserver, type GbsRhs } from "./gbs.js";
+import { allFinite } from "../kernels/gbs-loops.js";
 import { IntegrationError, type FailureCode, type Rhs } from "./types.js";
 
 /** The parts of the odex package's `Solver` we use (it ships no type declarations). */
@@ -210,11 +211,9 @@ export class GbsStepper {
       let hUnder = NaN; // size of an accepted step that no longer advanced t
       let stopped = false;
       const observer = (xOld: number, x: number, y: Float64Array): boolean | void => {
-        for (let i = 0; i < this.n; i++) {
-          if (!Number.isFinite(y[i])) {
-            xBad = x;
-            return false;
-          }
+        if (!allFinite(y)) {
+          xBad = x;
+          return false;
         }
         const h = x - xOld;
         const last = end - x <= 16 * EPS * Math.max(Math.abs(x), Math.abs(end));

@@ -1,7 +1,8 @@
 /**
  * The per-component loops of the GBS integrator (src/integrate/gbs.ts, the Float64Array port of
  * odex's ODEX) on its work arrays: the midpoint substep, the stability check, and the final
- * smoothing step fused with the polynomial extrapolation and the error norm.
+ * smoothing step fused with the polynomial extrapolation and the error norm; and the finiteness
+ * check of accepted states.
  *
  * The functions `tsGbs*` below are the reference (and the fallback without WebAssembly); the SIMD
  * kernels `gbsAxpy`, `gbsAxpyStab` and `gbsExtrapolate` of wasm/kernels.ts repeat them operation for
@@ -16,7 +17,7 @@
  * call), plain Float64Arrays otherwise.
  */
 import { residentSubarray, simdKernels, type WasmKernels } from "./index.js";
-import { wasmGbsAxpy, wasmGbsAxpyStab, wasmGbsExtrapolate } from "./wasm.js";
+import { wasmAllFinite, wasmGbsAxpy, wasmGbsAxpyStab, wasmGbsExtrapolate } from "./wasm.js";
 
 /** out[i] = x[i] + a·d[i] for i < n (out may be x). */
 export function tsGbsAxpy(n: number, a: number, x: Float64Array, d: Float64Array, out: Float64Array): void {
@@ -79,6 +80,21 @@ export function tsGbsExtrapolate(
     err += q * q;
   }
   return err;
+}
+
+/** Whether x[0 … n) are all finite (no NaN, no ±∞). */
+export function tsAllFinite(x: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (!Number.isFinite(x[i])) return false;
+  return true;
+}
+
+/**
+ * Whether x[0 … x.length) are all finite: the SIMD kernel `allFinite` when x lives in the kernels'
+ * memory (e.g. the state GbsWork hands to the integrator's observer), else `tsAllFinite`.
+ */
+export function allFinite(x: Float64Array): boolean {
+  const k = simdKernels();
+  return k !== null && k.isResident(x) ? wasmAllFinite(k, x, x.length) : tsAllFinite(x, x.length);
 }
 
 /** Rows of the work block: y, dz, yh1, yh2, dy, scal, the extrapolation table T_1 … T_km, scratch. */

@@ -600,6 +600,7 @@ interface GbsExports {
   gbsAxpy(n: number, a: number, x: number, d: number, out: number): void;
   gbsAxpyStab(n: number, a: number, x: number, d: number, out: number, dz: number, scal: number, del: number): void;
   gbsExtrapolate(n: number, j: number, hj: number, yh1: number, yh2: number, dy: number, tab1: number, stride: number, fac: number, y: number, scal: number, aTol: number, rTol: number): number;
+  allFinite(x: number, n: number): number;
 }
 
 function gbsResident(k: WasmKernels, what: string, ...arrays: Float64Array[]): GbsExports {
@@ -645,4 +646,10 @@ export function wasmGbsExtrapolate(
 export function wasmRowSums(k: WasmKernels, ints: Int32Array, coefs: Float64Array, runs: number, x: Float64Array, out: Float64Array, o: number): void {
   if (!k.heap.buffers.has(ints.buffer) || !k.isResident(coefs) || !k.isResident(x) || !k.isResident(out)) throw new Error("wasmRowSums: every array must be resident in the kernels' memory");
   (k.ex as unknown as { rowSums(ints: number, coefs: number, runs: number, x: number, out: number): void }).rowSums(ints.byteOffset, coefs.byteOffset, runs, x.byteOffset, out.byteOffset + 8 * o);
+}
+
+/** Whether x[0 … n) are all finite (SIMD `allFinite`; TS reference tsAllFinite of ./gbs-loops.ts); x resident. */
+export function wasmAllFinite(k: WasmKernels, x: Float64Array, n: number): boolean {
+  if (x.length < n) throw new RangeError("wasmAllFinite: x is shorter than n");
+  return gbsResident(k, "wasmAllFinite", x).allFinite(x.byteOffset, n) === 1;
 }
