@@ -17,7 +17,7 @@
  * call), plain Float64Arrays otherwise.
  */
 import { residentSubarray, simdKernels, type WasmKernels } from "./index.js";
-import { wasmAllFinite, wasmGbsAxpy, wasmGbsAxpyStab, wasmGbsExtrapolate } from "./wasm.js";
+import { gbsExports, wasmAllFinite, type GbsExports } from "./wasm.js";
 
 /** out[i] = x[i] + a·d[i] for i < n (out may be x). */
 export function tsGbsAxpy(n: number, a: number, x: Float64Array, d: Float64Array, out: Float64Array): void {
@@ -117,17 +117,20 @@ export class GbsWork {
   readonly tab: Float64Array[];
   readonly fac: Float64Array;
   readonly del: Float64Array;
-  private readonly k: WasmKernels | null;
+  /** The SIMD kernels (wasm backend): called with the byte offsets of this block's rows. */
+  private readonly ex: GbsExports | null;
   /** Byte distance between consecutive table rows (wasm backend). */
   private readonly strideBytes: number;
+  /** The arrays the loops accept (their own rows; checked by identity, see `at`). */
+  private readonly rows: Float64Array[];
 
   constructor(readonly n: number, readonly km: number) {
     // Rows padded to 8 doubles (64-byte aligned in the resident block); the scratch row holds km + 3.
     const ld = Math.ceil(Math.max(n, km + 3) / 8) * 8;
     const rows = FIXED_ROWS + km + 1;
-    const k = simdKernels();
+    const k: WasmKernels | null = simdKernels();
     const block = k?.allocResident(rows * ld) ?? null;
-    this.k = block ? k : null;
+    this.ex = block && k ? gbsExports(k) : null;
     this.backend = block ? "wasm-simd" : "ts";
     const row = (r: number, len = n): Float64Array =>
       block ? residentSubarray(block, r * ld, r * ld + len) : new Float64Array(len);
@@ -142,23 +145,34 @@ export class GbsWork {
     this.fac = scratch.subarray(0, km + 1);
     this.del = scratch.subarray(km + 1, km + 3);
     this.strideBytes = ld * 8;
+    this.rows = [this.y, this.dz, this.yh1, this.yh2, this.dy, this.scal, ...this.tab.slice(1)];
+  }
+
+  /** Byte offset of one of this block's rows (wasm backend; anything else is a programming error). */
+  private at(x: Float64Array): number {
+    if (!this.rows.includes(x)) throw new Error("GbsWork: the loops run on the work arrays only");
+    return x.byteOffset;
   }
 
   /** out = x + a·d (out may be x). */
   axpy(a: number, x: Float64Array, d: Float64Array, out: Float64Array): void {
-    if (this.k) wasmGbsAxpy(this.k, this.n, a, x, d, out);
+    if (this.ex) this.ex.gbsAxpy(this.n, a, this.at(x), this.at(d), this.at(out));
     else tsGbsAxpy(this.n, a, x, d, out);
   }
 
   /** out = x + a·d and the stability norms into `del` (see tsGbsAxpyStab). */
   axpyStab(a: number, x: Float64Array, d: Float64Array, out: Float64Array): void {
-    if (this.k) wasmGbsAxpyStab(this.k, this.n, a, x, d, out, this.dz, this.scal, this.del);
+    if (this.ex) this.ex.gbsAxpyStab(this.n, a, this.at(x), this.at(d), this.at(out), this.dz.byteOffset, this.scal.byteOffset, this.del.byteOffset);
     else tsGbsAxpyStab(this.n, a, x, d, out, this.dz, this.scal, this.del);
   }
 
   /** Smoothing step of line j, extrapolation and error sum (see tsGbsExtrapolate); fac[2 … j] must be set. */
   extrapolate(j: number, hj: number, yh1: Float64Array, yh2: Float64Array, aTol: number, rTol: number): number {
-    if (this.k) return wasmGbsExtrapolate(this.k, this.n, j, hj, yh1, yh2, this.dy, this.tab[1], this.strideBytes, this.fac, this.y, this.scal, aTol, rTol);
+    if (!(Number.isInteger(j) && j >= 1 && j <= this.km)) throw new RangeError(`GbsWork.extrapolate: line ${j} outside 1 … ${this.km}`);
+    if (this.ex) {
+      return this.ex.gbsExtrapolate(this.n, j, hj, this.at(yh1), this.at(yh2), this.dy.byteOffset, this.tab[1].byteOffset, this.strideBytes,
+        this.fac.byteOffset, this.y.byteOffset, this.scal.byteOffset, aTol, rTol);
+    }
     return tsGbsExtrapolate(this.n, j, hj, yh1, yh2, this.dy, this.tab, this.fac, this.y, this.scal, aTol, rTol);
   }
 }

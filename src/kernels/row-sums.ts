@@ -111,6 +111,9 @@ export class RowSums {
     this.block = block;
   }
 
+  private residentX: Float64Array | null = null;
+  private residentOut: Float64Array | null = null;
+
   /** Keeps the resident block (parent of coefs and ints) alive. */
   private readonly block: Float64Array;
 
@@ -121,8 +124,14 @@ export class RowSums {
       throw new RangeError("RowSums.apply: the output rows overlap the columns read");
     }
     const k = simdKernels();
-    if (k !== null && k.isResident(this.block) && k.isResident(x) && k.isResident(out)) wasmRowSums(k, this.ints, this.coefs, this.runs, x, out, o);
-    else tsRowSums(this.ints, this.coefs, this.runs, x, out, o);
+    if (k !== null && k.isResident(this.block) && (x === this.residentX || k.isResident(x)) && (out === this.residentOut || k.isResident(out))) {
+      // (the last resident pair is remembered: the RHS passes the integrator's same dy every call)
+      this.residentX = x;
+      this.residentOut = out;
+      wasmRowSums(k, this.ints, this.coefs, this.runs, x, out, o);
+    } else {
+      tsRowSums(this.ints, this.coefs, this.runs, x, out, o);
+    }
   }
 
   /** The reference loop whatever the backend (tests). */

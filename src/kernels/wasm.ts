@@ -592,15 +592,24 @@ export function wasmGemmWorkspaceBytes(k: WasmKernels): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GBS integrator loops (branch ssserial; append-only block): the `gbsAxpy`, `gbsAxpyStab` and
-// `gbsExtrapolate` exports of wasm/kernels.ts, reached by src/kernels/gbs-loops.ts (their TS
-// reference).  Every array must be resident (passed by byte offset, no copies).
+// GBS integrator loops and sparse row sums (branch ssserial; append-only block): the `gbsAxpy`,
+// `gbsAxpyStab`, `gbsExtrapolate`, `allFinite` and `rowSums` exports of wasm/kernels.ts, reached by
+// src/kernels/gbs-loops.ts and src/kernels/row-sums.ts (their TS references).  Every array must be
+// resident (passed by byte offset, no copies).
 
-interface GbsExports {
+export interface GbsExports {
   gbsAxpy(n: number, a: number, x: number, d: number, out: number): void;
   gbsAxpyStab(n: number, a: number, x: number, d: number, out: number, dz: number, scal: number, del: number): void;
   gbsExtrapolate(n: number, j: number, hj: number, yh1: number, yh2: number, dy: number, tab1: number, stride: number, fac: number, y: number, scal: number, aTol: number, rTol: number): number;
   allFinite(x: number, n: number): number;
+}
+
+/**
+ * The raw exports (byte offsets in, no checks) for a caller that has verified once that its arrays
+ * are resident and long enough (GbsWork: its own block).
+ */
+export function gbsExports(k: WasmKernels): GbsExports {
+  return k.ex as unknown as GbsExports;
 }
 
 function gbsResident(k: WasmKernels, what: string, ...arrays: Float64Array[]): GbsExports {
@@ -608,43 +617,12 @@ function gbsResident(k: WasmKernels, what: string, ...arrays: Float64Array[]): G
   return k.ex as unknown as GbsExports;
 }
 
-/** out = x + a·d over n components (SIMD `gbsAxpy`; TS reference tsGbsAxpy). */
-export function wasmGbsAxpy(k: WasmKernels, n: number, a: number, x: Float64Array, d: Float64Array, out: Float64Array): void {
-  if (x.length < n || d.length < n || out.length < n) throw new RangeError("wasmGbsAxpy: an array is shorter than n");
-  gbsResident(k, "wasmGbsAxpy", x, d, out).gbsAxpy(n, a, x.byteOffset, d.byteOffset, out.byteOffset);
-}
-
-/** gbsAxpy with odex's stability norms into del[0 … 1] (SIMD `gbsAxpyStab`; TS reference tsGbsAxpyStab). */
-export function wasmGbsAxpyStab(
-  k: WasmKernels, n: number, a: number, x: Float64Array, d: Float64Array, out: Float64Array,
-  dz: Float64Array, scal: Float64Array, del: Float64Array,
-): void {
-  if (x.length < n || d.length < n || out.length < n || dz.length < n || scal.length < n || del.length < 2) throw new RangeError("wasmGbsAxpyStab: an array is too short");
-  gbsResident(k, "wasmGbsAxpyStab", x, d, out, dz, scal, del).gbsAxpyStab(n, a, x.byteOffset, d.byteOffset, out.byteOffset, dz.byteOffset, scal.byteOffset, del.byteOffset);
-}
-
-/**
- * Smoothing step, extrapolation and error sum of GBS line j (SIMD `gbsExtrapolate`; TS reference
- * tsGbsExtrapolate): table row T_l (l = 1 … j) starts `strideBytes`·(l − 1) bytes after tab1.
- */
-export function wasmGbsExtrapolate(
-  k: WasmKernels, n: number, j: number, hj: number, yh1: Float64Array, yh2: Float64Array, dy: Float64Array,
-  tab1: Float64Array, strideBytes: number, fac: Float64Array, y: Float64Array, scal: Float64Array, aTol: number, rTol: number,
-): number {
-  if (!(Number.isInteger(j) && j >= 1 && fac.length > j)) throw new RangeError(`wasmGbsExtrapolate: line ${j} needs fac[2 … ${j}]`);
-  if (yh1.length < n || yh2.length < n || dy.length < n || tab1.length < n || y.length < n || scal.length < n || strideBytes < 8 * n || strideBytes % 8 !== 0) throw new RangeError("wasmGbsExtrapolate: an array is too short");
-  const last = tab1.byteOffset + (j - 1) * strideBytes + 8 * n;
-  if (last > tab1.buffer.byteLength) throw new RangeError("wasmGbsExtrapolate: table rows outside the kernels' memory");
-  return gbsResident(k, "wasmGbsExtrapolate", yh1, yh2, dy, tab1, fac, y, scal).gbsExtrapolate(
-    n, j, hj, yh1.byteOffset, yh2.byteOffset, dy.byteOffset, tab1.byteOffset, strideBytes, fac.byteOffset, y.byteOffset, scal.byteOffset, aTol, rTol);
-}
-
 /**
  * Sparse row sums by affine runs (SIMD `rowSums`; TS reference tsRowSums of ./row-sums.ts):
- * out[o + j] for every row of the runs (ints and coefs views into the kernels' memory).
+ * out[o + j] for every row of the runs.  The caller (RowSums.apply) has checked that ints, coefs, x
+ * and out are views into the kernels' memory and long enough.
  */
 export function wasmRowSums(k: WasmKernels, ints: Int32Array, coefs: Float64Array, runs: number, x: Float64Array, out: Float64Array, o: number): void {
-  if (!k.heap.buffers.has(ints.buffer) || !k.isResident(coefs) || !k.isResident(x) || !k.isResident(out)) throw new Error("wasmRowSums: every array must be resident in the kernels' memory");
   (k.ex as unknown as { rowSums(ints: number, coefs: number, runs: number, x: number, out: number): void }).rowSums(ints.byteOffset, coefs.byteOffset, runs, x.byteOffset, out.byteOffset + 8 * o);
 }
 
