@@ -64,6 +64,14 @@ export class GbsSolver {
     this.work = new GbsWork(n, KM);
   }
 
+  /**
+   * Free the work arrays' WebAssembly memory now (they are otherwise freed when garbage-collected);
+   * the solver and the `y` of its last result must not be used afterwards.
+   */
+  release(): void {
+    this.work.release();
+  }
+
   /** Which backend runs the per-component loops. */
   get backend(): "wasm-simd" | "ts" {
     return this.work.backend;

@@ -162,6 +162,11 @@ export class GbsStepper {
     };
   }
 
+  /** Free the solver's work memory (GBS port: its WebAssembly block); the stepper is done. */
+  release(): void {
+    if (this.solver instanceof GbsSolver) this.solver.release();
+  }
+
   /** Carried state (with t, y and the counters) for checkpoints; the solver itself keeps none between calls. */
   saveState(): Record<string, unknown> {
     return { t: this.t, y: this.y.slice(), hNext: this.hNext, attempts: this.attempts, nRhs: this.nRhs, nSteps: this.nSteps, nRejected: this.nRejected };

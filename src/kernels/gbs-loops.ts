@@ -16,7 +16,7 @@
  * is selected (one resident block, so the kernels read them in place and nothing is copied per
  * call), plain Float64Arrays otherwise.
  */
-import { residentSubarray, simdKernels, type WasmKernels } from "./index.js";
+import { releaseResident, residentSubarray, simdKernels, type WasmKernels } from "./index.js";
 import { gbsExports, wasmAllFinite, type GbsExports } from "./wasm.js";
 
 /** out[i] = x[i] + a·d[i] for i < n (out may be x). */
@@ -121,6 +121,7 @@ export class GbsWork {
   private readonly ex: GbsExports | null;
   /** Byte distance between consecutive table rows (wasm backend). */
   private readonly strideBytes: number;
+  private readonly block: Float64Array | null;
   /** The arrays the loops accept (their own rows; checked by identity, see `at`). */
   private readonly rows: Float64Array[];
 
@@ -131,6 +132,7 @@ export class GbsWork {
     const k: WasmKernels | null = simdKernels();
     const block = k?.allocResident(rows * ld) ?? null;
     this.ex = block && k ? gbsExports(k) : null;
+    this.block = block;
     this.backend = block ? "wasm-simd" : "ts";
     const row = (r: number, len = n): Float64Array =>
       block ? residentSubarray(block, r * ld, r * ld + len) : new Float64Array(len);
@@ -146,6 +148,14 @@ export class GbsWork {
     this.del = scratch.subarray(km + 1, km + 3);
     this.strideBytes = ld * 8;
     this.rows = [this.y, this.dz, this.yh1, this.yh2, this.dy, this.scal, ...this.tab.slice(1)];
+  }
+
+  /**
+   * Free the resident block now (wasm backend; a no-op otherwise) instead of when the arrays are
+   * garbage-collected, so that a sequence of runs reuses it.  The arrays must not be used afterwards.
+   */
+  release(): void {
+    if (this.block) releaseResident(this.block);
   }
 
   /** Byte offset of one of this block's rows (wasm backend; anything else is a programming error). */
