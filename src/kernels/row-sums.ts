@@ -14,7 +14,7 @@
  * The kernel runs when x and out live in the kernels' WebAssembly memory (e.g. the GBS integrator's
  * resident work arrays), the TS loop otherwise.
  */
-import { allocResident, simdKernels } from "./index.js";
+import { allocResident, simdKernels, type WasmKernels } from "./index.js";
 import { wasmRowSums } from "./wasm.js";
 
 /**
@@ -111,27 +111,35 @@ export class RowSums {
     this.block = block;
   }
 
-  private residentX: Float64Array | null = null;
-  private residentOut: Float64Array | null = null;
-
   /** Keeps the resident block (parent of coefs and ints) alive. */
   private readonly block: Float64Array;
 
   /** out[o + j] = Σ_e c_je x[k_je] for every row j (x === out allowed when o ≥ minOut). */
   apply(x: Float64Array, out: Float64Array, o: number): void {
-    if (x.length < this.minOut || out.length < o + this.rows) throw new RangeError("RowSums.apply: an array is too short");
+    const k = simdKernels();
+    // The checks and the choice of path are remembered for the last (x, out, o, kernels): an ODE's
+    // RHS passes the same arrays call after call.
+    if (x !== this.lastX || out !== this.lastOut || o !== this.lastO || k !== this.lastK) this.prepare(x, out, o, k);
+    if (this.simd) wasmRowSums(k!, this.ints, this.coefs, this.runs, x, out, o);
+    else tsRowSums(this.ints, this.coefs, this.runs, x, out, o);
+  }
+
+  private lastX: Float64Array | null = null;
+  private lastOut: Float64Array | null = null;
+  private lastO = -1;
+  private lastK: WasmKernels | null | undefined = undefined;
+  private simd = false;
+
+  private prepare(x: Float64Array, out: Float64Array, o: number, k: WasmKernels | null): void {
+    if (!(Number.isInteger(o) && o >= 0) || x.length < this.minOut || out.length < o + this.rows) throw new RangeError("RowSums.apply: an array is too short");
     if (x.buffer === out.buffer && !(out.byteOffset + 8 * o >= x.byteOffset + 8 * this.minOut || out.byteOffset + 8 * (o + this.rows) <= x.byteOffset)) {
       throw new RangeError("RowSums.apply: the output rows overlap the columns read");
     }
-    const k = simdKernels();
-    if (k !== null && k.isResident(this.block) && (x === this.residentX || k.isResident(x)) && (out === this.residentOut || k.isResident(out))) {
-      // (the last resident pair is remembered: the RHS passes the integrator's same dy every call)
-      this.residentX = x;
-      this.residentOut = out;
-      wasmRowSums(k, this.ints, this.coefs, this.runs, x, out, o);
-    } else {
-      tsRowSums(this.ints, this.coefs, this.runs, x, out, o);
-    }
+    this.simd = k !== null && k.isResident(this.block) && k.isResident(x) && k.isResident(out);
+    this.lastX = x;
+    this.lastOut = out;
+    this.lastO = o;
+    this.lastK = k;
   }
 
   /** The reference loop whatever the backend (tests). */
