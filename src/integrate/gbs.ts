@@ -11,6 +11,13 @@
  * Why a port: odex works on 1-based holey JS arrays, copies the state for every RHS call
  * (`y.slice(1)`) and allocates a fresh derivative array per extrapolation line.  On the 40,000-component
  * guarded Saad–Solla state at K = 32 that overhead was ~30 % of the run (≈ 4 ms per RHS call).
+ *
+ * The per-component loops run in `GbsWork` (src/kernels/gbs-loops.ts): WebAssembly-SIMD kernels on
+ * work arrays resident in the kernels' memory (the RHS reads y and writes dy there in place), or the
+ * same loops in TS.  They are fused — the midpoint substep with the stability check's norms, the
+ * smoothing step with the whole extrapolation and the error norm — without changing any component's
+ * operations or the order of the norms' sums, and the first substep reads y where odex copies it into
+ * yh1 first; both backends are tested against odex step for step.
  */
 
 /** odex's defaults (Solver constructor). */
