@@ -2,11 +2,13 @@
  * src/integrate/gbs.ts is a Float64Array port of the npm package odex 2.0.4 (its non-dense path):
  * every accepted step (x_old, x, y), the counters and the outcome must equal odex's bit for bit, on
  * problems that exercise order changes, rejected steps, the stability check, step limits, backward
- * integration and early stops.
+ * integration and early stops — with the per-component loops on the TS backend and on the
+ * WebAssembly-SIMD kernels (src/kernels/gbs-loops.ts).
  */
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { GbsOutcome, GbsSolver } from "../src/integrate/gbs.js";
+import { kernelBackend, setKernelBackend, simdAvailable, type KernelBackend } from "../src/kernels/index.js";
 
 interface OdexSolver {
   maxSteps: number;
@@ -60,8 +62,15 @@ function runOdex(c: Case) {
   return { steps, y: res.y, outcome: res.outcome, nStep: res.nStep, nAccept: res.nAccept, nReject: res.nReject, nEval: res.nEval };
 }
 
-function runPort(c: Case) {
-  const s = new GbsSolver(c.y0.length);
+function runPort(c: Case, backend: KernelBackend) {
+  const prev = setKernelBackend(backend);
+  let s: GbsSolver;
+  try {
+    s = new GbsSolver(c.y0.length);
+  } finally {
+    setKernelBackend(prev);
+  }
+  expect(s.backend).toBe(backend);
   s.relativeTolerance = c.rtol; s.absoluteTolerance = c.atol;
   if (c.h0 !== undefined) s.initialStepSize = c.h0;
   if (c.hMax !== undefined) s.maxStepSize = c.hMax;
@@ -74,16 +83,23 @@ function runPort(c: Case) {
   return { steps, y: Array.from(res.y), outcome: res.outcome, nStep: res.nStep, nAccept: res.nAccept, nReject: res.nReject, nEval: res.nEval };
 }
 
+// The port's per-component loops run on the selected kernel backend (src/kernels/gbs-loops.ts):
+// both must reproduce odex.
+const backends: KernelBackend[] = simdAvailable() ? ["ts", "wasm-simd"] : ["ts"];
+
 describe("GBS port: bit-identical to odex 2.0.4", () => {
   expect(GbsOutcome).toEqual({ Converged: odex.Outcome.Converged, MaxStepsExceeded: odex.Outcome.MaxStepsExceeded, EarlyReturn: odex.Outcome.EarlyReturn });
+  expect(kernelBackend()).toBeDefined();
   for (const c of cases) {
-    it(c.name, () => {
-      const a = runOdex(c), b = runPort(c);
-      expect(a.steps.length).toBeGreaterThan(10);
-      expect(b.steps).toEqual(a.steps);
-      expect(b.y).toEqual(a.y);
-      expect({ ...b, steps: 0, y: 0 }).toEqual({ ...a, steps: 0, y: 0 });
-    });
+    for (const backend of backends) {
+      it(`${c.name} (${backend} loops)`, () => {
+        const a = runOdex(c), b = runPort(c, backend);
+        expect(a.steps.length).toBeGreaterThan(10);
+        expect(b.steps).toEqual(a.steps);
+        expect(b.y).toEqual(a.y);
+        expect({ ...b, steps: 0, y: 0 }).toEqual({ ...a, steps: 0, y: 0 });
+      });
+    }
   }
   it("the cases exercise rejections, the step limit and the early stop", () => {
     const r = cases.map(runOdex);

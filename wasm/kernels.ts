@@ -1412,3 +1412,190 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
     if (++k == K) { i++; k = i; }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// GBS integrator loops (branch ssserial; append-only block): mirror tsGbsAxpy, tsGbsAxpyStab and
+// tsGbsExtrapolate of src/kernels/gbs-loops.ts operation for operation.  Lanes hold different
+// components; the norms are summed lane 0 then lane 1, in component order, as the reference does.
+
+/** out[i] = x[i] + a·d[i], i < n (out may be x). */
+export function gbsAxpy(n: i32, a: f64, x: usize, d: usize, out: usize): void {
+  const av = f64x2.splat(a);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 3;
+    const r0 = f64x2.add(v128.load(x + o), f64x2.mul(av, v128.load(d + o)));
+    const r1 = f64x2.add(v128.load(x + o, 16), f64x2.mul(av, v128.load(d + o, 16)));
+    v128.store(out + o, r0);
+    v128.store(out + o, r1, 16);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    store<f64>(out + o, load<f64>(x + o) + a * load<f64>(d + o));
+  }
+}
+
+/** gbsAxpy and del[0] = Σ (dz/scal)², del[1] = Σ ((d − dz)/scal)² in component order. */
+export function gbsAxpyStab(n: i32, a: f64, x: usize, d: usize, out: usize, dz: usize, scal: usize, del: usize): void {
+  const av = f64x2.splat(a);
+  let del1: f64 = 0, del2: f64 = 0;
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const o = <usize>i << 3;
+    const dv = v128.load(d + o), zv = v128.load(dz + o), sv = v128.load(scal + o);
+    v128.store(out + o, f64x2.add(v128.load(x + o), f64x2.mul(av, dv)));
+    let q1 = f64x2.div(zv, sv);
+    q1 = f64x2.mul(q1, q1);
+    let q2 = f64x2.div(f64x2.sub(dv, zv), sv);
+    q2 = f64x2.mul(q2, q2);
+    del1 += f64x2.extract_lane(q1, 0);
+    del2 += f64x2.extract_lane(q2, 0);
+    del1 += f64x2.extract_lane(q1, 1);
+    del2 += f64x2.extract_lane(q2, 1);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    const di = load<f64>(d + o), dzi = load<f64>(dz + o), si = load<f64>(scal + o);
+    store<f64>(out + o, load<f64>(x + o) + a * di);
+    const q1 = dzi / si;
+    del1 += q1 * q1;
+    const q2 = (di - dzi) / si;
+    del2 += q2 * q2;
+  }
+  store<f64>(del, del1);
+  store<f64>(del, del2, 8);
+}
+
+/**
+ * Smoothing step of extrapolation line j into row T_j, then (j ≥ 2) the extrapolation down to T_1 and
+ * the error sum (see tsGbsExtrapolate).  Row T_l is at tab1 + (l − 1)·stride bytes; fac[l] at fac + 8l.
+ */
+export function gbsExtrapolate(
+  n: i32, j: i32, hj: f64, yh1: usize, yh2: usize, dy: usize, tab1: usize, stride: usize,
+  fac: usize, y: usize, scal: usize, aTol: f64, rTol: f64,
+): f64 {
+  const hv = f64x2.splat(hj), two = f64x2.splat(2.0);
+  const tj = tab1 + <usize>(j - 1) * stride;
+  let i = 0;
+  if (j == 1) {
+    for (; i + 2 <= n; i += 2) {
+      const o = <usize>i << 3;
+      v128.store(tj + o, f64x2.div(f64x2.add(f64x2.add(v128.load(yh1 + o), v128.load(yh2 + o)), f64x2.mul(hv, v128.load(dy + o))), two));
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 3;
+      store<f64>(tj + o, (load<f64>(yh1 + o) + load<f64>(yh2 + o) + hj * load<f64>(dy + o)) / 2.0);
+    }
+    return 0;
+  }
+  const av = f64x2.splat(aTol), rv = f64x2.splat(rTol);
+  let err: f64 = 0;
+  for (; i + 2 <= n; i += 2) {
+    const o = <usize>i << 3;
+    let cur = f64x2.div(f64x2.add(f64x2.add(v128.load(yh1 + o), v128.load(yh2 + o)), f64x2.mul(hv, v128.load(dy + o))), two);
+    v128.store(tj + o, cur);
+    let prev = cur;
+    let row = tj;
+    for (let l = j; l > 1; --l) {
+      row -= stride;
+      prev = cur;
+      cur = f64x2.add(cur, f64x2.div(f64x2.sub(cur, v128.load(row + o)), f64x2.splat(load<f64>(fac + (<usize>l << 3)))));
+      v128.store(row + o, cur);
+    }
+    const s = f64x2.add(av, f64x2.mul(rv, f64x2.max(f64x2.abs(v128.load(y + o)), f64x2.abs(cur))));
+    v128.store(scal + o, s);
+    let q = f64x2.div(f64x2.sub(cur, prev), s);
+    q = f64x2.mul(q, q);
+    err += f64x2.extract_lane(q, 0);
+    err += f64x2.extract_lane(q, 1);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    let cur = (load<f64>(yh1 + o) + load<f64>(yh2 + o) + hj * load<f64>(dy + o)) / 2.0;
+    store<f64>(tj + o, cur);
+    let prev = cur;
+    let row = tj;
+    for (let l = j; l > 1; --l) {
+      row -= stride;
+      prev = cur;
+      cur = cur + (cur - load<f64>(row + o)) / load<f64>(fac + (<usize>l << 3));
+      store<f64>(row + o, cur);
+    }
+    const s = aTol + rTol * Math.max(Math.abs(load<f64>(y + o)), Math.abs(cur));
+    store<f64>(scal + o, s);
+    const q = (cur - prev) / s;
+    err += q * q;
+  }
+  return err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sparse row sums by affine runs (branch ssserial; append-only block): mirrors tsRowSums of
+// src/kernels/row-sums.ts — per run, i32s [j0, count, len, (col0, step) × len] and one f64 coefficient
+// per term; row r of a run is s = 0, s += c_t·x[col0_t + step_t·r] for t = 0 … len − 1.  Two rows per
+// vector (different rows in the lanes).  out points at row 0 of the output.
+
+// @ts-ignore: decorator
+@inline function rowLanes(xb: usize, st: i32, r: i32): v128 {
+  if (st == 1) return v128.load(xb + (<usize>r << 3));
+  if (st == 0) return v128.load64_splat(xb);
+  const v = v128.load64_zero(xb + (<usize>(st * r) << 3));
+  return v128.load64_lane(xb + (<usize>(st * (r + 1)) << 3), v, 1);
+}
+
+export function rowSums(ints: usize, coefs: usize, runs: i32, x: usize, out: usize): void {
+  const zero = f64x2.splat(0.0);
+  let p = ints, pc = coefs;
+  for (let q = 0; q < runs; q++) {
+    const ob = out + (<usize>load<i32>(p) << 3);
+    const cnt = load<i32>(p, 4), len = load<i32>(p, 8);
+    p += 12;
+    let r = 0;
+    if (len == 2) {
+      const xb0 = x + (<usize>load<i32>(p) << 3), st0 = load<i32>(p, 4);
+      const xb1 = x + (<usize>load<i32>(p, 8) << 3), st1 = load<i32>(p, 12);
+      const c0 = f64x2.splat(load<f64>(pc)), c1 = f64x2.splat(load<f64>(pc, 8));
+      for (; r + 2 <= cnt; r += 2) {
+        let s = f64x2.add(zero, f64x2.mul(c0, rowLanes(xb0, st0, r)));
+        s = f64x2.add(s, f64x2.mul(c1, rowLanes(xb1, st1, r)));
+        v128.store(ob + (<usize>r << 3), s);
+      }
+    } else {
+      for (; r + 2 <= cnt; r += 2) {
+        let s = zero;
+        for (let t = 0; t < len; t++) {
+          const pt = p + (<usize>t << 3);
+          s = f64x2.add(s, f64x2.mul(f64x2.splat(load<f64>(pc + (<usize>t << 3))), rowLanes(x + (<usize>load<i32>(pt) << 3), load<i32>(pt, 4), r)));
+        }
+        v128.store(ob + (<usize>r << 3), s);
+      }
+    }
+    for (; r < cnt; r++) {
+      let s: f64 = 0;
+      for (let t = 0; t < len; t++) {
+        const pt = p + (<usize>t << 3);
+        s += load<f64>(pc + (<usize>t << 3)) * load<f64>(x + (<usize>(load<i32>(pt) + load<i32>(pt, 4) * r) << 3));
+      }
+      store<f64>(ob + (<usize>r << 3), s);
+    }
+    p += <usize>len << 3;
+    pc += <usize>len << 3;
+  }
+}
+
+/** 1 if x[0 … n) are all finite, else 0 (mirrors tsAllFinite of src/kernels/gbs-loops.ts): v − v is 0 or NaN. */
+export function allFinite(x: usize, n: i32): i32 {
+  let acc = f64x2.splat(0.0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 3;
+    const a = v128.load(x + o), b = v128.load(x + o, 16);
+    acc = f64x2.add(acc, f64x2.add(f64x2.sub(a, a), f64x2.sub(b, b)));
+  }
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; i < n; i++) {
+    const v = load<f64>(x + (<usize>i << 3));
+    s += v - v;
+  }
+  return s == 0 ? 1 : 0;
+}

@@ -11,6 +11,13 @@
  * Why a port: odex works on 1-based holey JS arrays, copies the state for every RHS call
  * (`y.slice(1)`) and allocates a fresh derivative array per extrapolation line.  On the 40,000-component
  * guarded Saad–Solla state at K = 32 that overhead was ~30 % of the run (≈ 4 ms per RHS call).
+ *
+ * The per-component loops run in `GbsWork` (src/kernels/gbs-loops.ts): WebAssembly-SIMD kernels on
+ * work arrays resident in the kernels' memory (the RHS reads y and writes dy there in place), or the
+ * same loops in TS.  They are fused — the midpoint substep with the stability check's norms, the
+ * smoothing step with the whole extrapolation and the error norm — without changing any component's
+ * operations or the order of the norms' sums, and the first substep reads y where odex copies it into
+ * yh1 first; both backends are tested against odex step for step.
  */
 
 /** odex's defaults (Solver constructor). */
@@ -34,6 +41,8 @@ export type GbsObserver = (xOld: number, x: number, y: Float64Array) => boolean 
 /** The right-hand side as the solver calls it: write f(x, y) into dy. */
 export type GbsRhs = (x: number, y: Float64Array, dy: Float64Array) => void;
 
+import { GbsWork } from "../kernels/gbs-loops.js";
+
 const enum State { Start, Basic, Convergence, Hope, Accept, Reject }
 
 /** 1-based step numbers n_j = 2j (index 0 unused). */
@@ -55,23 +64,24 @@ export class GbsSolver {
   relativeTolerance = 1e-5;
   absoluteTolerance = 1e-5;
 
-  private readonly y: Float64Array;
-  private readonly dz: Float64Array;
-  private readonly yh1: Float64Array;
-  private readonly yh2: Float64Array;
-  private readonly dy: Float64Array;
-  private readonly scal: Float64Array;
-  /** Extrapolation table rows 1 … KM (row 0 unused). */
-  private readonly tab: Float64Array[];
+  /** The work arrays and their per-component loops (WebAssembly SIMD or TS: same bits). */
+  private readonly work: GbsWork;
 
   constructor(readonly n: number) {
-    this.y = new Float64Array(n);
-    this.dz = new Float64Array(n);
-    this.yh1 = new Float64Array(n);
-    this.yh2 = new Float64Array(n);
-    this.dy = new Float64Array(n);
-    this.scal = new Float64Array(n);
-    this.tab = Array.from({ length: KM + 1 }, (_, i) => (i === 0 ? new Float64Array(0) : new Float64Array(n)));
+    this.work = new GbsWork(n, KM);
+  }
+
+  /**
+   * Free the work arrays' WebAssembly memory now (they are otherwise freed when garbage-collected);
+   * the solver and the `y` of its last result must not be used afterwards.
+   */
+  release(): void {
+    this.work.release();
+  }
+
+  /** Which backend runs the per-component loops. */
+  get backend(): "wasm-simd" | "ts" {
+    return this.work.backend;
   }
 
   /**
@@ -80,7 +90,9 @@ export class GbsSolver {
    */
   solve(f: GbsRhs, x: number, y0: ArrayLike<number>, xEnd: number, observer?: GbsObserver): { y: Float64Array; outcome: number; nStep: number; nAccept: number; nReject: number; nEval: number } {
     const n = this.n;
-    const { y, dz, dy, scal, tab } = this;
+    const work = this.work;
+    const { y, scal } = work;
+    const facs = work.fac;
     if (this.maxSteps <= 0) throw new Error("maxSteps must be positive");
     for (let i = 0; i < n; i++) y[i] = y0[i];
     const hMax = Math.abs(this.maxStepSize || xEnd - x);
@@ -108,32 +120,27 @@ export class GbsSolver {
 
     const midex = (j: number): void => {
       const hj = h / NJ[j];
-      // The two midpoint iterates, swapped by reference each substep.
-      let yh1 = this.yh1, yh2 = this.yh2;
-      for (let i = 0; i < n; i++) {
-        yh1[i] = y[i];
-        yh2[i] = y[i] + hj * dz[i];
-      }
+      // The two midpoint iterates, swapped by reference each substep: yh2 = y + hj·dz, and yh1 = y,
+      // read in place by the first substep (odex copies y into it; same values).
+      let yh1 = work.yh1, yh2 = work.yh2;
+      work.axpy(hj, y, work.dz, yh2);
       const m = NJ[j] - 1;
       const h2 = 2 * hj;
       for (let mm = 1; mm <= m; ++mm) {
-        f(x + hj * mm, yh2, dy);
+        f(x + hj * mm, yh2, work.dy);
         // (yh1, yh2) ← (yh2, yh1 + 2hj·dy): the new yh2 written over the old yh1, then swapped.
-        for (let i = 0; i < n; i++) yh1[i] = yh1[i] + h2 * dy[i];
+        const from = mm === 1 ? y : yh1;
+        if (mm <= STABILITY_CHECK_COUNT && j <= STABILITY_CHECK_LINES) {
+          // with the stability check's norms Σ(dz/scal)², Σ((dy − dz)/scal)² (odex: after the update)
+          work.axpyStab(h2, from, work.dy, yh1);
+        } else {
+          work.axpy(h2, from, work.dy, yh1);
+        }
         const tmp = yh1;
         yh1 = yh2;
         yh2 = tmp;
         if (mm <= STABILITY_CHECK_COUNT && j <= STABILITY_CHECK_LINES) {
-          let del1 = 0;
-          for (let i = 0; i < n; i++) {
-            const q = dz[i] / scal[i];
-            del1 += q * q;
-          }
-          let del2 = 0;
-          for (let i = 0; i < n; i++) {
-            const q = (dy[i] - dz[i]) / scal[i];
-            del2 += q * q;
-          }
+          const del1 = work.del[0], del2 = work.del[1];
           const quot = del2 / Math.max(U_ROUND, del1);
           if (quot > 4) {
             ++nEval;
@@ -144,29 +151,19 @@ export class GbsSolver {
           }
         }
       }
-      // final smoothing step
-      f(x + h, yh2, dy);
-      const tj = tab[j];
-      for (let i = 0; i < n; i++) tj[i] = (yh1[i] + yh2[i] + hj * dy[i]) / 2;
+      // final smoothing step, then (j ≥ 2) the polynomial extrapolation and the error norm, fused
+      // into one pass over the components (each component's operations and the norm's order of
+      // summation are odex's)
+      f(x + h, yh2, work.dy);
       nEval += NJ[j];
-      if (j === 1) return;
-      // polynomial extrapolation
       const dblenj = NJ[j];
       for (let l = j; l > 1; --l) {
         const r = dblenj / NJ[l - 1];
-        const fac = r * r - 1;
-        const tl = tab[l], tm = tab[l - 1];
-        for (let i = 0; i < n; i++) tm[i] = tl[i] + (tl[i] - tm[i]) / fac;
+        facs[l] = r * r - 1;
       }
-      err = 0;
-      const t1 = tab[1], t2 = tab[2];
-      for (let i = 0; i < n; i++) {
-        const t1i = Math.max(Math.abs(y[i]), Math.abs(t1[i]));
-        scal[i] = aTol + rTol * t1i;
-        const q = (t1[i] - t2[i]) / scal[i];
-        err += q * q;
-      }
-      err = Math.sqrt(err / n);
+      const sum = work.extrapolate(j, hj, yh1, yh2, aTol, rTol);
+      if (j === 1) return;
+      err = Math.sqrt(sum / n);
       if (err * U_ROUND >= 1 || (j > 2 && err >= errOld)) {
         atov = true;
         h *= STEP_REDUCTION;
@@ -187,7 +184,7 @@ export class GbsSolver {
     const acceptStep = (): boolean => {
       xOld = x;
       x += h;
-      y.set(tab[1]);
+      y.set(work.tab[1]);
       ++nAccept;
       if (observer && observer(xOld, x, y) === false) return false;
       // compute optimal order
@@ -236,7 +233,7 @@ export class GbsSolver {
             h = xEnd - x;
             last = true;
           }
-          f(x, y, dz);
+          f(x, y, work.dz);
           ++nEval;
           // The first and last step
           if (nStep === 0 || last) {

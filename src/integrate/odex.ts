@@ -16,6 +16,7 @@
  */
 import { createRequire } from "node:module";
 import { GbsOutcome, GbsSolver, type GbsObserver, type GbsRhs } from "./gbs.js";
+import { allFinite } from "../kernels/gbs-loops.js";
 import { IntegrationError, type FailureCode, type Rhs } from "./types.js";
 
 /** The parts of the odex package's `Solver` we use (it ships no type declarations). */
@@ -161,6 +162,11 @@ export class GbsStepper {
     };
   }
 
+  /** Free the solver's work memory (GBS port: its WebAssembly block); the stepper is done. */
+  release(): void {
+    if (this.solver instanceof GbsSolver) this.solver.release();
+  }
+
   /** Carried state (with t, y and the counters) for checkpoints; the solver itself keeps none between calls. */
   saveState(): Record<string, unknown> {
     return { t: this.t, y: this.y.slice(), hNext: this.hNext, attempts: this.attempts, nRhs: this.nRhs, nSteps: this.nSteps, nRejected: this.nRejected };
@@ -210,11 +216,9 @@ export class GbsStepper {
       let hUnder = NaN; // size of an accepted step that no longer advanced t
       let stopped = false;
       const observer = (xOld: number, x: number, y: Float64Array): boolean | void => {
-        for (let i = 0; i < this.n; i++) {
-          if (!Number.isFinite(y[i])) {
-            xBad = x;
-            return false;
-          }
+        if (!allFinite(y)) {
+          xBad = x;
+          return false;
         }
         const h = x - xOld;
         const last = end - x <= 16 * EPS * Math.max(Math.abs(x), Math.abs(end));

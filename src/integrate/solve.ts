@@ -39,6 +39,8 @@ interface Stepper {
   /** Carried state (with t, y and the counters) for checkpoints, and its restoration. */
   saveState(): Record<string, unknown>;
   restoreState(s: Record<string, unknown>): void;
+  /** Free work memory held outside the JS heap once the integration is over (optional). */
+  release?(): void;
 }
 
 /**
@@ -347,6 +349,7 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
       : retcode === "event" ? `stopped at t = ${tEnd}: ${reason}`
       : `interrupted at t = ${tEnd}`;
   }
+  (stepper as Stepper).release?.();
   const sol: OdeSolution = {
     t: ts, y: ys, retcode, message, tEnd,
     stats: { nRhs: stepper.nRhs, nJac: (stepper as Stepper).nJac ?? 0, nSteps: stepper.nSteps, nRejected: stepper.nRejected },

@@ -590,3 +590,44 @@ export function wasmMixtureDrift(
 export function wasmGemmWorkspaceBytes(k: WasmKernels): number {
   return k.ex.gemmWorkspaceBytes();
 }
+
+// ---------------------------------------------------------------------------------------------
+// GBS integrator loops and sparse row sums (branch ssserial; append-only block): the `gbsAxpy`,
+// `gbsAxpyStab`, `gbsExtrapolate`, `allFinite` and `rowSums` exports of wasm/kernels.ts, reached by
+// src/kernels/gbs-loops.ts and src/kernels/row-sums.ts (their TS references).  Every array must be
+// resident (passed by byte offset, no copies).
+
+export interface GbsExports {
+  gbsAxpy(n: number, a: number, x: number, d: number, out: number): void;
+  gbsAxpyStab(n: number, a: number, x: number, d: number, out: number, dz: number, scal: number, del: number): void;
+  gbsExtrapolate(n: number, j: number, hj: number, yh1: number, yh2: number, dy: number, tab1: number, stride: number, fac: number, y: number, scal: number, aTol: number, rTol: number): number;
+  allFinite(x: number, n: number): number;
+}
+
+/**
+ * The raw exports (byte offsets in, no checks) for a caller that has verified once that its arrays
+ * are resident and long enough (GbsWork: its own block).
+ */
+export function gbsExports(k: WasmKernels): GbsExports {
+  return k.ex as unknown as GbsExports;
+}
+
+function gbsResident(k: WasmKernels, what: string, ...arrays: Float64Array[]): GbsExports {
+  for (const a of arrays) if (!k.isResident(a)) throw new Error(`${what}: every array must be resident in the kernels' memory`);
+  return k.ex as unknown as GbsExports;
+}
+
+/**
+ * Sparse row sums by affine runs (SIMD `rowSums`; TS reference tsRowSums of ./row-sums.ts):
+ * out[o + j] for every row of the runs.  The caller (RowSums.apply) has checked that ints, coefs, x
+ * and out are views into the kernels' memory and long enough.
+ */
+export function wasmRowSums(k: WasmKernels, ints: Int32Array, coefs: Float64Array, runs: number, x: Float64Array, out: Float64Array, o: number): void {
+  (k.ex as unknown as { rowSums(ints: number, coefs: number, runs: number, x: number, out: number): void }).rowSums(ints.byteOffset, coefs.byteOffset, runs, x.byteOffset, out.byteOffset + 8 * o);
+}
+
+/** Whether x[0 … n) are all finite (SIMD `allFinite`; TS reference tsAllFinite of ./gbs-loops.ts); x resident. */
+export function wasmAllFinite(k: WasmKernels, x: Float64Array, n: number): boolean {
+  if (x.length < n) throw new RangeError("wasmAllFinite: x is shorter than n");
+  return gbsResident(k, "wasmAllFinite", x).allFinite(x.byteOffset, n) === 1;
+}

@@ -20,6 +20,7 @@ import type { RunHooks, RunStatus } from "../run/hooks.js";
 import { erfGeneralisationError } from "../stats/gaussian-integrals.js";
 import { I4Sums, i4SumTs } from "./i4-sums.js";
 import { gemm } from "../kernels/index.js";
+import { RowSums } from "../kernels/row-sums.js";
 import type { TeacherStudentState } from "../analysis/order-parameters.js";
 
 const TWO_OVER_PI = 2 / Math.PI;
@@ -67,6 +68,9 @@ export class SaadSollaOde {
   private readonly i4: I4Sums | null;
   /** State index of Q_ik (either order), K×K. */
   private readonly qIdx: Int32Array;
+  /** Scratch of `errorRate`: the K×K terms (upper triangle) and dQ_ii/(1 + Q_ii). */
+  private readonly rateTerms: Float64Array;
+  private readonly rateRatios: Float64Array;
   private readonly A: Float64Array;
   private readonly T: Float64Array;
   private readonly eta: number;
@@ -101,6 +105,8 @@ export class SaadSollaOde {
     this.yV = new Float64Array(this.n);
     this.A = Float64Array.from(params.A);
     this.qIdx = new Int32Array(K * K);
+    this.rateTerms = new Float64Array(K * K);
+    this.rateRatios = new Float64Array(K);
     for (let i = 0; i < K; i++) for (let k = i; k < K; k++) this.qIdx[i * K + k] = this.qIdx[k * K + i] = K * M + i * K - (i * (i - 1)) / 2 + (k - i);
     this.T = Float64Array.from(params.T);
     this.eta = params.lr;
@@ -165,28 +171,43 @@ export class SaadSollaOde {
     const tr = this.params.trainSecondLayer;
     const vo = K * M + (K * (K + 1)) / 2;
     const qIdx = this.qIdx, v0 = this.v;
+    // The (i, k) and (k, i) terms are equal bit for bit (every operation in them is commutative in its
+    // operands' swap), so each is computed once (k ≥ i) and reused, still added in the order i, k.
+    // z·asin(c) with z = ±0 (fixed second layer) is z·c bit for bit: asin maps [−1, 1] to finite values
+    // of c's sign (±0 to ±0), so the product is the zero of sign sgn z·sgn c either way (NaN if c is).
+    // That skips every arcsine when the second layer is not trained.
+    const term = this.rateTerms, ratio = this.rateRatios;
+    for (let i = 0; i < K; i++) {
+      const ii = qIdx[i * K + i];
+      ratio[i] = dy[ii] / (1 + y[ii]);
+    }
     let s = 0;
     for (let i = 0; i < K; i++) {
       const ii = qIdx[i * K + i];
-      const qii = y[ii], dqii = dy[ii];
+      const qii = y[ii], ri = ratio[i];
       const vi = tr ? y[vo + i] : v0[i], dvi = tr ? dy[vo + i] : 0;
-      for (let k = 0; k < K; k++) {
+      for (let k = 0; k < i; k++) s += term[k * K + i];
+      for (let k = i; k < K; k++) {
         const kk = qIdx[k * K + k], ik = qIdx[i * K + k];
-        const qkk = y[kk], dqkk = dy[kk], q = y[ik], dq = dy[ik];
+        const qkk = y[kk], q = y[ik], dq = dy[ik];
         const vk = tr ? y[vo + k] : v0[k], dvk = tr ? dy[vo + k] : 0;
         const sq = Math.sqrt((1 + qii) * (1 + qkk));
         const a = q / sq;
-        const da = dq / sq - (a / 2) * (dqii / (1 + qii) + dqkk / (1 + qkk));
+        const da = dq / sq - (a / 2) * (ri + ratio[k]);
         const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-        s += vi * vk * (da / root) + (dvi * vk + vi * dvk) * Math.asin(clamp1(a));
+        const z = dvi * vk + vi * dvk, c = clamp1(a);
+        const x = vi * vk * (da / root) + z * (z === 0 ? c : Math.asin(c));
+        term[i * K + k] = x;
+        s += x;
       }
       for (let n = 0; n < M; n++) {
         const tnn = T[n * M + n], r = y[i * M + n], dr = dy[i * M + n];
         const sq = Math.sqrt((1 + qii) * (1 + tnn));
         const a = r / sq;
-        const da = dr / sq - (a / 2) * (dqii / (1 + qii));
+        const da = dr / sq - (a / 2) * ri;
         const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-        s -= 2 * A[n] * (vi * (da / root) + dvi * Math.asin(clamp1(a)));
+        const c = clamp1(a);
+        s -= 2 * A[n] * (vi * (da / root) + dvi * (dvi === 0 ? c : Math.asin(c)));
       }
     }
     return s / Math.PI;
@@ -393,60 +414,25 @@ export function teacherStudentProblem(params: TeacherStudentParams, init: Teache
     const n = ode.dim;
     yInit = new Float64Array(n + rows.length + nEps);
     yInit.set(y0);
-    for (let j = 0; j < nEps; j++) yInit[n + rows.length + j] = ode.error(y0);
+    yInit.fill(ode.error(y0), n + rows.length);
     rows.forEach((row, j) => {
       let s = d[j];
       for (const [k, c] of row) s += c * y0[k];
       yInit[n + j] = s;
     });
-    // The rows as CSR typed arrays (same order of summation as the rows themselves).
+    // The rows' derivatives c_j·dy: sparse row sums, each in its row's order (a WebAssembly-SIMD kernel
+    // when dy lives in the kernels' memory — the GBS integrator's work arrays do — else a TS loop;
+    // the same sums either way).
     const nRows = rows.length;
     const start = new Int32Array(nRows + 1);
     for (let j = 0; j < nRows; j++) start[j + 1] = start[j] + rows[j].length;
     const col = new Int32Array(start[nRows]), coef = new Float64Array(start[nRows]);
     rows.forEach((row, j) => row.forEach(([k, c], e) => { col[start[j] + e] = k; coef[start[j] + e] = c; }));
-    // Runs of consecutive rows with the same number of terms (the generator emits them by kind), so
-    // the rows of two and three terms go through unrolled loops (same sums, same order).
-    const runList: number[] = [];
-    for (let j = 0; j < nRows;) {
-      const len = start[j + 1] - start[j];
-      let j1 = j + 1;
-      while (j1 < nRows && start[j1 + 1] - start[j1] === len) j1++;
-      runList.push(j, j1, len);
-      j = j1;
-    }
-    const runs = Int32Array.from(runList);
+    const rowSums = new RowSums(start, col, coef);
     rhs = (t, y, dy) => {
       ode.rhs(t, y, dy);
-      for (let r = 0; r < runs.length; r += 3) {
-        const j0 = runs[r], j1 = runs[r + 1], len = runs[r + 2];
-        if (len === 2) {
-          for (let j = j0, e = start[j0]; j < j1; j++, e += 2) {
-            let s = 0;
-            s += coef[e] * dy[col[e]];
-            s += coef[e + 1] * dy[col[e + 1]];
-            dy[n + j] = s;
-          }
-        } else if (len === 3) {
-          for (let j = j0, e = start[j0]; j < j1; j++, e += 3) {
-            let s = 0;
-            s += coef[e] * dy[col[e]];
-            s += coef[e + 1] * dy[col[e + 1]];
-            s += coef[e + 2] * dy[col[e + 2]];
-            dy[n + j] = s;
-          }
-        } else {
-          for (let j = j0; j < j1; j++) {
-            let s = 0;
-            for (let e = start[j]; e < start[j + 1]; e++) s += coef[e] * dy[col[e]];
-            dy[n + j] = s;
-          }
-        }
-      }
-      if (nEps > 0) {
-        const e = ode.errorRate(y, dy);
-        for (let j = 0; j < nEps; j++) dy[n + nRows + j] = e;
-      }
+      rowSums.apply(dy, dy, n);
+      dy.fill(ode.errorRate(y, dy), n + nRows, n + nRows + nEps);
     };
   }
   const problem: OdeProblem = {
