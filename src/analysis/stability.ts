@@ -10,7 +10,7 @@
  * RHS), and Newton's method for refining a fixed point reached by integration (damped:
  * backtracking on ‖f‖).
  */
-import { EigenvalueDecomposition, LuDecomposition, Matrix } from "ml-matrix";
+import { mlMatrix } from "../stats/ml-matrix.js";
 
 /** Dense matrix of a linear operator given by its action (D applications on unit vectors). */
 export function denseFromOperator(apply: (x: Float64Array, out: Float64Array) => void, D: number): Float64Array {
@@ -79,6 +79,7 @@ export function classifyJacobian(J: Float64Array, D: number, tolRel = 1e-9): Sta
   }
   const rows: number[][] = [];
   for (let i = 0; i < D; i++) rows.push(Array.from(J.subarray(i * D, (i + 1) * D)));
+  const { EigenvalueDecomposition, Matrix } = mlMatrix();
   const evd = new EigenvalueDecomposition(new Matrix(rows), { assumeSymmetric: asym <= 1e-10 * Math.max(mx, 1e-300) });
   const re = evd.realEigenvalues, im = evd.imaginaryEigenvalues;
   const order = re.map((_, k) => k).sort((a, b) => re[b] - re[a]);
@@ -133,6 +134,7 @@ export function newtonFixedPoint(
     jac(w, J);
     const rows: number[][] = [];
     for (let i = 0; i < D; i++) rows.push(Array.from(J.subarray(i * D, (i + 1) * D)));
+    const { LuDecomposition, Matrix } = mlMatrix();
     const lu = new LuDecomposition(new Matrix(rows));
     if (lu.isSingular()) break;
     const delta = lu.solve(Matrix.columnVector(Array.from(fw, (v) => -v))).getColumn(0);

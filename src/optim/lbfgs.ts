@@ -458,6 +458,7 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
   const Y = new Float64Array(m * n); // ring buffer of y_k = g_{k+1} − g_k
   const rho = new Float64Array(m);
   const alphaBuf = new Float64Array(m);
+  const pairDots = new Float64Array(3); // sᵀy, sᵀs, yᵀy of the newest pair
   let histLen = 0; // number of stored pairs
   let histHead = 0; // slot of the next write
   let gammaLast = 0; // newest H₀ scaling γ = sᵀy/yᵀy (0 = none yet); reused after a reset
@@ -470,7 +471,7 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
 
   // Line function along d from x; writes into xt/gt (swapped into x/g on acceptance).
   const phi: LineFunction = (alpha, out) => {
-    for (let i = 0; i < n; i++) xt[i] = x[i] + alpha * d[i];
+    pointAlong(xt, x, d, alpha, n);
     out.phi = fg(xt, gt);
     evaluations++;
     out.dphi = dot(gt, d, n);
@@ -503,36 +504,14 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
 
     // --- Search direction: d = −H g by the two-loop recursion.
     // Without memory: scaled steepest descent −γg (γ from the last pair, if any), else −g.
-    const sd = gammaLast > 0 ? gammaLast : 1;
-    for (let i = 0; i < n; i++) d[i] = -sd * g[i];
-    if (histLen > 0) {
-      for (let i = 0; i < n; i++) d[i] = -g[i];
-      for (let k = 0; k < histLen; k++) {
-        const j = (histHead - 1 - k + m) % m; // newest first
-        const a = rho[j] * dot(S, d, n, j * n, 0);
-        alphaBuf[j] = a;
-        const off = j * n;
-        for (let i = 0; i < n; i++) d[i] -= a * Y[off + i];
-      }
-      const newest = (histHead - 1 + m) % m;
-      const yy = dot(Y, Y, n, newest * n, newest * n);
-      const gamma = 1 / (rho[newest] * yy); // sᵀy / yᵀy
-      gammaLast = gamma;
-      for (let i = 0; i < n; i++) d[i] *= gamma;
-      for (let k = histLen - 1; k >= 0; k--) {
-        const j = (histHead - 1 - k + m) % m; // oldest first
-        const off = j * n;
-        const b = rho[j] * dot(Y, d, n, off, 0);
-        const c = alphaBuf[j] - b;
-        for (let i = 0; i < n; i++) d[i] += c * S[off + i];
-      }
-    }
+    scaledNegative(d, g, gammaLast > 0 ? gammaLast : 1, n);
+    if (histLen > 0) gammaLast = twoLoopDirection(d, g, S, Y, rho, alphaBuf, histLen, histHead, m, n);
     let dphi0 = dot(g, d, n);
     if (!(dphi0 < 0)) {
       // Numerically not a descent direction: fall back to steepest descent.
       histLen = 0;
       histHead = 0;
-      for (let i = 0; i < n; i++) d[i] = -g[i];
+      negative(d, g, n);
       dphi0 = dot(g, d, n);
       gammaLast = 0;
     }
@@ -553,7 +532,7 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
       if (histLen === 0 || evaluations >= maxEvals) break;
       histLen = 0;
       histHead = 0;
-      for (let i = 0; i < n; i++) d[i] = -gammaLast * g[i]; // gammaLast > 0 whenever histLen > 0
+      scaledNegative(d, g, gammaLast, n); // gammaLast > 0 whenever histLen > 0
       dphi0 = dot(g, d, n);
       ls = null;
     }
@@ -567,25 +546,14 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
     }
     if (ls.lastAlpha !== ls.alpha) {
       // The buffers hold another trial point: re-evaluate at the accepted step.
-      for (let i = 0; i < n; i++) xt[i] = x[i] + ls.alpha * d[i];
+      pointAlong(xt, x, d, ls.alpha, n);
       ls.phi = fg(xt, gt);
       evaluations++;
     }
 
     // --- Update memory with s = xt − x, y = gt − g (if curvature is safely positive).
-    const off = histHead * n;
-    let sy = 0;
-    let ss = 0;
-    let yy = 0;
-    for (let i = 0; i < n; i++) {
-      const s = xt[i] - x[i];
-      const y = gt[i] - g[i];
-      S[off + i] = s;
-      Y[off + i] = y;
-      sy += s * y;
-      ss += s * s;
-      yy += y * y;
-    }
+    storePair(S, Y, histHead * n, xt, x, gt, g, n, pairDots);
+    const sy = pairDots[0], ss = pairDots[1], yy = pairDots[2];
     if (sy > eps * Math.sqrt(ss * yy)) {
       rho[histHead] = 1 / sy;
       histHead = (histHead + 1) % m;
@@ -617,4 +585,72 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
       return finish("maxEvals", `reached maxEvals = ${maxEvals}`, it);
     }
   }
+}
+
+// The numeric loops of lbfgsSteps, as small functions of their own: the generator itself stays
+// small, so V8 compiles it (and re-compiles it when a new objective's closures deoptimise a call
+// site) in a fraction of the time, and each loop is optimised once for every objective.
+
+/** d = −s·g. */
+function scaledNegative(d: Float64Array, g: Float64Array, s: number, n: number): void {
+  for (let i = 0; i < n; i++) d[i] = -s * g[i];
+}
+
+/** d = −g. */
+function negative(d: Float64Array, g: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) d[i] = -g[i];
+}
+
+/** xt = x + α·d. */
+function pointAlong(xt: Float64Array, x: Float64Array, d: Float64Array, alpha: number, n: number): void {
+  for (let i = 0; i < n; i++) xt[i] = x[i] + alpha * d[i];
+}
+
+/**
+ * d = −H g by the two-loop recursion over the histLen stored pairs (ring buffers S, Y, ρ; the next
+ * write at histHead); returns the H₀ scaling γ = sᵀy/yᵀy of the newest pair.
+ */
+function twoLoopDirection(
+  d: Float64Array, g: Float64Array, S: Float64Array, Y: Float64Array, rho: Float64Array, alphaBuf: Float64Array,
+  histLen: number, histHead: number, m: number, n: number,
+): number {
+  negative(d, g, n);
+  for (let k = 0; k < histLen; k++) {
+    const j = (histHead - 1 - k + m) % m; // newest first
+    const a = rho[j] * dot(S, d, n, j * n, 0);
+    alphaBuf[j] = a;
+    const off = j * n;
+    for (let i = 0; i < n; i++) d[i] -= a * Y[off + i];
+  }
+  const newest = (histHead - 1 + m) % m;
+  const yy = dot(Y, Y, n, newest * n, newest * n);
+  const gamma = 1 / (rho[newest] * yy); // sᵀy / yᵀy
+  for (let i = 0; i < n; i++) d[i] *= gamma;
+  for (let k = histLen - 1; k >= 0; k--) {
+    const j = (histHead - 1 - k + m) % m; // oldest first
+    const off = j * n;
+    const b = rho[j] * dot(Y, d, n, off, 0);
+    const c = alphaBuf[j] - b;
+    for (let i = 0; i < n; i++) d[i] += c * S[off + i];
+  }
+  return gamma;
+}
+
+/** Stores s = xt − x and y = gt − g at offset off of S and Y; out = [sᵀy, sᵀs, yᵀy]. */
+function storePair(S: Float64Array, Y: Float64Array, off: number, xt: Float64Array, x: Float64Array, gt: Float64Array, g: Float64Array, n: number, out: Float64Array): void {
+  let sy = 0;
+  let ss = 0;
+  let yy = 0;
+  for (let i = 0; i < n; i++) {
+    const s = xt[i] - x[i];
+    const y = gt[i] - g[i];
+    S[off + i] = s;
+    Y[off + i] = y;
+    sy += s * y;
+    ss += s * s;
+    yy += y * y;
+  }
+  out[0] = sy;
+  out[1] = ss;
+  out[2] = yy;
 }

@@ -3,7 +3,7 @@
  * standard normal weight (Golub–Welsch via ml-matrix), and adaptive Gauss–Legendre on intervals
  * (10- vs 20-point estimates, bisection) for integrands with kinks or sharp fronts.
  */
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { mlMatrix } from "./ml-matrix.js";
 
 export interface Rule {
   x: Float64Array;
@@ -55,6 +55,7 @@ const hermiteCache = new Map<number, Rule>();
 export function gaussHermiteProb(n: number): Rule {
   let r = hermiteCache.get(n);
   if (r) return r;
+  const { EigenvalueDecomposition, Matrix } = mlMatrix();
   const J = Matrix.zeros(n, n);
   for (let i = 0; i + 1 < n; i++) {
     const b = Math.sqrt(i + 1);
