@@ -146,30 +146,12 @@ export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o:
     if (store && n > 0 && performance.now() - lastCheckpoint >= everyMs) checkpoint();
     const end = Math.min(o.steps, n + (plain ? chunk : Math.max(1, Math.floor(chunk / B))), ri < rec.length ? Math.max(rec[ri], n + 1) : Infinity);
     if (plain) {
-      for (; n < end; ) {
-        const mu = task.sample(x, rng);
-        let h = 0;
-        for (let i = 0; i < D; i++) h += w[i] * x[i];
-        if (h > 0) {
-          const g = eta * (labels[mu] - h);
-          for (let i = 0; i < D; i++) w[i] += g * x[i];
-        }
-        n++;
-      }
+      onlineSteps(task, rng, w, x, labels, eta, end - n);
+      n = end;
     } else {
       const scale = (factor * eta) / B;
       for (; n < end; ) {
-        grad.fill(0);
-        for (let b = 0; b < B; b++) {
-          const mu = task.sample(x, rng);
-          let h = 0;
-          for (let i = 0; i < D; i++) h += w[i] * x[i];
-          if (h > 0) {
-            const g = labels[mu] - h;
-            for (let i = 0; i < D; i++) grad[i] += g * x[i];
-          }
-        }
-        for (let i = 0; i < D; i++) w[i] += scale * grad[i];
+        batchStep(task, rng, w, x, grad, labels, scale, B);
         n++;
         if (B >= 256 && clock.due()) await yieldToEventLoop();
       }
@@ -186,4 +168,38 @@ export async function trainSingleRelu(task: Task, w0: Float64Array, rng: Rng, o:
   }
   if (status !== "done" && steps[steps.length - 1] !== n) { steps.push(n); ws.push(w.slice()); }
   return { w, steps, ws, stepsDone: n, status, ...(divergence !== undefined ? { divergence } : {}) };
+}
+
+// The SGD steps as plain functions, not loops inside the async driver: V8 compiles each once, where
+// the loops inside the async function were recompiled (on-stack replacement) after its resumptions
+// — six compilations, ≈ 0.24 s of compile time in a 0.6 s run.
+
+/** `count` online steps (one fresh sample each): w += η (y − h) x where h = w·x > 0. */
+function onlineSteps(task: Task, rng: Rng, w: Float64Array, x: Float64Array, labels: ArrayLike<number>, eta: number, count: number): void {
+  const D = w.length;
+  for (let n = 0; n < count; n++) {
+    const mu = task.sample(x, rng);
+    let h = 0;
+    for (let i = 0; i < D; i++) h += w[i] * x[i];
+    if (h > 0) {
+      const g = eta * (labels[mu] - h);
+      for (let i = 0; i < D; i++) w[i] += g * x[i];
+    }
+  }
+}
+
+/** One minibatch step of B fresh samples: w += scale · Σ_b (y_b − h_b) x_b over h_b = w·x_b > 0. */
+function batchStep(task: Task, rng: Rng, w: Float64Array, x: Float64Array, grad: Float64Array, labels: ArrayLike<number>, scale: number, B: number): void {
+  const D = w.length;
+  grad.fill(0);
+  for (let b = 0; b < B; b++) {
+    const mu = task.sample(x, rng);
+    let h = 0;
+    for (let i = 0; i < D; i++) h += w[i] * x[i];
+    if (h > 0) {
+      const g = labels[mu] - h;
+      for (let i = 0; i < D; i++) grad[i] += g * x[i];
+    }
+  }
+  for (let i = 0; i < D; i++) w[i] += scale * grad[i];
 }
