@@ -40,8 +40,8 @@ function longModel(name: string): unknown {
   switch (name) {
     case "simulate": { const m = golden("default"); m.training.time = 20000; return m; }
     case "flow-full": { const m = golden("ig22-fig4b-full"); m.replicates = 100; m.gains = [0.3, 1, 2, 3, 5, 10, 30]; return m; }
-    case "flow-cp": { const m = golden("ig22-fig4b-cp"); m.replicates = 6; m.alpha = 100; m.cp.factors[1].compute.maxIter = 1000; m.cp.factors[1].compute.rank = 5; return m; }
-    case "cp": { const m = golden("ig22-fig4c-cp"); m.sweep.samples = 10; m.data.alpha = 100; m.data.geometry.L = 30; m.decomposition.maxIter = 2000; m.decomposition.rank = 5; return m; }
+    case "flow-cp": { const m = golden("ig22-fig4b-cp"); m.replicates = 30; /* 90 runs: still running when the signal comes, at any -j */ m.alpha = 100; m.cp.factors[1].compute.maxIter = 1000; m.cp.factors[1].compute.rank = 5; return m; }
+    case "cp": { const m = golden("ig22-fig4c-cp"); m.sweep.samples = 30; m.data.alpha = 100; m.data.geometry.L = 30; m.decomposition.maxIter = 2000; m.decomposition.rank = 5; return m; }
     case "lsg-ode": { const m = golden("lsg24-single-ode"); m.ode.t1 = 1e6; m.ode.steadyTol = 0; m.ode.maxSteps = 1e9; return m; }
     case "lsg-sgd": { const m = golden("lsg24-kurtosis-sgd").base; m.sgd.t1 = 20000; /* ≥ 10 s of SGD: still running when the signal comes */ return m; }
     // gbs pauses only at output times (src/integrate/solve.ts): 2000 of them keep it responsive.
