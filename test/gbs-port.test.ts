@@ -8,16 +8,9 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { GbsOutcome, GbsSolver } from "../src/integrate/gbs.js";
+import type { OdexSolver } from "../src/integrate/odex.js";
 import { kernelBackend, setKernelBackend, simdAvailable, type KernelBackend } from "../src/kernels/index.js";
 
-interface OdexSolver {
-  maxSteps: number;
-  initialStepSize: number;
-  maxStepSize: number;
-  relativeTolerance: number;
-  absoluteTolerance: number;
-  solve(f: (x: number, y: number[]) => number[], x: number, y0: number[], xEnd: number, solOut?: (nr: number, xOld: number, x: number, y: number[]) => boolean | void): { y: number[]; outcome: number; nStep: number; nAccept: number; nReject: number; nEval: number };
-}
 const odex = createRequire(import.meta.url)("odex") as { Solver: new (n: number) => OdexSolver; Outcome: Record<string, number> };
 
 type F = (x: number, y: ArrayLike<number>, dy: Float64Array) => void;

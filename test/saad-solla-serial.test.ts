@@ -13,46 +13,11 @@ import { allocResident, kernelBackend, setKernelBackend, simdAvailable, type Ker
 import { Rng } from "../src/stats/rng.js";
 import { SaadSollaOde, integrateTeacherStudent, teacherStudentProblem, type TeacherStudentParams } from "../src/theory/saad-solla.js";
 import { overlaps, teacherStudentInit } from "../src/sim/teacher-student.js";
+// errorRate as it was (every (i, k) term computed): the reference implementation of the ODEs.
+import { SaadSollaOde as RefSaadSolla } from "./fixtures/ode-reference/saad-solla.js";
 
 const initial: KernelBackend = kernelBackend();
 afterEach(() => { setKernelBackend(initial); });
-
-const clamp1 = (x: number) => (x > 1 ? 1 : x < -1 ? -1 : x);
-
-/** errorRate as it was (every (i, k) term computed). */
-function errorRateBefore(ode: SaadSollaOde, y: ArrayLike<number>, dy: ArrayLike<number>): number {
-  const { K, M } = ode;
-  const T = ode.params.T, A = ode.params.A;
-  const tr = ode.params.trainSecondLayer;
-  const vo = K * M + (K * (K + 1)) / 2;
-  const q = (i: number, k: number) => { if (i > k) [i, k] = [k, i]; return K * M + i * K - (i * (i - 1)) / 2 + (k - i); };
-  const v0 = ode.unpack(y).v;
-  let s = 0;
-  for (let i = 0; i < K; i++) {
-    const ii = q(i, i);
-    const qii = y[ii], dqii = dy[ii];
-    const vi = tr ? y[vo + i] : v0[i], dvi = tr ? dy[vo + i] : 0;
-    for (let k = 0; k < K; k++) {
-      const kk = q(k, k), ik = q(i, k);
-      const qkk = y[kk], dqkk = dy[kk], qq = y[ik], dq = dy[ik];
-      const vk = tr ? y[vo + k] : v0[k], dvk = tr ? dy[vo + k] : 0;
-      const sq = Math.sqrt((1 + qii) * (1 + qkk));
-      const a = qq / sq;
-      const da = dq / sq - (a / 2) * (dqii / (1 + qii) + dqkk / (1 + qkk));
-      const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-      s += vi * vk * (da / root) + (dvi * vk + vi * dvk) * Math.asin(clamp1(a));
-    }
-    for (let n = 0; n < M; n++) {
-      const tnn = T[n * M + n], r = y[i * M + n], dr = dy[i * M + n];
-      const sq = Math.sqrt((1 + qii) * (1 + tnn));
-      const a = r / sq;
-      const da = dr / sq - (a / 2) * (dqii / (1 + qii));
-      const root = Math.sqrt(Math.max(1e-300, 1 - a * a));
-      s -= 2 * A[n] * (vi * (da / root) + dvi * Math.asin(clamp1(a)));
-    }
-  }
-  return s / Math.PI;
-}
 
 function setting(K: number, M: number, trained: boolean, seed: number): { params: TeacherStudentParams; init: ReturnType<typeof state> } {
   const N = 400;
@@ -75,12 +40,13 @@ describe("Saad–Solla serial part: same bits as before", () => {
       for (const [K, M] of [[1, 1], [3, 2], [5, 4], [8, 8]]) {
         const { params, init } = setting(K, M, trained, K * 10 + M);
         const ode = new SaadSollaOde(params, init.v);
+        const ref = new RefSaadSolla(params, init.v);
         const y = ode.pack(init);
         const dy = new Float64Array(ode.dim);
         ode.rhs(0, y, dy);
         const rng = new Rng(K + M);
         for (let rep = 0; rep < 4; rep++) {
-          const a = ode.errorRate(y, dy), b = errorRateBefore(ode, y, dy);
+          const a = ode.errorRate(y, dy), b = ref.errorRate(y, dy);
           expect(Object.is(a, b), `K = ${K}, M = ${M}, trained ${trained}, rep ${rep}: ${a} vs ${b}`).toBe(true);
           for (let i = 0; i < dy.length; i++) dy[i] = rng.normal();
           // exact zero overlaps of both signs (asin(±0) = ±0), R and Q off-diagonal

@@ -20,7 +20,7 @@ import { allFinite } from "../kernels/gbs-loops.js";
 import { IntegrationError, type FailureCode, type Rhs } from "./types.js";
 
 /** The parts of the odex package's `Solver` we use (it ships no type declarations). */
-interface OdexSolver {
+export interface OdexSolver {
   maxSteps: number;
   initialStepSize: number;
   maxStepSize: number;
