@@ -43,5 +43,3 @@ export function gridModel(kind: string, scale = 1): Record<string, unknown> {
   raw.seeds.count = 20 * scale;
   return raw; // 10 gains × 20 seeds (× scale)
 }
-
-

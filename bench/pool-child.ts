@@ -6,9 +6,9 @@
  * wall-clock fields, and the pool's statistics.
  */
 import { createHash } from "node:crypto";
-import type { PoolStats } from "../src/parallel/pool.js";
+import { closeUnitPool, type PoolStats } from "../src/parallel/pool.js";
 import { gridModel } from "./grid-models.js";
-import { prestartUnitWorkers } from "../src/experiments/registry.js";
+import { prestartUnitWorkers, runBaseModel } from "../src/experiments/registry.js";
 
 const clockFields = new Set(["timings", "wallTime", "wallSeconds", "trainTime", "stepsPerSecond", "message", "started", "peakRssMB", "seconds"]);
 const strip = (r: unknown) => JSON.stringify(r, (k, v) => (clockFields.has(k) ? undefined : ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));
@@ -17,12 +17,11 @@ async function main(): Promise<void> {
   const kind = process.argv[2];
   const threads = Number(process.argv[3]);
   const stats = {} as PoolStats;
-  // As the CLI does: the model first, the workers started, then the run code loaded.
+  // As the CLI does: the model first, the workers started, then the run code loaded (the registry and
+  // the pool are light; each kind's code, and the sweep driver, load on demand).
   const raw = gridModel(kind, Number(process.argv[4] ?? 1));
   if (process.env.RFDYN_NO_PRESTART !== "1") prestartUnitWorkers(raw, threads);
-  const { runBaseModel } = await import("../src/experiments/registry.js");
   const { parseSweepModel, runSweep } = await import("../src/experiments/sweep.js");
-  const { closeUnitPool } = await import("../src/parallel/pool.js");
   const r = kind === "sweep"
     ? (await runSweep(parseSweepModel(raw), { threads, poolStats: stats })).runs
     : await runBaseModel(raw, { threads, poolStats: stats });

@@ -11,7 +11,7 @@
  *   worker → pool  { type: "dropped", ids }                queued units not started because of an abort
  *   worker → pool  { type: "ready" }                       once, when loaded
  *   pool → worker  { type: "preload", modules, seq }       import unit modules now (before any batch)
- *   worker → pool  { type: "preloaded", seq, ms }          once they are loaded (or failed to: a unit
+ *   worker → pool  { type: "preloaded", seq }              once they are loaded (or failed to: a unit
  *                                                          of a module that cannot load reports that)
  * Units of the queue run one after another; the pool sends the next batch while the last unit of the
  * previous one runs, so a worker never waits for work between batches.
@@ -44,7 +44,7 @@ export interface UnitResult {
 
 export type WorkerMessage =
   | { type: "ready" }
-  | { type: "preloaded"; seq: number; ms: number }
+  | { type: "preloaded"; seq: number }
   | { type: "result"; result: UnitResult; ms: number }
   | { type: "dropped"; ids: number[] };
 
@@ -92,11 +92,10 @@ if (!isMainThread && parentPort && (workerData as { rfdynUnitWorker?: boolean } 
     if (m.type === "preload") {
       // Load the unit modules (and instantiate the kernels) while the caller is still loading its
       // own code or setting up; a batch arriving meanwhile waits on the same module promises.
-      const t0 = performance.now();
       void Promise.all(m.modules.map((u) => import(u)))
         .then(async () => (await import("../kernels/wasm.js")).wasmKernels())
         .catch(() => undefined)
-        .then(() => port.postMessage({ type: "preloaded", seq: m.seq, ms: performance.now() - t0 } satisfies WorkerMessage));
+        .then(() => port.postMessage({ type: "preloaded", seq: m.seq } satisfies WorkerMessage));
       return;
     }
     if (m.type !== "batch") return;
