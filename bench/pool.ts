@@ -16,7 +16,6 @@ import { parseSweepModel, runSweep } from "../src/experiments/sweep.js";
 import { closeUnitPool, type PoolStats } from "../src/parallel/pool.js";
 import type { Benchmark } from "./run.js";
 
-export { gridModel } from "./grid-models.js";
 import { gridModel } from "./grid-models.js";
 
 export interface PoolBench { speedup: number; t1: number; t2: number; cpuRatio: number; units: number; stats: PoolStats; identical: boolean }
@@ -75,13 +74,12 @@ export const benchmarks: Benchmark[] = [
   },
 ];
 
-
 /**
  * Grid runs of the other unit kinds (issue 14: "grid runs (cp, flow, compare seeds) likewise"), and
  * the lsg sweep above once more, each run as a user runs it: a fresh process per run
  * (bench/pool-child.ts, the library call `runBaseModel`/`runSweep` with `threads`), so both -j 1 and
  * -j 2 pay their own start-up (module loading, JIT warm-up, one-time set-up), interleaved j1, j2, j2, j1.
- * The models are golden quick variants scaled up to 16–32 units.  The results must agree (wall-clock
+ * The models are bench/grid-models.ts's, at 1× and 4× their units.  The results must agree (wall-clock
  * fields aside: each child prints a digest).  Figures: speed-up (best wall ÷ best wall) and the
  * CPU-seconds ratio.
  */
