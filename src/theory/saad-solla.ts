@@ -113,6 +113,11 @@ export class SaadSollaOde {
     this.etaV = params.lrSecondLayer ?? params.lr;
   }
 
+  /** Index of Q_ik (either order) in the packed state. */
+  qIndex(i: number, k: number): number {
+    return this.qIdx[i * this.K + k];
+  }
+
   /** Which implementation computes the η² pair sums. */
   get i4Backend(): "wasm-simd" | "ts" {
     return this.i4 ? this.i4.backend : "ts";
@@ -361,10 +366,7 @@ export function guardFunctionals(ode: SaadSollaOde): { rows: [number, number][][
   const { K, M } = ode;
   const T = ode.params.T, A = ode.params.A;
   const rIdx = (i: number, n: number) => i * M + n;
-  const qIdx = (i: number, k: number) => {
-    if (i > k) [i, k] = [k, i];
-    return K * M + i * K - (i * (i - 1)) / 2 + (k - i);
-  };
+  const qIdx = (i: number, k: number) => ode.qIndex(i, k);
   const rows: [number, number][][] = [], d: number[] = [];
   for (let i = 0; i < K; i++) for (let n = 0; n < M; n++) {
     rows.push([[qIdx(i, i), 1], [rIdx(i, n), -2]]);
