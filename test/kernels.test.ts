@@ -300,7 +300,10 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
       for (let j = 0; j < D; j++) S[j % 4] += x[o + j] * w[j];
       return (S[0] + S[2]) + (S[1] + S[3]);
     };
-    for (const D of [1, 2, 3, 4, 5, 6, 7, 13, 100]) {
+    // Every D with a compiled-in variant (constant row offsets), their neighbours and small odd sizes.
+    const special = [...Array(2001).keys()].filter((D) => wasmKernels()!.ex.rowPassSpecialised(D) === 1);
+    expect(special).toEqual([20, 40, 100, 400, 1600]);
+    for (const D of [1, 2, 3, 4, 5, 6, 7, 13, 99, 101, ...special]) {
       const n = 11, X = rand(n * D, rng), w = rand(D, rng, 1 / Math.sqrt(D)), out0 = rand(D, rng);
       for (let nu = 0; nu < n; nu++) expect(Object.is(rowDot(X, nu * D, w, D), spec(X, nu * D, w, D))).toBe(true);
       for (const [n0, n1] of [[0, n], [1, n], [2, 7]]) {
@@ -326,9 +329,29 @@ describe.runIf(hasSimd)("WebAssembly-SIMD kernels against the TS reference (bit-
     }
   });
 
+  it("rowPassChunks (all chunks of a pass in one call) = one rowPass per chunk into a zeroed out, bit for bit", () => {
+    const wk = wasmKernels()!;
+    for (const D of [3, 13, 100]) {
+      const n = 203, X = rand(n * D, rng), w = rand(D, rng, 1 / Math.sqrt(D));
+      const lo = Int32Array.from([0, 64, 128, 192, 5]), hi = Int32Array.from([64, 128, 192, 203, 7]);
+      // chunks 1 … 3 of the table (k0 = 1, k1 = 4), written at their own slots; slot 0 and 4 untouched
+      const partial = new Float64Array(5 * D).fill(7), ss = new Float64Array(5).fill(7);
+      expect(wk.rowPassChunks(X, D, w, lo, hi, 1, 4, partial, ss, RowFn.CubicNeuron, 0.7, 0.4, 0.2, -1, 1.1, -0.5)).toBe(true);
+      for (let k = 0; k < 5; k++) {
+        if (k === 0 || k === 4) {
+          expect([...partial.subarray(k * D, (k + 1) * D), ss[k]].every((x) => x === 7)).toBe(true);
+          continue;
+        }
+        const out = new Float64Array(D);
+        const s = wk.rowPass(X, lo[k], hi[k], D, w, out, RowFn.CubicNeuron, 0.7, 0.4, 0.2, -1, 1.1, -0.5)!;
+        expect([D, k, Object.is(s, ss[k]), firstDiff(out, partial.subarray(k * D, (k + 1) * D))]).toEqual([D, k, true, -1]);
+      }
+    }
+  });
+
   it("the flow's row pass: every kind, row ranges with odd starts, D odd/even/1, n = 0, 1", () => {
     const pars: [number, number, number, number, number, number] = [0.7, 0.4, 0.2, -1, 1.1, -0.5];
-    for (const D of [1, 2, 3, 8, 13, 100]) for (const [n0, n1] of [[0, 0], [0, 1], [0, 8], [1, 26], [3, 67], [0, 200]]) {
+    for (const D of [1, 2, 3, 8, 13, 20, 40, 100, 400]) for (const [n0, n1] of [[0, 0], [0, 1], [0, 8], [1, 26], [3, 67], [0, 200]]) {
       const X = rand(200 * D, rng), w = rand(D, rng, 1 / Math.sqrt(D)), out0 = rand(D, rng);
       for (const kind of [RowFn.Linear, RowFn.Cubic, RowFn.Erf, RowFn.CubicNeuron]) {
         const ot = out0.slice(), ow = out0.slice();

@@ -49,6 +49,9 @@ interface Exports {
   /** erf through the four-argument interleaved erf of the row pass, in lane 0 … 3 (tests). */
   erf4Probe(x: number, lane: number): number;
   rowPass(X: number, n0: number, n1: number, D: number, w: number, out: number, kind: number, a: number, c: number, d: number, y: number, v: number, b: number): number;
+  /** 1 if rowPass has a compiled-in variant for this D (constant row offsets), else 0. */
+  rowPassSpecialised(D: number): number;
+  rowPassChunks(X: number, D: number, w: number, nChunks: number, bounds: number, partial: number, ss: number, kind: number, a: number, c: number, d: number, y: number, v: number, b: number): void;
   cpPass(X: number, n0: number, n1: number, D: number, UT: number, r: number, rP: number, Y: number, Z: number, s2: number, s4: number, A: number, B: number, withA: number): void;
   gemmWorkspaceBytes(): number;
   gemm(tA: number, tB: number, m: number, n: number, k: number, alpha: number, A: number, B: number, C: number, W: number): void;
@@ -353,6 +356,38 @@ export class WasmKernels {
     this.heap.get(op, out, 0, D);
     this.done(temps);
     return ss;
+  }
+
+  /**
+   * The chunks k0 … k1−1 of one pass (rows lo[k] … hi[k]−1 of X each) in one call: partial[k·D …] =
+   * that chunk's Σ f(λ) x (overwritten, from zero) and ss[k] = its Σ λ², exactly as one `rowPass` per
+   * chunk into a zeroed out would give.  Returns false if not run.
+   */
+  rowPassChunks(
+    X: Float64Array, D: number, w: Float64Array, lo: Int32Array, hi: Int32Array, k0: number, k1: number,
+    partial: Float64Array, ss: Float64Array,
+    kind: number, a: number, c: number, d: number, y: number, v: number, b: number,
+  ): boolean {
+    const m = k1 - k0;
+    if (m <= 0) return true;
+    let top = 0;
+    for (let k = k0; k < k1; k++) if (hi[k] > top) top = hi[k];
+    if (top * D > X.length) throw new RangeError(`rowPassChunks: X has ${X.length} entries, rows up to ${top} need ${top * D}`);
+    const xp = this.pinned(X, X.length);
+    if (xp < 0) return false;
+    const temps: number[] = [];
+    // w (D), the partials (m·D), ss (m) and the bounds (2m int32 = m f64 slots), one block.
+    const wp = this.scratch((D + m * D + 2 * m) * 8, temps);
+    if (wp < 0) return false;
+    const pp = wp + D * 8, sp = pp + m * D * 8, bp = sp + m * 8;
+    this.heap.put(wp, w, 0, D);
+    const bounds = new Int32Array(this.heap.f64().buffer, bp, 2 * m);
+    for (let k = 0; k < m; k++) { bounds[2 * k] = lo[k0 + k]; bounds[2 * k + 1] = hi[k0 + k]; }
+    this.ex.rowPassChunks(xp, D, wp, m, bp, pp, sp, kind, a, c, d, y, v, b);
+    this.heap.get(pp, partial, k0 * D, m * D);
+    this.heap.get(sp, ss, k0, m);
+    this.done(temps);
+    return true;
   }
 
   /**

@@ -264,7 +264,7 @@ export class RowPasses {
     data.w.set(w);
     const n = data.pass.length;
     if (this.team) this.team.run(this.job, n, this.local);
-    else for (let k = 0; k < n; k++) this.local(k);
+    else this.runLocal();
     for (let p = 0; p + 1 < this.first.length; p++) {
       const r = this.res[p];
       const k0 = this.first[p], k1 = this.first[p + 1];
@@ -276,6 +276,24 @@ export class RowPasses {
         ss += data.ss[k];
       }
       this.ss[p] = ss;
+    }
+  }
+
+  /**
+   * All chunks on this thread: each float64 pass's chunks in one SIMD call (`rowPassChunks`, the same
+   * per-chunk partials as one `flowRowPassChunk` per chunk), else chunk by chunk.
+   */
+  private runLocal(): void {
+    const data = this.data;
+    const k = simdKernels();
+    for (let p = 0; p + 1 < this.first.length; p++) {
+      const k0 = this.first[p], k1 = this.first[p + 1];
+      const X = data.X[p];
+      if (k !== null && X instanceof Float64Array) {
+        const o = 7 * p, q = data.params;
+        if (k.rowPassChunks(X, data.D, data.w, data.lo, data.hi, k0, k1, data.partial, data.ss, q[o], q[o + 1], q[o + 2], q[o + 3], q[o + 4], q[o + 5], q[o + 6])) continue;
+      }
+      for (let c = k0; c < k1; c++) this.local(c);
     }
   }
 
