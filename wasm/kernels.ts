@@ -1269,6 +1269,16 @@ function asinTiniest32(x: v128): v128 {
   return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
 }
 
+/** asinTiniest32 with t = x·x given and Q32's coefficients loaded from kc (the same operations). */
+// @ts-ignore: decorator
+@inline
+function asinTiniest32T(x: v128, t: v128, kc: usize): v128 {
+  let q = f64x2.add(v128.load(kc, 32), f64x2.mul(t, v128.load(kc, 48)));
+  q = f64x2.add(v128.load(kc, 16), f64x2.mul(t, q));
+  q = f64x2.add(v128.load(kc), f64x2.mul(t, q));
+  return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
+}
+
 /** asin x for |x| < 1/16 in both lanes: x + x·t·Q16(t) (Horner). */
 // @ts-ignore: decorator
 @inline
@@ -1317,9 +1327,65 @@ function asinAny(x: v128): v128 {
   return v128.or(v128.andnot(r, sign), v128.and(x, sign));
 }
 
+/** asin of one vector x ∈ [−1, 1]: Q32 when x² < 2⁻¹⁰ in both lanes, else asinAny. */
+// @ts-ignore: decorator
+@inline
+function asinTiered(x: v128, kc: usize): v128 {
+  const t = f64x2.mul(x, x);
+  if (v128.any_true(f64x2.ge(t, v128.load(kc, 64)))) return asinAny(x);
+  return asinTiniest32T(x, t, kc);
+}
+
+/**
+ * The arcsines of the four vectors at rx (in place) when the largest x² is ≥ 2⁻¹⁰: the tiers of
+ * i4Sums above Q32, chosen from the same largest x² (out of line: rare, and it keeps the hot loop's
+ * registers free).
+ */
+function i4RareTiers(rx: usize): void {
+  const x00 = v128.load(rx), x01 = v128.load(rx, 16), x10 = v128.load(rx, 32), x11 = v128.load(rx, 48);
+  const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0);
+  const m2 = f64x2.pmax(f64x2.pmax(f64x2.mul(x00, x00), f64x2.mul(x01, x01)), f64x2.pmax(f64x2.mul(x10, x10), f64x2.mul(x11, x11)));
+  let a00: v128, a01: v128, a10: v128, a11: v128;
+  if (!v128.any_true(f64x2.ge(m2, f64x2.splat(0.00390625)))) {
+    a00 = asinTiniest(x00);
+    a01 = asinTiniest(x01);
+    a10 = asinTiniest(x10);
+    a11 = asinTiniest(x11);
+  } else if (!v128.any_true(f64x2.ge(m2, f64x2.splat(0.015625)))) {
+    a00 = asinTiny(x00);
+    a01 = asinTiny(x01);
+    a10 = asinTiny(x10);
+    a11 = asinTiny(x11);
+  } else if (v128.any_true(f64x2.ge(m2, f64x2.splat(0.25)))) {
+    a00 = asinAny(f64x2.pmin(f64x2.pmax(x00, mone), one));
+    a01 = asinAny(f64x2.pmin(f64x2.pmax(x01, mone), one));
+    a10 = asinAny(f64x2.pmin(f64x2.pmax(x10, mone), one));
+    a11 = asinAny(f64x2.pmin(f64x2.pmax(x11, mone), one));
+  } else {
+    a00 = asinSmall(x00);
+    a01 = asinSmall(x01);
+    a10 = asinSmall(x10);
+    a11 = asinSmall(x11);
+  }
+  v128.store(rx, a00);
+  v128.store(rx, a01, 16);
+  v128.store(rx, a10, 32);
+  v128.store(rx, a11, 48);
+}
+
 export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: usize, out: usize): void {
   const ld = <usize>(n + 4) << 3;
   const sOff = S, xOff = S + ld, yOff = S + 2 * ld, dOff = S + 3 * ld, uOff = S + 4 * ld, cdOff = S + 5 * ld, cbOff = S + 6 * ld;
+  // 16 vectors after the seven arrays: the row constants f0, g0, h0, f1, g1, h1 of the current row pair
+  // (rc …), Q32's coefficients and the squared tier bound 2⁻¹⁰ (kc …), four for i4RareTiers (kc + 80).  The inner loop loads
+  // them where they are used (one load each) instead of keeping them in registers: with V8's
+  // register allocation that loop otherwise spilled ~25 vectors per iteration.
+  const rc = S + 7 * ld, kc = rc + 96;
+  v128.store(kc, f64x2.splat(dP0));
+  v128.store(kc, f64x2.splat(dP1), 16);
+  v128.store(kc, f64x2.splat(dP2), 32);
+  v128.store(kc, f64x2.splat(dP3), 48);
+  v128.store(kc, f64x2.splat(0.0009765625), 64);
   for (let b = n; b < n + 4; b++) {
     const bo = <usize>b << 3;
     store<f64>(sOff + bo, 0.0);
@@ -1334,7 +1400,7 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
     store<f64>(cdOff + (<usize>b << 3), 1.0 + cbb);
     store<f64>(cbOff + (<usize>b << 3), cbb);
   }
-  const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0), half = f64x2.splat(0.5), eighth = f64x2.splat(0.125), sixteenth = f64x2.splat(0.0625), thirtysecond = f64x2.splat(0.03125);
+  const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0);
   // (i, k) of pair p0.
   let i = 0, k = 0, p = 0;
   while (p + (K - i) <= p0) { p += K - i; i++; }
@@ -1371,7 +1437,7 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
     for (let b = 0; b < n; b += 2) {
       const bo = <usize>b << 3;
       const x = f64x2.pmin(f64x2.pmax(v128.load(dOff + bo), mone), one);
-      v128.store(dOff + bo, f64x2.mul(v128.load(w + bo), asinAny(x)));
+      v128.store(dOff + bo, f64x2.mul(v128.load(w + bo), asinTiered(x, kc)));
     }
     // u_a = w_{a+1} asin(r_{a,a+1}) for even a (the first off-diagonal element of row a, which the
     // two-row loop below does not reach); 0 for odd a.
@@ -1389,7 +1455,7 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
       const ao = <usize>a << 3;
       const x = f64x2.pmin(f64x2.pmax(v128.load(uOff + ao), mone), one);
       // lane 0 (even a): w_{a+1} asin(r_{a,a+1}); lane 1 (odd): asin 0 = 0
-      v128.store(uOff + ao, f64x2.mul(v128.load(w + ao, 8), asinAny(x)));
+      v128.store(uOff + ao, f64x2.mul(v128.load(w + ao, 8), asinTiered(x, kc)));
     }
     let s4: f64 = 0;
     let a = 0;
@@ -1399,8 +1465,12 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
       const sa0 = load<f64>(sOff + ao), sa1 = load<f64>(sOff + ao, 8);
       const al0 = load<f64>(C + ((io + <usize>a) << 3)), al1 = load<f64>(C + ((io + <usize>a) << 3), 8);
       const be0 = load<f64>(C + ((ko + <usize>a) << 3)), be1 = load<f64>(C + ((ko + <usize>a) << 3), 8);
-      const f0 = f64x2.splat(l4 * sa0), g0 = f64x2.splat(al0 * sa0), h0 = f64x2.splat(be0 * sa0);
-      const f1 = f64x2.splat(l4 * sa1), g1 = f64x2.splat(al1 * sa1), h1 = f64x2.splat(be1 * sa1);
+      v128.store(rc, f64x2.splat(l4 * sa0));
+      v128.store(rc, f64x2.splat(al0 * sa0), 16);
+      v128.store(rc, f64x2.splat(be0 * sa0), 32);
+      v128.store(rc, f64x2.splat(l4 * sa1), 48);
+      v128.store(rc, f64x2.splat(al1 * sa1), 64);
+      v128.store(rc, f64x2.splat(be1 * sa1), 80);
       const row0 = C + ((<usize>(a * n)) << 3), row1 = row0 + (<usize>n << 3);
       let acc0 = f64x2.splat(0.0), acc2 = f64x2.splat(0.0);
       let b = a + 2;
@@ -1409,37 +1479,33 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
         const sv0 = v128.load(sOff + bo), sv1 = v128.load(sOff + bo, 16);
         const xv0 = v128.load(xOff + bo), xv1 = v128.load(xOff + bo, 16);
         const yv0 = v128.load(yOff + bo), yv1 = v128.load(yOff + bo, 16);
-        let x00 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f0, v128.load(row0 + bo)), sv0), f64x2.mul(g0, xv0)), f64x2.mul(h0, yv0));
-        let x01 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f0, v128.load(row0 + bo, 16)), sv1), f64x2.mul(g0, xv1)), f64x2.mul(h0, yv1));
-        let x10 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f1, v128.load(row1 + bo)), sv0), f64x2.mul(g1, xv0)), f64x2.mul(h1, yv0));
-        let x11 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f1, v128.load(row1 + bo, 16)), sv1), f64x2.mul(g1, xv1)), f64x2.mul(h1, yv1));
+        const x00 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(v128.load(rc), v128.load(row0 + bo)), sv0), f64x2.mul(v128.load(rc, 16), xv0)), f64x2.mul(v128.load(rc, 32), yv0));
+        const x01 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(v128.load(rc), v128.load(row0 + bo, 16)), sv1), f64x2.mul(v128.load(rc, 16), xv1)), f64x2.mul(v128.load(rc, 32), yv1));
+        const x10 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(v128.load(rc, 48), v128.load(row1 + bo)), sv0), f64x2.mul(v128.load(rc, 64), xv0)), f64x2.mul(v128.load(rc, 80), yv0));
+        const x11 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(v128.load(rc, 48), v128.load(row1 + bo, 16)), sv1), f64x2.mul(v128.load(rc, 64), xv1)), f64x2.mul(v128.load(rc, 80), yv1));
         let a00: v128, a01: v128, a10: v128, a11: v128;
-        const m = f64x2.pmax(f64x2.pmax(f64x2.abs(x00), f64x2.abs(x01)), f64x2.pmax(f64x2.abs(x10), f64x2.abs(x11)));
-        if (!v128.any_true(f64x2.ge(m, thirtysecond))) {
-          a00 = asinTiniest32(x00);
-          a01 = asinTiniest32(x01);
-          a10 = asinTiniest32(x10);
-          a11 = asinTiniest32(x11);
-        } else if (!v128.any_true(f64x2.ge(m, sixteenth))) {
-          a00 = asinTiniest(x00);
-          a01 = asinTiniest(x01);
-          a10 = asinTiniest(x10);
-          a11 = asinTiniest(x11);
-        } else if (!v128.any_true(f64x2.ge(m, eighth))) {
-          a00 = asinTiny(x00);
-          a01 = asinTiny(x01);
-          a10 = asinTiny(x10);
-          a11 = asinTiny(x11);
-        } else if (v128.any_true(f64x2.ge(m, half))) {
-          a00 = asinAny(f64x2.pmin(f64x2.pmax(x00, mone), one));
-          a01 = asinAny(f64x2.pmin(f64x2.pmax(x01, mone), one));
-          a10 = asinAny(f64x2.pmin(f64x2.pmax(x10, mone), one));
-          a11 = asinAny(f64x2.pmin(f64x2.pmax(x11, mone), one));
+        // The tier from the largest x² (x² < 2^-2k ⇔ |x| < 2^-k in floating point, so the same tier
+        // as from max |x|, with the same NaN handling of pmax); the squares are Q32's t.
+        const t00 = f64x2.mul(x00, x00), t01 = f64x2.mul(x01, x01), t10 = f64x2.mul(x10, x10), t11 = f64x2.mul(x11, x11);
+        const m2 = f64x2.pmax(f64x2.pmax(t00, t01), f64x2.pmax(t10, t11));
+        if (!v128.any_true(f64x2.ge(m2, v128.load(kc, 64)))) {
+          a00 = asinTiniest32T(x00, t00, kc);
+          a01 = asinTiniest32T(x01, t01, kc);
+          a10 = asinTiniest32T(x10, t10, kc);
+          a11 = asinTiniest32T(x11, t11, kc);
         } else {
-          a00 = asinSmall(x00);
-          a01 = asinSmall(x01);
-          a10 = asinSmall(x10);
-          a11 = asinSmall(x11);
+          // Rare (some |x| ≥ 1/32): the other tiers out of line, through memory, so that this loop
+          // keeps its values in registers.
+          const rx = kc + 80;
+          v128.store(rx, x00);
+          v128.store(rx, x01, 16);
+          v128.store(rx, x10, 32);
+          v128.store(rx, x11, 48);
+          i4RareTiers(rx);
+          a00 = v128.load(rx);
+          a01 = v128.load(rx, 16);
+          a10 = v128.load(rx, 32);
+          a11 = v128.load(rx, 48);
         }
         const wv0 = v128.load(w + bo), wv1 = v128.load(w + bo, 16);
         acc0 = f64x2.add(acc0, f64x2.add(f64x2.mul(wv0, a00), f64x2.mul(wv1, a01)));
@@ -1448,10 +1514,19 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
       if (b < n) {
         const bo = <usize>b << 3;
         const sv = v128.load(sOff + bo), xv = v128.load(xOff + bo), yv = v128.load(yOff + bo), wv = v128.load(w + bo);
-        const x0 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f0, v128.load(row0 + bo)), sv), f64x2.mul(g0, xv)), f64x2.mul(h0, yv));
-        const x1 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(f1, v128.load(row1 + bo)), sv), f64x2.mul(g1, xv)), f64x2.mul(h1, yv));
-        acc0 = f64x2.add(acc0, f64x2.mul(wv, asinAny(f64x2.pmin(f64x2.pmax(x0, mone), one))));
-        acc2 = f64x2.add(acc2, f64x2.mul(wv, asinAny(f64x2.pmin(f64x2.pmax(x1, mone), one))));
+        const x0 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(v128.load(rc), v128.load(row0 + bo)), sv), f64x2.mul(v128.load(rc, 16), xv)), f64x2.mul(v128.load(rc, 32), yv));
+        const x1 = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.mul(v128.load(rc, 48), v128.load(row1 + bo)), sv), f64x2.mul(v128.load(rc, 64), xv)), f64x2.mul(v128.load(rc, 80), yv));
+        const t0 = f64x2.mul(x0, x0), t1 = f64x2.mul(x1, x1);
+        let e0: v128, e1: v128;
+        if (!v128.any_true(f64x2.ge(f64x2.pmax(t0, t1), v128.load(kc, 64)))) {
+          e0 = asinTiniest32T(x0, t0, kc);
+          e1 = asinTiniest32T(x1, t1, kc);
+        } else {
+          e0 = asinAny(f64x2.pmin(f64x2.pmax(x0, mone), one));
+          e1 = asinAny(f64x2.pmin(f64x2.pmax(x1, mone), one));
+        }
+        acc0 = f64x2.add(acc0, f64x2.mul(wv, e0));
+        acc2 = f64x2.add(acc2, f64x2.mul(wv, e1));
       }
       const r0 = acc0, r1 = acc2;
       const off0 = load<f64>(uOff + ao) + (f64x2.extract_lane(r0, 0) + f64x2.extract_lane(r0, 1));
