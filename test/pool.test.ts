@@ -18,6 +18,9 @@ import { UserError } from "../src/run/errors.js";
 import { crash, spin } from "./fixtures/pool-units.js";
 import { compareExperiment } from "../src/experiments/compare.js";
 import { golden } from "./cli-harness.js";
+import { loadedModules } from "./fixtures/module-closure.js";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const units = new URL("./fixtures/pool-units.ts", import.meta.url).href;
 afterAll(() => closeUnitPool());
@@ -151,9 +154,9 @@ describe("unit pool: workers started ahead of the run (prestartUnitPool)", () =>
   it("unitModulesFor names each unit kind's own module (which exports its unit) and nothing for the others", async () => {
     const expName = (u: string) => u.split("/").pop()!.replace(/\.(ts|js)$/, "");
     const cases: [unknown, string[], string][] = [
-      [{ kind: "flow" }, ["flow"], "flowRunUnit"],
+      [{ kind: "flow" }, ["flow-unit"], "flowRunUnit"],
       [{ kind: "cp" }, ["cp"], "cpPointUnit"],
-      [{ kind: "compare" }, ["compare"], "compareSeedUnit"],
+      [{ kind: "compare" }, ["compare-unit"], "compareSeedUnit"],
     ];
     for (const [raw, names, fn] of cases) {
       const mods = unitModulesFor(raw);
@@ -165,6 +168,16 @@ describe("unit pool: workers started ahead of the run (prestartUnitPool)", () =>
     expect(typeof (await import(sweep[0])).runModelUnit).toBe("function");
     expect(unitModulesFor({ kind: "sweep", base: "other.json" }).map(expName)).toEqual(["registry"]);
     for (const raw of [{ kind: "ode" }, { kind: "simulate" }, { kind: "lsg" }, { kind: "nope" }, null, 3]) expect(unitModulesFor(raw)).toEqual([]);
+  });
+
+  it("the unit modules of flow and compare runs do not load the model schema (zod); the kinds' own modules, which validate models, do", () => {
+    const dir = resolve(dirname(fileURLToPath(import.meta.url)), "../src/experiments");
+    for (const [unit, own, reached] of [["flow-unit", "flow", "../theory/flow-trajectory.ts"], ["compare-unit", "compare", "../theory/saad-solla.ts"]]) {
+      const u = loadedModules(join(dir, `${unit}.ts`)), o = loadedModules(join(dir, `${own}.ts`));
+      expect([unit, u.has(join(dir, reached))]).toEqual([unit, true]); // the scan follows imports
+      expect([own, o.has("zod")]).toEqual([own, true]);
+      expect([unit, u.has("zod"), [...u].filter((f) => f.includes("/src/schema/") && !/-defaults\.ts$/.test(f))]).toEqual([unit, false, []]);
+    }
   });
 });
 

@@ -17,19 +17,22 @@
  *   pmse of the SGD weights (IG22 Fig. 3 crosses) and the pre-activation variances mean_k Ω^μ_kk.
  */
 import { parseCompareModel, type CompareModel } from "../schema/ode.js";
-import { simulateTeacherStudent, type TeacherStudentSimResult } from "../sim/teacher-student.js";
-import { simulate, type SimulationResult } from "../sim/simulate.js";
+import type { TeacherStudentSimResult } from "../sim/teacher-student.js";
+import type { SimulationResult } from "../sim/simulate.js";
 import { labelValues, type ClassSpec } from "../data/task.js";
 import { meanSe } from "../stats/summary.js";
 import { getTestError } from "../theory/get.js";
 import { geometrySize, type Geometry } from "../data/kernels.js";
 import type { MixtureRun } from "../theory/mixture-ode.js";
 import type { TeacherStudentRun } from "../theory/saad-solla.js";
-import { subProgress, type AbortLike, type RunHooks, type RunStatus } from "../run/hooks.js";
+import type { RunStatus } from "../run/hooks.js";
 import { runUnitsDurably } from "./units.js";
-import type { CumulantRun, CumulantTheoryParams } from "../theory/cumulant-theory.js";
-import { classSpectra, cumulantOptions, cumulantTheoryParams, runCumulantTheory, fmtMeanSe, fmtNumber, gaussianClone, mixtureAccuracy, mixtureSgdConfig, odeFailed, odeFailureMessage, outputTimes, runMixtureOde, runTeacherStudentOde, teacherStudentSgdConfig, type AccuracyEstimate } from "./ode.js";
+import { compareUnitModule, datasetName, mixtureSeed, teacherStudentSeed, type CompareSeedPayload, type MixCompare, type MixtureSeedValue, type TsCompare, type TsSeedValue } from "./compare-unit.js";
+import type { CumulantRun } from "../theory/cumulant-theory.js";
+import { classSpectra, fmtMeanSe, fmtNumber, gaussianClone, odeFailed, odeFailureMessage, outputTimes, type AccuracyEstimate } from "./ode-run.js";
 import type { Experiment, ExperimentHooks, ResultBase } from "./types.js";
+
+export { compareSeedUnit, type CompareSeedPayload } from "./compare-unit.js";
 
 /** Deviation scores of the ODE values (per seed) from the SGD values (per seed). */
 export function deviation(ode: readonly number[], sgd: readonly number[]): { ode: number; sgd: number; se: number; z: number; zPaired: number } {
@@ -49,8 +52,6 @@ export function zSummary(zs: readonly number[]): ZSummary {
   return { maxAbsZ: f.reduce((a, z) => Math.max(a, Math.abs(z)), 0), rmsZ: Math.sqrt(f.reduce((a, z) => a + z * z, 0) / Math.max(1, f.length)) };
 }
 
-type TsCompare = Extract<CompareModel, { mode: "teacher-student" }>;
-type MixCompare = Extract<CompareModel, { mode: "mixture" }>;
 
 /** One row of a table (compare.csv, runs.csv, snapshots.csv): column → value. */
 export type Row = Record<string, number>;
@@ -129,39 +130,6 @@ function finalFigures(row: Row | undefined, skip: readonly string[]): Record<str
   return out;
 }
 
-/** Payload of the `compareSeedUnit` pool unit: seed index s of a validated compare model. */
-export interface CompareSeedPayload {
-  model: CompareModel;
-  s: number;
-}
-
-/** One teacher–student seed: its ODE, then (unless the ODE failed) its SGD run. */
-interface TsSeedValue {
-  ode: TeacherStudentRun;
-  sim: TeacherStudentSimResult | null;
-  odeWall: number;
-  sgdWall: number;
-  interrupted: boolean;
-}
-
-/** One seed: its ODE (η² pair sums on `threads` threads) and its SGD run. */
-async function teacherStudentSeed(m: TsCompare, s: number, hooks: RunHooks, threads = 1): Promise<TsSeedValue> {
-  const seed = m.seed + s;
-  const times = outputTimes(m.time);
-  const to = performance.now();
-  const ode = await runTeacherStudentOde(m, seed, times, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 0, 2, "ODE"), threads });
-  const odeWall = (performance.now() - to) / 1000;
-  if (ode.status === "interrupted" || odeFailed(ode.status)) return { ode, sim: null, odeWall, sgdWall: 0, interrupted: ode.status === "interrupted" };
-  const tsg = performance.now();
-  const sim = await simulateTeacherStudent(teacherStudentSgdConfig(m, seed, times), { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, 1, 2, "SGD") });
-  return { ode, sim, odeWall, sgdWall: (performance.now() - tsg) / 1000, interrupted: sim.status === "interrupted" };
-}
-
-/** Pool unit (src/parallel/worker.ts): one seed of a compare model, either mode. */
-export async function compareSeedUnit(p: CompareSeedPayload, signal: AbortLike): Promise<unknown> {
-  return p.model.mode === "teacher-student" ? teacherStudentSeed(p.model, p.s, { signal }) : mixtureSeed(p.model, p.s, { signal });
-}
-
 async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Promise<CompareTeacherStudentResult> {
   const t0 = performance.now();
   const times = outputTimes(m.time);
@@ -194,7 +162,7 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
   const { values } = await runUnitsDurably<CompareSeedPayload, TsSeedValue>(
     Array.from({ length: S }, (_, s) => ({ model: m, s })),
     {
-      module: import.meta.url, fn: "compareSeedUnit",
+      module: compareUnitModule, fn: "compareSeedUnit",
       inProcess: (p, h, threads) => teacherStudentSeed(m, p.s, h, threads),
       isFinal: (v) => !v.interrupted, unit: "seeds",
       describe: (s) => `compare seed ${m.seed + s}`, label: (s) => `seed ${s + 1}/${S}`,
@@ -272,83 +240,10 @@ async function compareTeacherStudent(m: TsCompare, hooks: ExperimentHooks): Prom
 }
 
 
-/** Name of a task's data set in compare outputs: nlgp / field when non-Gaussian, else gp. */
-function datasetName(classes: readonly ClassSpec[]): string {
-  return classes.some((c) => c.kind === "nlgp") ? "nlgp" : classes.some((c) => c.kind === "field") ? "field" : "gp";
-}
-
 function meanDiag(Om: ArrayLike<number>, K: number): number {
   let s = 0;
   for (let k = 0; k < K; k++) s += Om[k * K + k];
   return s / K;
-}
-
-/** What a finished seed of a mixture compare keeps (the durable unit of a resumed run). */
-interface MixtureSeed {
-  sims: Record<string, SimulationResult>;
-  ode: MixtureRun;
-  acc: AccuracyEstimate[];
-  sgdWall: number;
-  odeWall: number;
-  cum?: CumulantRun;
-}
-
-/** One mixture seed: its SGD runs (task, Gaussian clone), then its ODE; `failed` if one of them failed. */
-interface MixtureSeedValue extends MixtureSeed {
-  ode: MixtureRun;
-  failed?: { status: RunStatus; failure: string };
-  interrupted: boolean;
-}
-
-async function mixtureSeed(m: MixCompare, s: number, hooks: RunHooks): Promise<MixtureSeedValue> {
-  const seed = m.seed + s;
-  const classes = m.task.classes as ClassSpec[];
-  const clone = m.sgd.gaussianClone && classes.some((c) => c.kind === "nlgp" || c.kind === "field") ? gaussianClone(classes) : null;
-  const datasets: { name: string; classes: ClassSpec[] }[] = [{ name: datasetName(classes), classes }];
-  if (clone) datasets.push({ name: "gp", classes: clone });
-  const parts = datasets.length + 1;
-  const sims: Record<string, SimulationResult> = {};
-  let sgdWall = 0;
-  let logT: number[] | null = null;
-  const none = null as unknown as MixtureRun;
-  for (let k = 0; k < datasets.length; k++) {
-    const ds = datasets[k];
-    const cfg = mixtureSgdConfig(m, seed, { classes: ds.classes, testSize: m.sgd.testSize, snapshots: m.sgd.snapshots });
-    const ts = performance.now();
-    const sim = await simulate(cfg, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, k, parts, `SGD ${ds.name}`) });
-    sgdWall += (performance.now() - ts) / 1000;
-    if (sim.status === "interrupted") return { sims, ode: none, acc: [], sgdWall, odeWall: 0, interrupted: true };
-    if (sim.status !== "done") {
-      const failure = sim.status === "diverged" ? `seed ${seed}: SGD on ${ds.name} ${sim.divergence ?? "diverged (non-finite test error or weights)"}: reduce model.training.lr` : "";
-      return { sims, ode: none, acc: [], sgdWall, odeWall: 0, failed: { status: sim.status, failure }, interrupted: false };
-    }
-    sims[ds.name] = sim;
-    logT ??= sim.log.map((r) => r.t);
-  }
-  const to = performance.now();
-  const run = await runMixtureOde(m, seed, logT!, { signal: hooks.signal, onProgress: subProgress(hooks.onProgress, parts - 1, parts, "ODE") });
-  const odeWall = (performance.now() - to) / 1000;
-  if (run.status === "interrupted") return { sims, ode: run, acc: [], sgdWall, odeWall, interrupted: true };
-  if (run.status !== "done") return { sims, ode: run, acc: [], sgdWall, odeWall, failed: { status: run.status, failure: odeFailed(run.status) ? `seed ${seed}: ${odeFailureMessage(run)}` : "" }, interrupted: false };
-  const acc = mixtureAccuracy(run, m);
-  // The weight-space cumulant theory (model.theory "cumulant") on the first cumulant.seeds seeds.
-  if (m.theory === "cumulant" && s < Math.min(m.sgd.seeds, cumulantOptions(m).seeds ?? m.sgd.seeds)) {
-    const tc = performance.now();
-    const cum = await runCumulantTheory(m, seed, logT!, { signal: hooks.signal, onProgress: hooks.onProgress }, cumulantParamsOf(m));
-    const cumWall = (performance.now() - tc) / 1000;
-    if (cum.status === "interrupted") return { sims, ode: run, acc: [], sgdWall, odeWall: odeWall + cumWall, interrupted: true };
-    if (cum.status !== "done") return { sims, ode: run, acc: [], sgdWall, odeWall: odeWall + cumWall, cum, failed: { status: cum.status, failure: odeFailed(cum.status) ? `seed ${seed}: cumulant theory: ${odeFailureMessage(cum)}` : "" }, interrupted: false };
-    return { sims, ode: run, acc, cum, sgdWall, odeWall: odeWall + cumWall, interrupted: false };
-  }
-  return { sims, ode: run, acc, sgdWall, odeWall, interrupted: false };
-}
-
-/** The cumulant theory's parameters (sample sets drawn once per model object and process). */
-const cumulantParamsCache = new WeakMap<object, CumulantTheoryParams>();
-function cumulantParamsOf(m: MixCompare): CumulantTheoryParams {
-  let p = cumulantParamsCache.get(m);
-  if (!p) cumulantParamsCache.set(m, (p = cumulantTheoryParams(m)));
-  return p;
 }
 
 async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<CompareMixtureResult> {
@@ -377,7 +272,7 @@ async function compareMixture(m: MixCompare, hooks: ExperimentHooks): Promise<Co
   const { values } = await runUnitsDurably<CompareSeedPayload, MixtureSeedValue>(
     Array.from({ length: S }, (_, s) => ({ model: m, s })),
     {
-      module: import.meta.url, fn: "compareSeedUnit",
+      module: compareUnitModule, fn: "compareSeedUnit",
       inProcess: (p, h) => mixtureSeed(m, p.s, h),
       isFinal: (v) => !v.interrupted, unit: "seeds",
       describe: (s) => `compare seed ${m.seed + s}`, label: (s) => `seed ${s + 1}/${S}`,

@@ -161,7 +161,4 @@ export const flowSchema = z
 export type FlowModel = z.infer<typeof flowSchema>;
 export type FlowIntegration = z.infer<typeof flowIntegrationSchema>;
 
-/** The effective covariance choice (defaults: exact for gaussian/cp, sample for full/exact). */
-export function effectiveCovariance(m: FlowModel): "sample" | "exact" {
-  return m.covariance ?? (m.variant === "gaussian" || m.variant === "cp" ? "exact" : "sample");
-}
+export { effectiveCovariance } from "./flow-defaults.js";

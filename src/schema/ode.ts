@@ -26,6 +26,7 @@
  * mixture mode the times are the simulator's log times (`time.points` log-spaced step counts).
  */
 import { z } from "zod";
+import { expandVector } from "./ode-defaults.js";
 import { fmtGot, parseWith, posInt, seed, taskSchema } from "./common.js";
 import { networkSchema } from "./simulate.js";
 import { UserError } from "../run/errors.js";
@@ -141,12 +142,6 @@ export type OdeModel = z.infer<typeof odeSchema>;
 export type CompareModel = z.infer<typeof compareSchema>;
 export type TeacherStudentModel = z.infer<typeof teacherStudentSchema>;
 
-/** Expand a scalar-or-array field to length n (UserError naming the field otherwise). */
-export function expandVector(v: number | readonly number[], n: number, field: string): number[] {
-  if (typeof v === "number") return Array.from({ length: n }, () => v);
-  if (v.length !== n) throw new UserError(`${field}: must be a number or an array of length ${n} (got length ${v.length})`);
-  return [...v];
-}
 
 /** Validate the model-level constraints zod cannot express; returns the parsed model. */
 export function parseOdeModel(raw: unknown): OdeModel {
@@ -202,3 +197,5 @@ function checkCommon(m: OdeModel | CompareModel): void {
     }
   }
 }
+
+export { expandVector };
