@@ -22,7 +22,7 @@
  * L = ‖ΔT − T̂‖² exactly).
  */
 import type { CPTensor } from "../stats/cp-tensor.js";
-import { gemm, pin, simdKernels, syrkWeighted } from "../kernels/index.js";
+import { gemm, pin, simdKernels, syrkWeighted, unpin } from "../kernels/index.js";
 import { KernelTeam, chunkBounds, fixedChunkRows, sharedFloat64, toShared } from "../kernels/parallel.js";
 
 /** Objective over θ = [γ (r), U (r×D row-major)] used by the decomposition driver. */
@@ -419,9 +419,13 @@ export class ImplicitCumulantLoss implements CpObjective {
     return this.team ? this.team.ready() : Promise.resolve();
   }
 
-  /** Stop the worker threads, if any (idempotent; no evaluation afterwards). */
+  /**
+   * Stop the worker threads, if any, and drop the SIMD backend's copy of C (idempotent; no
+   * evaluation afterwards; `C` itself stays readable).
+   */
   close(): void {
     this.team?.close();
+    if (this.C) unpin(this.C);
   }
 
   /** Chunks of sample passes run so far by worker threads (threads > 1). */
