@@ -57,7 +57,12 @@ export function sampleClass(geometry: Geometry, cls: ClassSpec, P: number, rng: 
   const D = s.D;
   if (out !== undefined && out.length < P * D) throw new RangeError(`sampleClass: out has ${out.length} entries, need P·D = ${P * D}`);
   const X = out ?? new Float64Array(P * D);
-  for (let n = 0; n < P; n++) s.sample(X.subarray(n * D, (n + 1) * D), rng);
+  // One row buffer, copied into place (not a subarray view per row: P small objects per data set).
+  const row = new Float64Array(D);
+  for (let n = 0; n < P; n++) {
+    s.sample(row, rng);
+    X.set(row, n * D);
+  }
   return X;
 }
 
