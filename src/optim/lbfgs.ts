@@ -164,6 +164,9 @@ export function* lineSearchSteps(
   opts: LineSearchOptions,
   pacer: Pacer | null,
 ): Generator<void, LineSearchResult, void> {
+  // One flat generator with no closures: it runs once per L-BFGS iteration, so closures (and nested
+  // generators for the zoom phase and the pauses) would be allocated hundreds of times per
+  // optimisation, and V8 compiled some of them anew for every instance.
   const c1 = opts.c1 ?? 1e-4;
   const c2 = opts.c2 ?? 0.9;
   const maxEvals = opts.maxEvals ?? 25;
@@ -179,42 +182,12 @@ export function* lineSearchSteps(
   const out: LineEval = { phi: NaN, dphi: NaN };
   let evals = 0;
   let lastAlpha = 0;
-  const armijo = (a: number, f: number) => f <= phi0 + c1 * a * dphi0;
-  const curvatureOk = (d: number) => Math.abs(d) <= -c2 * dphi0;
   const epsF = approxTol * Math.abs(phi0); // noise level of φ assumed by approximate Wolfe
-  const approxOk = (f: number, d: number) =>
-    approxTol > 0 &&
-    f <= phi0 + epsF &&
-    curvatureOk(d) &&
-    d <= -(1 - 2 * c1) * dphi0;
-  const evalAt = (a: number): boolean => {
-    out.phi = NaN;
-    out.dphi = NaN;
-    phi(a, out);
-    evals++;
-    lastAlpha = a;
-    return isFiniteNum(out.phi) && isFiniteNum(out.dphi);
-  };
 
   // Best sufficient-decrease point so far (α = 0 is the fallback).
   let bestA = 0;
   let bestF = phi0;
   let bestD = dphi0;
-  const note = (a: number, f: number, d: number) => {
-    if (armijo(a, f) && f < bestF) {
-      bestA = a;
-      bestF = f;
-      bestD = d;
-    }
-  };
-  const fail = (status: LineSearchStatus): LineSearchResult => ({
-    alpha: bestA,
-    phi: bestF,
-    dphi: bestD,
-    evaluations: evals,
-    status,
-    lastAlpha,
-  });
 
   // Zoom state: lo is the best Armijo point so far, φ'(lo)·(hi − lo) < 0.
   let loA = 0;
@@ -224,92 +197,29 @@ export function* lineSearchSteps(
   let hiF = NaN;
   let hiD = NaN;
 
-  /** Pause point before an evaluation: true if the signal was aborted during the pause. */
-  function* pause(): Generator<void, boolean, void> {
-    if (pacer === null || !pacer.due()) return false;
-    yield;
-    return pacer.signal?.aborted === true;
-  }
-
-  function* zoom(): Generator<void, LineSearchResult, void> {
-    // Moré–Thuente-style safeguard: if the bracket has not shrunk by a factor 0.66 over two
-    // trials, bisect.
-    let width = Math.abs(hiA - loA);
-    let width1 = 2 * width;
-    for (let j = 0; ; j++) {
-      if (evals >= maxEvals) return fail("maxEvals");
-      const lower = Math.min(loA, hiA);
-      const upper = Math.max(loA, hiA);
-      const w = upper - lower;
-      if (w <= xtol * Math.max(upper, Number.MIN_VALUE)) return fail("intervalTooSmall");
-      let bisect = false;
-      if (j > 0) {
-        bisect = w >= 0.66 * width1;
-        width1 = width;
-        width = w;
-      }
-      let a: number;
-      if (!isFiniteNum(hiF) || !isFiniteNum(hiD)) {
-        // Far end unusable (non-finite): shrink strongly towards the good end.
-        a = loA + 0.2 * (hiA - loA);
-      } else if (bisect) {
-        a = 0.5 * (loA + hiA);
-      } else {
-        // Cubic interpolation (quadratic, then bisection, as fallbacks), kept at least 1 % of the
-        // bracket away from its ends.
-        a = cubicMin(loA, loF, loD, hiA, hiF, hiD);
-        if (!(a > lower && a < upper)) {
-          a = quadMin(loA, loF, loD, hiA, hiF);
-          if (!(a > lower && a < upper)) a = 0.5 * (loA + hiA);
-        }
-        const margin = 0.01 * w;
-        if (a < lower + margin) a = lower + margin;
-        else if (a > upper - margin) a = upper - margin;
-      }
-      if (yield* pause()) return fail("interrupted");
-      const ok = evalAt(a);
-      const fa = out.phi;
-      const da = out.dphi;
-      // At the noise level of φ, compare derivatives only (Hager–Zhang).
-      const noisy = ok && fa <= phi0 + epsF && Math.abs(fa - loF) <= epsF;
-      if (!ok || (!noisy && (!armijo(a, fa) || fa >= loF))) {
-        if (ok && approxOk(fa, da)) {
-          return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "approxWolfe", lastAlpha };
-        }
-        hiA = a;
-        hiF = ok ? fa : NaN;
-        hiD = ok ? da : NaN;
-      } else {
-        note(a, fa, da);
-        if (curvatureOk(da)) {
-          return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "converged", lastAlpha };
-        }
-        if (da * (hiA - loA) >= 0) {
-          hiA = loA;
-          hiF = loF;
-          hiD = loD;
-        }
-        loA = a;
-        loF = fa;
-        loD = da;
-      }
-    }
-  }
-
-  // Bracketing phase.
+  // Bracketing phase (ends by returning, or by a break into the zoom phase with lo/hi set).
   let prevA = 0;
   let prevF = phi0;
   let prevD = dphi0;
   let a = Math.min(alpha0 > 0 && isFiniteNum(alpha0) ? alpha0 : 1, alphaMax);
   for (let i = 0; ; i++) {
-    if (evals >= maxEvals) return fail("maxEvals");
-    if (yield* pause()) return fail("interrupted");
-    const ok = evalAt(a);
+    if (evals >= maxEvals) return lsResult(bestA, bestF, bestD, evals, "maxEvals", lastAlpha);
+    // Pause point before an evaluation.
+    if (pacer !== null && pacer.due()) {
+      yield;
+      if (pacer.signal?.aborted === true) return lsResult(bestA, bestF, bestD, evals, "interrupted", lastAlpha);
+    }
+    out.phi = NaN;
+    out.dphi = NaN;
+    phi(a, out);
+    evals++;
+    lastAlpha = a;
     const fa = out.phi;
     const da = out.dphi;
+    const ok = isFiniteNum(fa) && isFiniteNum(da);
     const noisy = ok && fa <= phi0 + epsF && Math.abs(fa - prevF) <= epsF;
-    if (!ok || (!noisy && (!armijo(a, fa) || (i > 0 && fa >= prevF)))) {
-      if (ok && approxOk(fa, da)) {
+    if (!ok || (!noisy && (!armijoOk(a, fa, phi0, c1, dphi0) || (i > 0 && fa >= prevF)))) {
+      if (ok && approxWolfeOk(fa, da, phi0, dphi0, epsF, approxTol, c1, c2)) {
         return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "approxWolfe", lastAlpha };
       }
       loA = prevA;
@@ -318,10 +228,14 @@ export function* lineSearchSteps(
       hiA = a;
       hiF = ok ? fa : NaN;
       hiD = ok ? da : NaN;
-      return yield* zoom();
+      break;
     }
-    note(a, fa, da);
-    if (curvatureOk(da)) {
+    if (armijoOk(a, fa, phi0, c1, dphi0) && fa < bestF) {
+      bestA = a;
+      bestF = fa;
+      bestD = da;
+    }
+    if (curvatureOk(da, c2, dphi0)) {
       return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "converged", lastAlpha };
     }
     if (da >= 0) {
@@ -331,9 +245,9 @@ export function* lineSearchSteps(
       hiA = prevA;
       hiF = prevF;
       hiD = prevD;
-      return yield* zoom();
+      break;
     }
-    if (a >= alphaMax) return fail("alphaMax");
+    if (a >= alphaMax) return lsResult(bestA, bestF, bestD, evals, "alphaMax", lastAlpha);
     // Extrapolate: cubic step safeguarded to [a + 1.1Δ, a + 4Δ] (Moré–Thuente's bounds).
     const delta = a - prevA;
     const lo = a + 1.1 * delta;
@@ -345,6 +259,105 @@ export function* lineSearchSteps(
     prevD = da;
     a = Math.min(next, alphaMax);
   }
+
+  // Zoom phase.  Moré–Thuente-style safeguard: if the bracket has not shrunk by a factor 0.66
+  // over two trials, bisect.
+  let width = Math.abs(hiA - loA);
+  let width1 = 2 * width;
+  for (let j = 0; ; j++) {
+    if (evals >= maxEvals) return lsResult(bestA, bestF, bestD, evals, "maxEvals", lastAlpha);
+    const lower = Math.min(loA, hiA);
+    const upper = Math.max(loA, hiA);
+    const w = upper - lower;
+    if (w <= xtol * Math.max(upper, Number.MIN_VALUE)) return lsResult(bestA, bestF, bestD, evals, "intervalTooSmall", lastAlpha);
+    let bisect = false;
+    if (j > 0) {
+      bisect = w >= 0.66 * width1;
+      width1 = width;
+      width = w;
+    }
+    let a: number;
+    if (!isFiniteNum(hiF) || !isFiniteNum(hiD)) {
+      // Far end unusable (non-finite): shrink strongly towards the good end.
+      a = loA + 0.2 * (hiA - loA);
+    } else if (bisect) {
+      a = 0.5 * (loA + hiA);
+    } else {
+      // Cubic interpolation (quadratic, then bisection, as fallbacks), kept at least 1 % of the
+      // bracket away from its ends.
+      a = cubicMin(loA, loF, loD, hiA, hiF, hiD);
+      if (!(a > lower && a < upper)) {
+        a = quadMin(loA, loF, loD, hiA, hiF);
+        if (!(a > lower && a < upper)) a = 0.5 * (loA + hiA);
+      }
+      const margin = 0.01 * w;
+      if (a < lower + margin) a = lower + margin;
+      else if (a > upper - margin) a = upper - margin;
+    }
+    // Pause point before an evaluation.
+    if (pacer !== null && pacer.due()) {
+      yield;
+      if (pacer.signal?.aborted === true) return lsResult(bestA, bestF, bestD, evals, "interrupted", lastAlpha);
+    }
+    out.phi = NaN;
+    out.dphi = NaN;
+    phi(a, out);
+    evals++;
+    lastAlpha = a;
+    const fa = out.phi;
+    const da = out.dphi;
+    const ok = isFiniteNum(fa) && isFiniteNum(da);
+    // At the noise level of φ, compare derivatives only (Hager–Zhang).
+    const noisy = ok && fa <= phi0 + epsF && Math.abs(fa - loF) <= epsF;
+    if (!ok || (!noisy && (!armijoOk(a, fa, phi0, c1, dphi0) || fa >= loF))) {
+      if (ok && approxWolfeOk(fa, da, phi0, dphi0, epsF, approxTol, c1, c2)) {
+        return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "approxWolfe", lastAlpha };
+      }
+      hiA = a;
+      hiF = ok ? fa : NaN;
+      hiD = ok ? da : NaN;
+    } else {
+      if (armijoOk(a, fa, phi0, c1, dphi0) && fa < bestF) {
+        bestA = a;
+        bestF = fa;
+        bestD = da;
+      }
+      if (curvatureOk(da, c2, dphi0)) {
+        return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "converged", lastAlpha };
+      }
+      if (da * (hiA - loA) >= 0) {
+        hiA = loA;
+        hiF = loF;
+        hiD = loD;
+      }
+      loA = a;
+      loF = fa;
+      loD = da;
+    }
+  }
+}
+
+/** Sufficient decrease (Armijo): φ(α) ≤ φ(0) + c1·α·φ'(0). */
+function armijoOk(a: number, f: number, phi0: number, c1: number, dphi0: number): boolean {
+  return f <= phi0 + c1 * a * dphi0;
+}
+
+/** Strong curvature condition |φ'(α)| ≤ c2·|φ'(0)| (φ'(0) < 0). */
+function curvatureOk(d: number, c2: number, dphi0: number): boolean {
+  return Math.abs(d) <= -c2 * dphi0;
+}
+
+/** Approximate Wolfe conditions (Hager & Zhang; see `LineSearchOptions.approxTol`). */
+function approxWolfeOk(f: number, d: number, phi0: number, dphi0: number, epsF: number, approxTol: number, c1: number, c2: number): boolean {
+  return approxTol > 0 &&
+    f <= phi0 + epsF &&
+    curvatureOk(d, c2, dphi0) &&
+    d <= -(1 - 2 * c1) * dphi0;
+}
+
+/** A line-search result at the best sufficient-decrease point so far (α = 0 if none). */
+function lsResult(alpha: number, phi: number, dphi: number, evaluations: number, status: LineSearchStatus, lastAlpha: number): LineSearchResult {
+  return { alpha, phi, dphi, evaluations, status, lastAlpha };
 }
 
 // ---------------------------------------------------------------------------------------------
