@@ -11,7 +11,8 @@ import { parseAttractorsModel } from "../src/schema/attractors.js";
 import { UserError } from "../src/run/errors.js";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cpExperiment } from "../src/experiments/cp.js";
 import { writeCpResult } from "../src/io/results/cp.js";
 import { makeCPTensor } from "../src/stats/cp-tensor.js";
@@ -486,4 +487,36 @@ describe("analysis helpers and model validation", () => {
       rmSync(root, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+/**
+ * Modules loaded (transitively) when `file` is imported: its relative value imports and re-exports
+ * followed through src (imports whose specifiers are all `type` are erased by tsc and not followed),
+ * plus the bare specifiers reached (packages, node: builtins).
+ */
+function loadedModules(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  if (!file.endsWith(".ts")) return seen;
+  const src = readFileSync(file, "utf8");
+  for (const m of src.matchAll(/^(?:import|export)\s+(type\s+)?([\s\S]*?)\s*from\s+"([^"]+)";/gm)) {
+    if (m[1]) continue; // import type / export type
+    const braces = /^\{([\s\S]*)\}$/.exec(m[2].trim());
+    if (braces && braces[1].split(",").map((x) => x.trim()).filter(Boolean).every((x) => x.startsWith("type "))) continue;
+    const spec = m[3];
+    loadedModules(spec.startsWith(".") ? resolve(dirname(file), spec.replace(/\.js$/, ".ts")) : spec, seen);
+  }
+  return seen;
+}
+
+describe("cp pool units: the worker's module", () => {
+  it("the unit module of cp runs does not load the model schema (zod); ./cp.ts, which validates models, does", () => {
+    const dir = resolve(dirname(fileURLToPath(import.meta.url)), "../src/experiments");
+    const unit = loadedModules(join(dir, "cp-unit.ts"));
+    const full = loadedModules(join(dir, "cp.ts"));
+    expect(unit.has(join(dir, "../cp/analyse.ts"))).toBe(true); // the scan follows imports
+    expect(full.has("zod")).toBe(true);
+    expect(unit.has("zod")).toBe(false);
+    expect([...unit].some((f) => f.includes("/src/schema/"))).toBe(false);
+  });
 });

@@ -152,7 +152,7 @@ describe("unit pool: workers started ahead of the run (prestartUnitPool)", () =>
     const expName = (u: string) => u.split("/").pop()!.replace(/\.(ts|js)$/, "");
     const cases: [unknown, string[], string][] = [
       [{ kind: "flow" }, ["flow"], "flowRunUnit"],
-      [{ kind: "cp" }, ["cp"], "cpPointUnit"],
+      [{ kind: "cp" }, ["cp-unit"], "cpPointUnit"],
       [{ kind: "compare" }, ["compare"], "compareSeedUnit"],
     ];
     for (const [raw, names, fn] of cases) {

@@ -60,11 +60,12 @@ function rawKind(raw: unknown): unknown {
 }
 
 /** The kinds whose runs are made of pool units, and the module of their units (see units.ts). */
-const unitModuleOf: Partial<Record<BaseKind, string>> = { flow: "flow", cp: "cp", compare: "compare" };
+const unitModuleOf: Partial<Record<BaseKind, string>> = { flow: "flow", cp: "cp-unit", compare: "compare" };
 
 /**
- * The URLs of the modules whose exports the pool units of a run of `raw` are (flow, cp, compare:
- * the kind's own module; sweep: this module's `runModelUnit` and the base kind's module), or none
+ * The URLs of the modules whose exports the pool units of a run of `raw` are (flow, compare: the
+ * kind's own module; cp: ./cp-unit.ts, without the model schema; sweep: this module's
+ * `runModelUnit` and the base kind's module), or none
  * for kinds that do not run pool units; read from the raw model without validating it.
  */
 export function unitModulesFor(raw: unknown): string[] {
