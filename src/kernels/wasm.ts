@@ -511,7 +511,12 @@ let loadError = "";
 
 /** The SIMD kernels, or null when unavailable (`wasmUnavailableReason()` says why). */
 export function wasmKernels(): WasmKernels | null {
-  if (loaded !== undefined) return loaded;
+  // Called by every kernel call: the one-time loader is a function of its own, so that this hot
+  // function stays tiny for V8 to optimise (it compiled the whole loader into it, in every thread).
+  return loaded !== undefined ? loaded : loadWasmKernels();
+}
+
+function loadWasmKernels(): WasmKernels | null {
   loaded = null;
   try {
     if (typeof WebAssembly !== "object") loadError = "no WebAssembly in this runtime";
