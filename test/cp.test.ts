@@ -11,10 +11,14 @@ import { parseAttractorsModel } from "../src/schema/attractors.js";
 import { UserError } from "../src/run/errors.js";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cpExperiment } from "../src/experiments/cp.js";
+import { loadedModules } from "./fixtures/module-closure.js";
 import { writeCpResult } from "../src/io/results/cp.js";
 import { makeCPTensor } from "../src/stats/cp-tensor.js";
+import { kernelBackend, setKernelBackend } from "../src/kernels/index.js";
+import { wasmKernels } from "../src/kernels/wasm.js";
 
 /** The explicit tensor Σ γ_a u_a⊗4 of weights γ and factors U (r×D). */
 function cpTensor(gamma: ArrayLike<number>, U: ArrayLike<number>, r: number, D: number): Float64Array {
@@ -354,6 +358,41 @@ describe("analysis helpers and model validation", () => {
     expect(full.loss).toBeLessThan(res.loss);
   });
 
+  it("analyseCumulant frees its samples and C's kernel copy when done (SIMD backend), same numbers as the TS backend", async () => {
+    const spec = {
+      geometry: { dim: 1 as const, L: 24 }, cls: { kind: "nlgp" as const, xi: 3, gain: 2 }, P: 800, rank: 3, topK: 3,
+      decompose: { restarts: 2, seed: 4, maxIter: 200 }, reconstructionError: "implicit" as const, implicitMaxFlops: 1e9,
+    };
+    const wk = wasmKernels();
+    if (wk && kernelBackend() === "wasm-simd") {
+      const res0 = wk.residentTotal(), pin0 = wk.pinnedTotal();
+      const a = await analyseCumulant(spec, new Rng(8));
+      // The P×D samples were resident (not a pinned copy) and were released; C (D×D) is unpinned.
+      expect(wk.residentTotal()).toBe(res0);
+      expect(wk.pinnedTotal()).toBe(pin0);
+      // The freed block is reused by the next analysis: the memory does not grow run after run.
+      const bytes = wk.heap.mem.buffer.byteLength;
+      for (let k = 0; k < 4; k++) await analyseCumulant(spec, new Rng(8));
+      expect(wk.heap.mem.buffer.byteLength).toBe(bytes);
+      const prev = setKernelBackend("ts");
+      try {
+        const b = await analyseCumulant(spec, new Rng(8));
+        expect(Array.from(b.factors)).toEqual(Array.from(a.factors));
+        expect(Array.from(b.weights)).toEqual(Array.from(a.weights));
+        expect(b.relError).toBe(a.relError);
+      } finally {
+        setKernelBackend(prev);
+      }
+    }
+    // sampleClass into a given array draws the same rows as into a new one; a short array is refused.
+    const X = sampleClass(spec.geometry, spec.cls, 50, new Rng(3));
+    const out = new Float64Array(50 * 24 + 7).fill(9);
+    sampleClass(spec.geometry, spec.cls, 50, new Rng(3), out);
+    expect(Array.from(out.subarray(0, 50 * 24))).toEqual(Array.from(X));
+    expect(out[50 * 24]).toBe(9);
+    expect(() => sampleClass(spec.geometry, spec.cls, 50, new Rng(3), new Float64Array(10))).toThrow(/out has 10 entries/);
+  });
+
   it("analyseCumulant on NLGP data: unit factors sorted by |γ|, IPRs in [1/D, 1], reproducible", async () => {
     const spec = {
       geometry: { dim: 1 as const, L: 16 }, cls: { kind: "nlgp" as const, xi: 2, gain: 3 }, P: 1600, rank: 4, topK: 3,
@@ -449,4 +488,16 @@ describe("analysis helpers and model validation", () => {
       rmSync(root, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("cp pool units: the worker's module", () => {
+  it("the unit module of cp runs does not load the model schema (zod); ./cp.ts, which validates models, does", () => {
+    const dir = resolve(dirname(fileURLToPath(import.meta.url)), "../src/experiments");
+    const unit = loadedModules(join(dir, "cp-unit.ts"));
+    const full = loadedModules(join(dir, "cp.ts"));
+    expect(unit.has(join(dir, "../cp/analyse.ts"))).toBe(true); // the scan follows imports
+    expect(full.has("zod")).toBe(true);
+    expect(unit.has("zod")).toBe(false);
+    expect([...unit].some((f) => f.includes("/src/schema/"))).toBe(false);
+  });
 });

@@ -155,7 +155,7 @@ describe("unit pool: workers started ahead of the run (prestartUnitPool)", () =>
     const expName = (u: string) => u.split("/").pop()!.replace(/\.(ts|js)$/, "");
     const cases: [unknown, string[], string][] = [
       [{ kind: "flow" }, ["flow-unit"], "flowRunUnit"],
-      [{ kind: "cp" }, ["cp"], "cpPointUnit"],
+      [{ kind: "cp" }, ["cp-unit"], "cpPointUnit"],
       [{ kind: "compare" }, ["compare-unit"], "compareSeedUnit"],
     ];
     for (const [raw, names, fn] of cases) {

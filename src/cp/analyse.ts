@@ -9,6 +9,7 @@ import { geometrySize } from "../data/kernels.js";
 import { makeClassSampler, type ClassSpec } from "../data/task.js";
 import type { Rng } from "../stats/rng.js";
 import { yieldToEventLoop, type RunHooks } from "../run/hooks.js";
+import { allocResident, releaseResident } from "../kernels/index.js";
 import { decomposeAsync, type CpDecomposition, type DecomposeOptions } from "./decompose.js";
 import {
   EXPLICIT_MAX_D, ImplicitCumulantLoss, cpToTensor, sampleCumulantNormSq, sampleCumulantNormSqCost, sampleCumulantTensor,
@@ -47,12 +48,21 @@ export interface CpAnalysis extends CpDecomposition {
   seconds: number;
 }
 
-/** Sample P inputs of one class (P×D row-major). */
-export function sampleClass(geometry: Geometry, cls: ClassSpec, P: number, rng: Rng): Float64Array {
+/**
+ * Sample P inputs of one class (P×D row-major), into `out` when given (its first P·D entries; e.g. a
+ * resident array from `allocResident`), else into a new array.
+ */
+export function sampleClass(geometry: Geometry, cls: ClassSpec, P: number, rng: Rng, out?: Float64Array): Float64Array {
   const s = makeClassSampler(geometry, cls);
   const D = s.D;
-  const X = new Float64Array(P * D);
-  for (let n = 0; n < P; n++) s.sample(X.subarray(n * D, (n + 1) * D), rng);
+  if (out !== undefined && out.length < P * D) throw new RangeError(`sampleClass: out has ${out.length} entries, need P·D = ${P * D}`);
+  const X = out ?? new Float64Array(P * D);
+  // One row buffer, copied into place (not a subarray view per row: P small objects per data set).
+  const row = new Float64Array(D);
+  for (let n = 0; n < P; n++) {
+    s.sample(row, rng);
+    X.set(row, n * D);
+  }
   return X;
 }
 
@@ -90,12 +100,16 @@ export function relativeReconstructionError(
     return { relError: Math.sqrt(num / den), method: "explicit", normSq: den };
   }
   const L = new ImplicitCumulantLoss(X, P, D, r);
-  const th = new Float64Array(L.n);
-  th.set(cp.weights, 0);
-  th.set(cp.factors, r);
-  const loss = L.fg(th, new Float64Array(L.n));
-  const n2 = sampleCumulantNormSq(X, P, D, L.C);
-  return { relError: Math.sqrt(Math.max(0, 1 + loss / n2)), method: "implicit", normSq: n2 };
+  try {
+    const th = new Float64Array(L.n);
+    th.set(cp.weights, 0);
+    th.set(cp.factors, r);
+    const loss = L.fg(th, new Float64Array(L.n));
+    const n2 = sampleCumulantNormSq(X, P, D, L.C);
+    return { relError: Math.sqrt(Math.max(0, 1 + loss / n2)), method: "implicit", normSq: n2 };
+  } finally {
+    L.close();
+  }
 }
 
 /**
@@ -105,29 +119,38 @@ export function relativeReconstructionError(
 export async function analyseCumulant(spec: CpAnalysisSpec, dataRng: Rng, hooks: RunHooks = {}): Promise<CpAnalysis> {
   const t0 = performance.now();
   const D = geometrySize(spec.geometry);
-  const X = sampleClass(spec.geometry, spec.cls, spec.P, dataRng);
-  const obj = new ImplicitCumulantLoss(X, spec.P, D, spec.rank, { threads: spec.threads });
-  let dec;
+  // The samples live in the SIMD kernels' memory (read there in place: no pinned copy) and are freed
+  // when the analysis is done, so that the next analysis on this thread reuses the same block instead
+  // of a fresh one per analysis (fresh pages, copies and garbage-collector pressure: grid runs draw
+  // hundreds of data sets).  A plain array on the TS backend.
+  const X = allocResident(spec.P * D);
   try {
-    await yieldToEventLoop(); // sampling and setup take ~0.4 s at D = 100, P = 10⁴: let a Ctrl-C in
-    dec = await decomposeAsync(obj, spec.decompose, hooks);
+    sampleClass(spec.geometry, spec.cls, spec.P, dataRng, X);
+    const obj = new ImplicitCumulantLoss(X, spec.P, D, spec.rank, { threads: spec.threads });
+    let dec;
+    try {
+      await yieldToEventLoop(); // sampling and setup take ~0.4 s at D = 100, P = 10⁴: let a Ctrl-C in
+      dec = await decomposeAsync(obj, spec.decompose, hooks);
+    } finally {
+      obj.close();
+    }
+    const f = factorIprs(dec, spec.topK);
+    const rec = dec.status === "done"
+      ? relativeReconstructionError(X, spec.P, dec, spec.reconstructionError, spec.implicitMaxFlops)
+      : { relError: null, method: "none" as const, normSq: null };
+    return {
+      ...dec,
+      P: spec.P,
+      ipr: f.ipr,
+      leadingIpr: f.leading,
+      maxIprTopK: f.maxTopK,
+      argmaxIprTopK: f.argmax,
+      relError: rec.relError,
+      relErrorMethod: rec.method,
+      cumulantNormSq: rec.normSq,
+      seconds: (performance.now() - t0) / 1000,
+    };
   } finally {
-    obj.close();
+    releaseResident(X);
   }
-  const f = factorIprs(dec, spec.topK);
-  const rec = dec.status === "done"
-    ? relativeReconstructionError(X, spec.P, dec, spec.reconstructionError, spec.implicitMaxFlops)
-    : { relError: null, method: "none" as const, normSq: null };
-  return {
-    ...dec,
-    P: spec.P,
-    ipr: f.ipr,
-    leadingIpr: f.leading,
-    maxIprTopK: f.maxTopK,
-    argmaxIprTopK: f.argmax,
-    relError: rec.relError,
-    relErrorMethod: rec.method,
-    cumulantNormSq: rec.normSq,
-    seconds: (performance.now() - t0) / 1000,
-  };
 }

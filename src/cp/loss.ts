@@ -22,7 +22,7 @@
  * L = ‖ΔT − T̂‖² exactly).
  */
 import type { CPTensor } from "../stats/cp-tensor.js";
-import { gemm, pin, simdKernels, syrkWeighted } from "../kernels/index.js";
+import { gemm, pin, simdKernels, syrkWeighted, unpin } from "../kernels/index.js";
 import { KernelTeam, chunkBounds, fixedChunkRows, sharedFloat64, toShared } from "../kernels/parallel.js";
 
 /** Objective over θ = [γ (r), U (r×D row-major)] used by the decomposition driver. */
@@ -284,7 +284,15 @@ export interface CpChunkData {
   AB: Float64Array;
 }
 
-const cpScratch = new WeakMap<CpChunkData, { Yb: Float64Array; Zb: Float64Array }>();
+/** Per chunk data: scratch blocks, and views of each chunk's partial slots (made once, not per pass). */
+interface CpChunkScratch {
+  Yb: Float64Array;
+  Zb: Float64Array;
+  /** Chunk k's s2, s4, A, B views (created on its first pass). */
+  views: ({ s2: Float64Array; s4: Float64Array; A: Float64Array; B: Float64Array } | undefined)[];
+}
+
+const cpScratch = new WeakMap<CpChunkData, CpChunkScratch>();
 
 /**
  * Chunk kind "cpPassChunk" (src/kernels/parallel.ts): the rows of chunk k of the pass Y = X Uᵀ,
@@ -294,11 +302,14 @@ const cpScratch = new WeakMap<CpChunkData, { Yb: Float64Array; Zb: Float64Array 
 export function cpPassChunk(d: CpChunkData, k: number): void {
   const { X, D, r, U } = d;
   let sc = cpScratch.get(d);
-  if (!sc) cpScratch.set(d, (sc = { Yb: new Float64Array(BLOCK * r), Zb: new Float64Array(BLOCK * r) }));
+  if (!sc) cpScratch.set(d, (sc = { Yb: new Float64Array(BLOCK * r), Zb: new Float64Array(BLOCK * r), views: [] }));
   const { Yb, Zb } = sc;
   const uOff = d.flags[0], withA = d.flags[1] !== 0, accB = d.flags[2] !== 0;
-  const s2 = d.s.subarray(2 * r * k, 2 * r * k + r), s4 = d.s.subarray(2 * r * k + r, 2 * r * (k + 1));
-  const A = d.AB.subarray(2 * r * D * k, 2 * r * D * k + r * D), B = d.AB.subarray(2 * r * D * k + r * D, 2 * r * D * (k + 1));
+  const v = sc.views[k] ??= {
+    s2: d.s.subarray(2 * r * k, 2 * r * k + r), s4: d.s.subarray(2 * r * k + r, 2 * r * (k + 1)),
+    A: d.AB.subarray(2 * r * D * k, 2 * r * D * k + r * D), B: d.AB.subarray(2 * r * D * k + r * D, 2 * r * D * (k + 1)),
+  };
+  const { s2, s4, A, B } = v;
   s2.fill(0);
   s4.fill(0);
   if (withA) A.fill(0);
@@ -419,9 +430,13 @@ export class ImplicitCumulantLoss implements CpObjective {
     return this.team ? this.team.ready() : Promise.resolve();
   }
 
-  /** Stop the worker threads, if any (idempotent; no evaluation afterwards). */
+  /**
+   * Stop the worker threads, if any, and drop the SIMD backend's copy of C (idempotent; no
+   * evaluation afterwards; `C` itself stays readable).
+   */
   close(): void {
     this.team?.close();
+    if (this.C) unpin(this.C);
   }
 
   /** Chunks of sample passes run so far by worker threads (threads > 1). */

@@ -60,12 +60,12 @@ function rawKind(raw: unknown): unknown {
 }
 
 /** The kinds whose runs are made of pool units, and the module of their units (see units.ts). */
-const unitModuleOf: Partial<Record<BaseKind, string>> = { flow: "flow-unit", cp: "cp", compare: "compare-unit" };
+const unitModuleOf: Partial<Record<BaseKind, string>> = { flow: "flow-unit", cp: "cp-unit", compare: "compare-unit" };
 
 /**
- * The URLs of the modules whose exports the pool units of a run of `raw` are (flow, compare:
- * ./flow-unit.ts, ./compare-unit.ts, without the model schema; cp: the kind's own module; sweep: this
- * module's `runModelUnit` and the base kind's module), or none
+ * The URLs of the modules whose exports the pool units of a run of `raw` are (flow, cp, compare:
+ * ./flow-unit.ts, ./cp-unit.ts, ./compare-unit.ts, without the model schema; sweep: this module's
+ * `runModelUnit` and the base kind's module), or none
  * for kinds that do not run pool units; read from the raw model without validating it.
  */
 export function unitModulesFor(raw: unknown): string[] {

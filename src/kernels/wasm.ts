@@ -168,6 +168,11 @@ class Heap {
   }
 }
 
+/** dst[0 … len) = f[o … o + len) (a loop: no subarray view per call, for small hot copies). */
+function copyOut(f: Float64Array, o: number, dst: Float64Array, len: number): void {
+  for (let i = 0; i < len; i++) dst[i] = f[o + i];
+}
+
 interface Pin {
   ptr: number;
   len: number;
@@ -402,8 +407,8 @@ export class WasmKernels {
     const xp = this.pinned(X, X.length);
     if (xp < 0) return false;
     const rP = (r + 3) & ~3;
-    const temps: number[] = [];
-    const base = this.scratch((D * rP + 2 * 64 * rP + 2 * r + (A ? r * D : 0) + (B ? r * D : 0)) * 8, temps);
+    // (Called once per chunk of every CP loss evaluation: no temporary arrays or views here.)
+    const base = this.heap.alloc((D * rP + 2 * 64 * rP + 2 * r + (A ? r * D : 0) + (B ? r * D : 0)) * 8);
     if (base < 0) return false;
     const ut = base, yb = ut + D * rP * 8, zb = yb + 64 * rP * 8, s2p = zb + 64 * rP * 8, s4p = s2p + r * 8;
     const ap = A ? s4p + r * 8 : 0, bp = B ? s4p + r * 8 + (A ? r * D * 8 : 0) : 0;
@@ -419,11 +424,12 @@ export class WasmKernels {
     if (A) this.heap.put(ap, A, 0, r * D);
     if (B) this.heap.put(bp, B, 0, r * D);
     this.ex.cpPass(xp, n0, n1, D, ut, r, rP, yb, zb, s2p, s4p, ap, bp, A ? 1 : 0);
-    this.heap.get(s2p, s2, 0, r);
-    this.heap.get(s4p, s4, 0, r);
-    if (A) this.heap.get(ap, A, 0, r * D);
-    if (B) this.heap.get(bp, B, 0, r * D);
-    this.done(temps);
+    const g = this.heap.f64(); // (the same view: nothing grows the memory during the call)
+    copyOut(g, s2p >> 3, s2, r);
+    copyOut(g, s4p >> 3, s4, r);
+    if (A) copyOut(g, ap >> 3, A, r * D);
+    if (B) copyOut(g, bp >> 3, B, r * D);
+    this.heap.release(base);
     return true;
   }
 
@@ -540,7 +546,12 @@ let loadError = "";
 
 /** The SIMD kernels, or null when unavailable (`wasmUnavailableReason()` says why). */
 export function wasmKernels(): WasmKernels | null {
-  if (loaded !== undefined) return loaded;
+  // Called by every kernel call: the one-time loader is a function of its own, so that this hot
+  // function stays tiny for V8 to optimise (it compiled the whole loader into it, in every thread).
+  return loaded !== undefined ? loaded : loadWasmKernels();
+}
+
+function loadWasmKernels(): WasmKernels | null {
   loaded = null;
   try {
     if (typeof WebAssembly !== "object") loadError = "no WebAssembly in this runtime";

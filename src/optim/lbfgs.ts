@@ -164,6 +164,9 @@ export function* lineSearchSteps(
   opts: LineSearchOptions,
   pacer: Pacer | null,
 ): Generator<void, LineSearchResult, void> {
+  // One flat generator with no closures: it runs once per L-BFGS iteration, so closures (and nested
+  // generators for the zoom phase and the pauses) would be allocated hundreds of times per
+  // optimisation, and V8 compiled some of them anew for every instance.
   const c1 = opts.c1 ?? 1e-4;
   const c2 = opts.c2 ?? 0.9;
   const maxEvals = opts.maxEvals ?? 25;
@@ -179,42 +182,12 @@ export function* lineSearchSteps(
   const out: LineEval = { phi: NaN, dphi: NaN };
   let evals = 0;
   let lastAlpha = 0;
-  const armijo = (a: number, f: number) => f <= phi0 + c1 * a * dphi0;
-  const curvatureOk = (d: number) => Math.abs(d) <= -c2 * dphi0;
   const epsF = approxTol * Math.abs(phi0); // noise level of φ assumed by approximate Wolfe
-  const approxOk = (f: number, d: number) =>
-    approxTol > 0 &&
-    f <= phi0 + epsF &&
-    curvatureOk(d) &&
-    d <= -(1 - 2 * c1) * dphi0;
-  const evalAt = (a: number): boolean => {
-    out.phi = NaN;
-    out.dphi = NaN;
-    phi(a, out);
-    evals++;
-    lastAlpha = a;
-    return isFiniteNum(out.phi) && isFiniteNum(out.dphi);
-  };
 
   // Best sufficient-decrease point so far (α = 0 is the fallback).
   let bestA = 0;
   let bestF = phi0;
   let bestD = dphi0;
-  const note = (a: number, f: number, d: number) => {
-    if (armijo(a, f) && f < bestF) {
-      bestA = a;
-      bestF = f;
-      bestD = d;
-    }
-  };
-  const fail = (status: LineSearchStatus): LineSearchResult => ({
-    alpha: bestA,
-    phi: bestF,
-    dphi: bestD,
-    evaluations: evals,
-    status,
-    lastAlpha,
-  });
 
   // Zoom state: lo is the best Armijo point so far, φ'(lo)·(hi − lo) < 0.
   let loA = 0;
@@ -224,31 +197,34 @@ export function* lineSearchSteps(
   let hiF = NaN;
   let hiD = NaN;
 
-  /** Pause point before an evaluation: true if the signal was aborted during the pause. */
-  function* pause(): Generator<void, boolean, void> {
-    if (pacer === null || !pacer.due()) return false;
-    yield;
-    return pacer.signal?.aborted === true;
-  }
-
-  function* zoom(): Generator<void, LineSearchResult, void> {
-    // Moré–Thuente-style safeguard: if the bracket has not shrunk by a factor 0.66 over two
-    // trials, bisect.
-    let width = Math.abs(hiA - loA);
-    let width1 = 2 * width;
-    for (let j = 0; ; j++) {
-      if (evals >= maxEvals) return fail("maxEvals");
+  // Two phases in one loop, so that φ is called from one place (V8 inlines the objective at each
+  // call site it optimises): bracketing (extrapolating steps until a bracket [lo, hi] is found),
+  // then zoom (shrinking the bracket).
+  let zooming = false;
+  // Bracketing state: the previous trial and the current one (a).
+  let prevA = 0;
+  let prevF = phi0;
+  let prevD = dphi0;
+  let a = Math.min(alpha0 > 0 && isFiniteNum(alpha0) ? alpha0 : 1, alphaMax);
+  let i = 0; // bracketing iteration
+  // Zoom state.  Moré–Thuente-style safeguard: if the bracket has not shrunk by a factor 0.66
+  // over two trials, bisect.
+  let j = 0; // zoom iteration
+  let width = 0;
+  let width1 = 0;
+  for (;;) {
+    if (evals >= maxEvals) return lsResult(bestA, bestF, bestD, evals, "maxEvals", lastAlpha);
+    if (zooming) {
       const lower = Math.min(loA, hiA);
       const upper = Math.max(loA, hiA);
       const w = upper - lower;
-      if (w <= xtol * Math.max(upper, Number.MIN_VALUE)) return fail("intervalTooSmall");
+      if (w <= xtol * Math.max(upper, Number.MIN_VALUE)) return lsResult(bestA, bestF, bestD, evals, "intervalTooSmall", lastAlpha);
       let bisect = false;
       if (j > 0) {
         bisect = w >= 0.66 * width1;
         width1 = width;
         width = w;
       }
-      let a: number;
       if (!isFiniteNum(hiF) || !isFiniteNum(hiD)) {
         // Far end unusable (non-finite): shrink strongly towards the good end.
         a = loA + 0.2 * (hiA - loA);
@@ -266,85 +242,123 @@ export function* lineSearchSteps(
         if (a < lower + margin) a = lower + margin;
         else if (a > upper - margin) a = upper - margin;
       }
-      if (yield* pause()) return fail("interrupted");
-      const ok = evalAt(a);
-      const fa = out.phi;
-      const da = out.dphi;
-      // At the noise level of φ, compare derivatives only (Hager–Zhang).
-      const noisy = ok && fa <= phi0 + epsF && Math.abs(fa - loF) <= epsF;
-      if (!ok || (!noisy && (!armijo(a, fa) || fa >= loF))) {
-        if (ok && approxOk(fa, da)) {
+    }
+    // Pause point before an evaluation.
+    if (pacer !== null && pacer.due()) {
+      yield;
+      if (pacer.signal?.aborted === true) return lsResult(bestA, bestF, bestD, evals, "interrupted", lastAlpha);
+    }
+    out.phi = NaN;
+    out.dphi = NaN;
+    phi(a, out);
+    evals++;
+    lastAlpha = a;
+    const fa = out.phi;
+    const da = out.dphi;
+    const ok = isFiniteNum(fa) && isFiniteNum(da);
+    if (!zooming) {
+      const noisy = ok && fa <= phi0 + epsF && Math.abs(fa - prevF) <= epsF;
+      if (!ok || (!noisy && (!armijoOk(a, fa, phi0, c1, dphi0) || (i > 0 && fa >= prevF)))) {
+        if (ok && approxWolfeOk(fa, da, phi0, dphi0, epsF, approxTol, c1, c2)) {
           return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "approxWolfe", lastAlpha };
         }
+        loA = prevA;
+        loF = prevF;
+        loD = prevD;
         hiA = a;
         hiF = ok ? fa : NaN;
         hiD = ok ? da : NaN;
-      } else {
-        note(a, fa, da);
-        if (curvatureOk(da)) {
-          return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "converged", lastAlpha };
-        }
-        if (da * (hiA - loA) >= 0) {
-          hiA = loA;
-          hiF = loF;
-          hiD = loD;
-        }
+        zooming = true;
+        width = Math.abs(hiA - loA);
+        width1 = 2 * width;
+        continue;
+      }
+      if (armijoOk(a, fa, phi0, c1, dphi0) && fa < bestF) {
+        bestA = a;
+        bestF = fa;
+        bestD = da;
+      }
+      if (curvatureOk(da, c2, dphi0)) {
+        return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "converged", lastAlpha };
+      }
+      if (da >= 0) {
         loA = a;
         loF = fa;
         loD = da;
+        hiA = prevA;
+        hiF = prevF;
+        hiD = prevD;
+        zooming = true;
+        width = Math.abs(hiA - loA);
+        width1 = 2 * width;
+        continue;
       }
+      if (a >= alphaMax) return lsResult(bestA, bestF, bestD, evals, "alphaMax", lastAlpha);
+      // Extrapolate: cubic step safeguarded to [a + 1.1Δ, a + 4Δ] (Moré–Thuente's bounds).
+      const delta = a - prevA;
+      const lo = a + 1.1 * delta;
+      const hi = a + 4 * delta;
+      let next = cubicMin(prevA, prevF, prevD, a, fa, da);
+      if (!(next >= lo && next <= hi)) next = next < lo ? lo : hi;
+      prevA = a;
+      prevF = fa;
+      prevD = da;
+      a = Math.min(next, alphaMax);
+      i++;
+      continue;
     }
-  }
-
-  // Bracketing phase.
-  let prevA = 0;
-  let prevF = phi0;
-  let prevD = dphi0;
-  let a = Math.min(alpha0 > 0 && isFiniteNum(alpha0) ? alpha0 : 1, alphaMax);
-  for (let i = 0; ; i++) {
-    if (evals >= maxEvals) return fail("maxEvals");
-    if (yield* pause()) return fail("interrupted");
-    const ok = evalAt(a);
-    const fa = out.phi;
-    const da = out.dphi;
-    const noisy = ok && fa <= phi0 + epsF && Math.abs(fa - prevF) <= epsF;
-    if (!ok || (!noisy && (!armijo(a, fa) || (i > 0 && fa >= prevF)))) {
-      if (ok && approxOk(fa, da)) {
+    // Zoom: at the noise level of φ, compare derivatives only (Hager–Zhang).
+    const noisy = ok && fa <= phi0 + epsF && Math.abs(fa - loF) <= epsF;
+    if (!ok || (!noisy && (!armijoOk(a, fa, phi0, c1, dphi0) || fa >= loF))) {
+      if (ok && approxWolfeOk(fa, da, phi0, dphi0, epsF, approxTol, c1, c2)) {
         return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "approxWolfe", lastAlpha };
       }
-      loA = prevA;
-      loF = prevF;
-      loD = prevD;
       hiA = a;
       hiF = ok ? fa : NaN;
       hiD = ok ? da : NaN;
-      return yield* zoom();
-    }
-    note(a, fa, da);
-    if (curvatureOk(da)) {
-      return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "converged", lastAlpha };
-    }
-    if (da >= 0) {
+    } else {
+      if (armijoOk(a, fa, phi0, c1, dphi0) && fa < bestF) {
+        bestA = a;
+        bestF = fa;
+        bestD = da;
+      }
+      if (curvatureOk(da, c2, dphi0)) {
+        return { alpha: a, phi: fa, dphi: da, evaluations: evals, status: "converged", lastAlpha };
+      }
+      if (da * (hiA - loA) >= 0) {
+        hiA = loA;
+        hiF = loF;
+        hiD = loD;
+      }
       loA = a;
       loF = fa;
       loD = da;
-      hiA = prevA;
-      hiF = prevF;
-      hiD = prevD;
-      return yield* zoom();
     }
-    if (a >= alphaMax) return fail("alphaMax");
-    // Extrapolate: cubic step safeguarded to [a + 1.1Δ, a + 4Δ] (Moré–Thuente's bounds).
-    const delta = a - prevA;
-    const lo = a + 1.1 * delta;
-    const hi = a + 4 * delta;
-    let next = cubicMin(prevA, prevF, prevD, a, fa, da);
-    if (!(next >= lo && next <= hi)) next = next < lo ? lo : hi;
-    prevA = a;
-    prevF = fa;
-    prevD = da;
-    a = Math.min(next, alphaMax);
+    j++;
   }
+}
+
+/** Sufficient decrease (Armijo): φ(α) ≤ φ(0) + c1·α·φ'(0). */
+function armijoOk(a: number, f: number, phi0: number, c1: number, dphi0: number): boolean {
+  return f <= phi0 + c1 * a * dphi0;
+}
+
+/** Strong curvature condition |φ'(α)| ≤ c2·|φ'(0)| (φ'(0) < 0). */
+function curvatureOk(d: number, c2: number, dphi0: number): boolean {
+  return Math.abs(d) <= -c2 * dphi0;
+}
+
+/** Approximate Wolfe conditions (Hager & Zhang; see `LineSearchOptions.approxTol`). */
+function approxWolfeOk(f: number, d: number, phi0: number, dphi0: number, epsF: number, approxTol: number, c1: number, c2: number): boolean {
+  return approxTol > 0 &&
+    f <= phi0 + epsF &&
+    curvatureOk(d, c2, dphi0) &&
+    d <= -(1 - 2 * c1) * dphi0;
+}
+
+/** A line-search result at the best sufficient-decrease point so far (α = 0 if none). */
+function lsResult(alpha: number, phi: number, dphi: number, evaluations: number, status: LineSearchStatus, lastAlpha: number): LineSearchResult {
+  return { alpha, phi, dphi, evaluations, status, lastAlpha };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,30 +491,29 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
     out.dphi = dot(gt, d, n);
   };
 
-  const finish = (status: LbfgsStatus, message: string, iterations: number): LbfgsResult => ({
-    x,
-    f,
-    g: Float64Array.from(g),
-    iterations,
-    evaluations,
-    status,
-    message,
-  });
-
   const signal = opts.signal;
-  const interrupted = (it: number) => finish("stopped", "stopped by the signal", it);
+  // Every stop leaves the loop to ONE exit (the result and its message are made after the loop, by
+  // lbfgsStop): the stops are reached once per run, each by its own branch, and an exit taken for
+  // the first time after V8 has optimised this generator would otherwise de-optimise it (and a
+  // re-compile of the whole generator follows) once per kind of stop.
+  let stop: StopReason = "gtol";
+  let stopGInf = 0; // ‖g‖∞ at a "gtol" stop
+  let stopFOld = 0; // f before the last step at an "ftol" stop
+  let stopLs: LineSearchResult | null = null; // the failed line search at "lineSearchFailed"
   let it = 0;
-  for (;;) {
+  iterations: for (;;) {
     if (pacer !== null && pacer.due()) {
       yield;
-      if (pacer.signal?.aborted) return interrupted(it);
+      if (pacer.signal?.aborted) { stop = "signal"; break; }
     }
     const gInf = normInf(g);
     if (gInf <= gtol * Math.max(1, normInf(x))) {
-      return finish("gtol", `converged: ||g||_inf = ${gInf.toExponential(3)} <= gtol`, it);
+      stop = "gtol";
+      stopGInf = gInf;
+      break;
     }
-    if (it >= maxIter) return finish("maxIter", `reached maxIter = ${maxIter}`, it);
-    if (evaluations >= maxEvals) return finish("maxEvals", `reached maxEvals = ${maxEvals}`, it);
+    if (it >= maxIter) { stop = "maxIter"; break; }
+    if (evaluations >= maxEvals) { stop = "maxEvals"; break; }
 
     // --- Search direction: d = −H g by the two-loop recursion.
     // Without memory: scaled steepest descent −γg (γ from the last pair, if any), else −g.
@@ -525,7 +538,7 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
       const budget = Math.min(lsOpts.maxEvals, maxEvals - evaluations);
       if (budget <= 0) break;
       ls = yield* lineSearchSteps(phi, f, dphi0, alpha0, { ...lsOpts, maxEvals: budget }, pacer);
-      if (ls.status === "interrupted") return interrupted(it);
+      if (ls.status === "interrupted") { stop = "signal"; break iterations; }
       if (ls.alpha > 0) break;
       // No sufficient-decrease point: reset the memory and retry steepest descent once (unless
       // this search already was steepest descent, i.e. the memory was empty).
@@ -537,12 +550,10 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
       ls = null;
     }
     if (ls === null || ls.alpha === 0) {
-      if (evaluations >= maxEvals) return finish("maxEvals", `reached maxEvals = ${maxEvals}`, it);
-      return finish(
-        "lineSearchFailed",
-        `line search failed${ls ? ` (${ls.status})` : ""} even along steepest descent`,
-        it,
-      );
+      if (evaluations >= maxEvals) { stop = "maxEvals"; break; }
+      stop = "lineSearchFailed";
+      stopLs = ls;
+      break;
     }
     if (ls.lastAlpha !== ls.alpha) {
       // The buffers hold another trial point: re-evaluate at the accepted step.
@@ -571,20 +582,67 @@ export function* lbfgsSteps(fg: ObjectiveWithGradient, x0: Float64Array, opts: L
 
     if (opts.onIter) {
       const r = opts.onIter(it, f, normInf(g));
-      if (r === false) return finish("stopped", "stopped by onIter callback", it);
+      if (r === false) { stop = "onIter"; break; }
     }
-    if (signal?.aborted) return interrupted(it);
+    if (signal?.aborted) { stop = "signal"; break; }
     if (ftol > 0 && fOld - f <= ftol * Math.max(Math.abs(fOld), Math.abs(f), 1)) {
-      const gInfNow = normInf(g);
-      if (gInfNow <= gtol * Math.max(1, normInf(x))) {
-        return finish("gtol", `converged: ||g||_inf = ${gInfNow.toExponential(3)} <= gtol`, it);
-      }
-      return finish("ftol", `relative decrease ${((fOld - f) / Math.max(Math.abs(fOld), Math.abs(f), 1)).toExponential(3)} <= ftol`, it);
+      stop = "ftol"; // (or "gtol" if ‖g‖ is small enough: decided by lbfgsStop)
+      stopFOld = fOld;
+      break;
     }
-    if (ls.status !== "converged" && evaluations >= maxEvals) {
-      return finish("maxEvals", `reached maxEvals = ${maxEvals}`, it);
-    }
+    if (ls.status !== "converged" && evaluations >= maxEvals) { stop = "maxEvals"; break; }
   }
+  return lbfgsStop(stop, x, f, g, it, evaluations, { maxIter, maxEvals, gtol, gInf: stopGInf, fOld: stopFOld, ls: stopLs });
+}
+
+/** Why lbfgsSteps left its loop ("signal": the pacer's or the options' signal, or an interrupted line search). */
+type StopReason = "gtol" | "ftol" | "maxIter" | "maxEvals" | "lineSearchFailed" | "onIter" | "signal";
+
+/** The result of lbfgsSteps for a stop (status and message; "ftol" becomes "gtol" when ‖g‖∞ is small enough). */
+function lbfgsStop(
+  stop: StopReason, x: Float64Array, f: number, g: Float64Array, iterations: number, evaluations: number,
+  at: { maxIter: number; maxEvals: number; gtol: number; gInf: number; fOld: number; ls: LineSearchResult | null },
+): LbfgsResult {
+  let status: LbfgsStatus;
+  let message: string;
+  switch (stop) {
+    case "gtol":
+      status = "gtol";
+      message = `converged: ||g||_inf = ${at.gInf.toExponential(3)} <= gtol`;
+      break;
+    case "ftol": {
+      const gInfNow = normInf(g);
+      if (gInfNow <= at.gtol * Math.max(1, normInf(x))) {
+        status = "gtol";
+        message = `converged: ||g||_inf = ${gInfNow.toExponential(3)} <= gtol`;
+      } else {
+        status = "ftol";
+        message = `relative decrease ${((at.fOld - f) / Math.max(Math.abs(at.fOld), Math.abs(f), 1)).toExponential(3)} <= ftol`;
+      }
+      break;
+    }
+    case "maxIter":
+      status = "maxIter";
+      message = `reached maxIter = ${at.maxIter}`;
+      break;
+    case "maxEvals":
+      status = "maxEvals";
+      message = `reached maxEvals = ${at.maxEvals}`;
+      break;
+    case "lineSearchFailed":
+      status = "lineSearchFailed";
+      message = `line search failed${at.ls ? ` (${at.ls.status})` : ""} even along steepest descent`;
+      break;
+    case "onIter":
+      status = "stopped";
+      message = "stopped by onIter callback";
+      break;
+    case "signal":
+      status = "stopped";
+      message = "stopped by the signal";
+      break;
+  }
+  return { x, f, g: Float64Array.from(g), iterations, evaluations, status, message };
 }
 
 // The numeric loops of lbfgsSteps, as small functions of their own: the generator itself stays
