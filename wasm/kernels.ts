@@ -1291,6 +1291,17 @@ function asinTiniest(x: v128): v128 {
   return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
 }
 
+/** asinTiniest with t = x·x given and Q16's coefficients loaded from kd (the same operations). */
+// @ts-ignore: decorator
+@inline
+function asinTiniestT(x: v128, t: v128, kd: usize): v128 {
+  let q = f64x2.add(v128.load(kd, 48), f64x2.mul(t, v128.load(kd, 64)));
+  q = f64x2.add(v128.load(kd, 32), f64x2.mul(t, q));
+  q = f64x2.add(v128.load(kd, 16), f64x2.mul(t, q));
+  q = f64x2.add(v128.load(kd), f64x2.mul(t, q));
+  return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
+}
+
 /** asin x for |x| < ½ in both lanes. */
 // @ts-ignore: decorator
 @inline
@@ -1376,8 +1387,9 @@ function i4RareTiers(rx: usize): void {
 export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: usize, out: usize): void {
   const ld = <usize>(n + 4) << 3;
   const sOff = S, xOff = S + ld, yOff = S + 2 * ld, dOff = S + 3 * ld, uOff = S + 4 * ld, cdOff = S + 5 * ld, cbOff = S + 6 * ld;
-  // 16 vectors after the seven arrays: the row constants f0, g0, h0, f1, g1, h1 of the current row pair
-  // (rc …), Q32's coefficients and the squared tier bound 2⁻¹⁰ (kc …), four for i4RareTiers (kc + 80).  The inner loop loads
+  // 22 vectors after the seven arrays: the row constants f0, g0, h0, f1, g1, h1 of the current row pair
+  // (rc …), Q32's coefficients and the squared tier bound 2⁻¹⁰ (kc …), four for i4RareTiers (kc + 80),
+  // Q16's coefficients and its bound 2⁻⁸ (kd = kc + 144).  The inner loop loads
   // them where they are used (one load each) instead of keeping them in registers: with V8's
   // register allocation that loop otherwise spilled ~25 vectors per iteration.
   const rc = S + 7 * ld, kc = rc + 96;
@@ -1386,6 +1398,14 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
   v128.store(kc, f64x2.splat(dP2), 32);
   v128.store(kc, f64x2.splat(dP3), 48);
   v128.store(kc, f64x2.splat(0.0009765625), 64);
+  // Q16's coefficients and the bound 2⁻⁸ of its tier (kd …, after i4RareTiers' four vectors).
+  const kd = kc + 144;
+  v128.store(kd, f64x2.splat(cP0));
+  v128.store(kd, f64x2.splat(cP1), 16);
+  v128.store(kd, f64x2.splat(cP2), 32);
+  v128.store(kd, f64x2.splat(cP3), 48);
+  v128.store(kd, f64x2.splat(cP4), 64);
+  v128.store(kd, f64x2.splat(0.00390625), 80);
   for (let b = n; b < n + 4; b++) {
     const bo = <usize>b << 3;
     store<f64>(sOff + bo, 0.0);
@@ -1493,8 +1513,14 @@ export function i4Sums(n: i32, K: i32, p0: i32, p1: i32, C: usize, w: usize, S: 
           a01 = asinTiniest32T(x01, t01, kc);
           a10 = asinTiniest32T(x10, t10, kc);
           a11 = asinTiniest32T(x11, t11, kc);
+        } else if (!v128.any_true(f64x2.ge(m2, v128.load(kd, 80)))) {
+          // 1/32 ≤ max |x| < 1/16 (in this run's teacher–teacher block, ~5 % of the groups): Q16.
+          a00 = asinTiniestT(x00, t00, kd);
+          a01 = asinTiniestT(x01, t01, kd);
+          a10 = asinTiniestT(x10, t10, kd);
+          a11 = asinTiniestT(x11, t11, kd);
         } else {
-          // Rare (some |x| ≥ 1/32): the other tiers out of line, through memory, so that this loop
+          // Rare (some |x| ≥ 1/16): the other tiers out of line, through memory, so that this loop
           // keeps its values in registers.
           const rx = kc + 80;
           v128.store(rx, x00);

@@ -538,7 +538,7 @@ export class WasmKernels {
 
 /** Entries of the scratch array of `WasmKernels.i4Sums` for n fields. */
 export function i4ScratchLength(n: number): number {
-  return 7 * (n + 4) + 32;
+  return 7 * (n + 4) + 44;
 }
 
 let loaded: WasmKernels | null | undefined;
