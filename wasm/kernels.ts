@@ -1258,18 +1258,7 @@ const dP1: f64 = 0.0750000000052167;
 const dP2: f64 = 0.04464283043676549;
 const dP3: f64 = 0.030425685619410833;
 
-/** asin x for |x| < 1/32 in both lanes: x + x·t·Q32(t), Q32 of degree 3 (fit on [0, 1/1024]). */
-// @ts-ignore: decorator
-@inline
-function asinTiniest32(x: v128): v128 {
-  const t = f64x2.mul(x, x);
-  let q = f64x2.add(f64x2.splat(dP2), f64x2.mul(t, f64x2.splat(dP3)));
-  q = f64x2.add(f64x2.splat(dP1), f64x2.mul(t, q));
-  q = f64x2.add(f64x2.splat(dP0), f64x2.mul(t, q));
-  return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
-}
-
-/** asinTiniest32 with t = x·x given and Q32's coefficients loaded from kc (the same operations). */
+/** asin x for |x| < 1/32 in both lanes: x + x·t·Q32(t), Q32 of degree 3 (fit on [0, 1/1024]); t = x·x given, the coefficients loaded from kc (i4Sums). */
 // @ts-ignore: decorator
 @inline
 function asinTiniest32T(x: v128, t: v128, kc: usize): v128 {
@@ -1279,19 +1268,7 @@ function asinTiniest32T(x: v128, t: v128, kc: usize): v128 {
   return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
 }
 
-/** asin x for |x| < 1/16 in both lanes: x + x·t·Q16(t) (Horner). */
-// @ts-ignore: decorator
-@inline
-function asinTiniest(x: v128): v128 {
-  const t = f64x2.mul(x, x);
-  let q = f64x2.add(f64x2.splat(cP3), f64x2.mul(t, f64x2.splat(cP4)));
-  q = f64x2.add(f64x2.splat(cP2), f64x2.mul(t, q));
-  q = f64x2.add(f64x2.splat(cP1), f64x2.mul(t, q));
-  q = f64x2.add(f64x2.splat(cP0), f64x2.mul(t, q));
-  return f64x2.add(x, f64x2.mul(f64x2.mul(x, t), q));
-}
-
-/** asinTiniest with t = x·x given and Q16's coefficients loaded from kd (the same operations). */
+/** asin x for |x| < 1/16 in both lanes: x + x·t·Q16(t) (Horner); t = x·x given, the coefficients loaded from kd (i4Sums). */
 // @ts-ignore: decorator
 @inline
 function asinTiniestT(x: v128, t: v128, kd: usize): v128 {
@@ -1348,8 +1325,8 @@ function asinTiered(x: v128, kc: usize): v128 {
 }
 
 /**
- * The arcsines of the four vectors at rx (in place) when the largest x² is ≥ 2⁻¹⁰: the tiers of
- * i4Sums above Q32, chosen from the same largest x² (out of line: rare, and it keeps the hot loop's
+ * The arcsines of the four vectors at rx (in place) when the largest x² is ≥ 2⁻⁸: the tiers of
+ * i4Sums above Q16, chosen from the same largest x² (out of line: rare, and it keeps the hot loop's
  * registers free).
  */
 function i4RareTiers(rx: usize): void {
@@ -1357,12 +1334,7 @@ function i4RareTiers(rx: usize): void {
   const one = f64x2.splat(1.0), mone = f64x2.splat(-1.0);
   const m2 = f64x2.pmax(f64x2.pmax(f64x2.mul(x00, x00), f64x2.mul(x01, x01)), f64x2.pmax(f64x2.mul(x10, x10), f64x2.mul(x11, x11)));
   let a00: v128, a01: v128, a10: v128, a11: v128;
-  if (!v128.any_true(f64x2.ge(m2, f64x2.splat(0.00390625)))) {
-    a00 = asinTiniest(x00);
-    a01 = asinTiniest(x01);
-    a10 = asinTiniest(x10);
-    a11 = asinTiniest(x11);
-  } else if (!v128.any_true(f64x2.ge(m2, f64x2.splat(0.015625)))) {
+  if (!v128.any_true(f64x2.ge(m2, f64x2.splat(0.015625)))) {
     a00 = asinTiny(x00);
     a01 = asinTiny(x01);
     a10 = asinTiny(x10);
