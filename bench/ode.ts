@@ -72,7 +72,8 @@ function cpuMsPerCall(f: () => void): number {
 
 /**
  * Issue 14 targets at K = 32: the Saad–Solla run K = M = 32, η = 0.5, t = 0…1000 (the setting above)
- * takes 5,674 RHS, so "under 10 s" means ≤ 1.76 ms per RHS; the mixture ODE (IG22 Fig. 3 setting,
+ * takes 3,738 RHS with the default DOP853 (5,674 with GBS), so "under 10 s" means ≤ 2.6 ms per RHS
+ * (1.76 ms with GBS); the mixture ODE (IG22 Fig. 3 setting,
  * D = 400, |W| scale 1) ≤ 20 ms per RHS.
  */
 function saadSollaRhs32(): number {
@@ -84,14 +85,16 @@ function saadSollaRhs32(): number {
   return cpuMsPerCall(() => ode.rhs(0, y, dy));
 }
 
-const ss32Cache = new Map<number, { wall: number; cpu: number; nRhs: number; nSteps: number }>();
+const ss32Cache = new Map<string, { wall: number; cpu: number; nRhs: number; nSteps: number }>();
 /**
- * The full issue-14 run: Saad–Solla K = M = 32, η = 0.5, t = 0…1000 (101 outputs), GBS rtol 1e-9,
- * guarded, on `threads` threads (pair sums; bit-identical results for every count): wall and CPU
- * seconds, RHS count (one run per thread count; the rows share it).
+ * The full issue-14 run: Saad–Solla K = M = 32, η = 0.5, t = 0…1000 (101 outputs), rtol 1e-9,
+ * guarded, with the default method (DOP853) or `method`, on `threads` threads (pair sums;
+ * bit-identical results for every count): wall and CPU seconds, RHS count (one run per setting;
+ * the rows share it).
  */
-export async function saadSolla32(threads = 1): Promise<{ wall: number; cpu: number; nRhs: number; nSteps: number }> {
-  const hit = ss32Cache.get(threads);
+export async function saadSolla32(threads = 1, method?: "gbs" | "dop853"): Promise<{ wall: number; cpu: number; nRhs: number; nSteps: number }> {
+  const key = `${threads}/${method ?? "default"}`;
+  const hit = ss32Cache.get(key);
   if (hit) return hit;
   const K = 32, M = 32, N = 1000;
   const { B, W } = teacherStudentInit({ N, K, M, initScale: 0.05, seed: 1 });
@@ -100,11 +103,11 @@ export async function saadSolla32(threads = 1): Promise<{ wall: number; cpu: num
   const run = await integrateTeacherStudent(
     { K, M, lr: 0.5, trainSecondLayer: false, noise: 0, weightDecay: 0, A: new Array(M).fill(1), T: overlaps(B, M, B, M, N) },
     { Q: overlaps(W, K, W, K, N), R: overlaps(W, K, B, M, N), v: new Float64Array(K).fill(1) },
-    { times, rtol: 1e-9, atol: 1e-12, threads },
+    { times, rtol: 1e-9, atol: 1e-12, threads, method },
   );
   const c = process.cpuUsage(c0);
   const r = { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6, nRhs: run.nRhs, nSteps: run.nSteps };
-  ss32Cache.set(threads, r);
+  ss32Cache.set(key, r);
   return r;
 }
 
@@ -142,7 +145,7 @@ export async function bench(): Promise<BenchRow[]> {
   const s = await saadSolla();
   const ms = mixtureRhs();
   return [
-    { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 (GBS rtol 1e-9) wall time", value: s.wall, unit: "s", target: 1, higherIsBetter: false },
+    { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 (DOP853 rtol 1e-9) wall time", value: s.wall, unit: "s", target: 1, higherIsBetter: false },
     { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 RHS evaluations", value: s.nRhs, unit: "RHS", target: 20_000, higherIsBetter: false },
     { name: "ode: Saad–Solla K=M=4 accepted steps", value: s.nSteps, unit: "steps" },
     { name: "ode: mixture ODE K=8, D=400 (IG22 Fig. 3) time per RHS", value: ms, unit: "ms", target: 10, higherIsBetter: false },
@@ -154,11 +157,13 @@ export const benchmarks: Benchmark[] = [
   { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 wall time", unit: "s", target: 1, higherIsBetter: false, run: async () => (await saadSolla()).wall },
   { name: "ode: Saad–Solla K=M=4, η=0.5, t=0…1000 RHS evaluations", unit: "RHS", target: 20_000, higherIsBetter: false, run: async () => (await saadSolla()).nRhs },
   { name: "ode: mixture ODE K=8, D=400 time per RHS", unit: "ms", target: 10, higherIsBetter: false, run: () => mixtureRhs() },
-  { name: "ode: Saad–Solla K=M=32 time per RHS (CPU; t=0…1000 = 5,674 RHS)", unit: "ms", target: 1.76, higherIsBetter: false, run: () => saadSollaRhs32() },
-  { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run (GBS rtol 1e-9, guarded) wall time, 1 thread", unit: "s", target: 10, higherIsBetter: false, run: async () => (await saadSolla32(1)).wall },
+  { name: "ode: Saad–Solla K=M=32 time per RHS (CPU; t=0…1000 = 3,738 RHS with DOP853)", unit: "ms", target: 2.6, higherIsBetter: false, run: () => saadSollaRhs32() },
+  { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run (DOP853 rtol 1e-9, guarded) wall time, 1 thread", unit: "s", target: 10, higherIsBetter: false, run: async () => (await saadSolla32(1)).wall },
   { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run CPU time, 1 thread", unit: "s", higherIsBetter: false, run: async () => (await saadSolla32(1)).cpu },
   { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run RHS evaluations", unit: "RHS", higherIsBetter: false, run: async () => (await saadSolla32(1)).nRhs },
   { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run wall time, 2 threads", unit: "s", target: 10, higherIsBetter: false, run: async () => (await saadSolla32(2)).wall },
+  { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run with GBS (the default before DOP853) wall time, 1 thread", unit: "s", higherIsBetter: false, run: async () => (await saadSolla32(1, "gbs")).wall },
+  { name: "ode: Saad–Solla K=M=32, η=0.5, t=0…1000 full run with GBS RHS evaluations", unit: "RHS", higherIsBetter: false, run: async () => (await saadSolla32(1, "gbs")).nRhs },
   { name: "ode: mixture ODE K=32, D=400 time per RHS (CPU)", unit: "ms", target: 20, higherIsBetter: false, run: () => mixtureRhs32() },
   { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS wall time", unit: "s", higherIsBetter: false, run: async () => (await mixtureStiff("gbs")).wall },
   { name: "ode: mixture ODE Fig. 3, trained readout, t=0…1000, GBS RHS evaluations", unit: "RHS", higherIsBetter: false, run: async () => (await mixtureStiff("gbs")).nRhs },

@@ -31,7 +31,7 @@
  *              wrapper (its scale, first gradient, loss after every iteration, final V).  Checks: the
  *              same objective at U0 (1e-10), the same minimum from a well-conditioned start (1e-9),
  *              both stop by convergence; ratio = time to the same loss (see benchCpDecomp)
- *   saad-solla Saad–Solla K = M = 4 to t = 1000 (GBS rtol 1e-9); no Python peer: compared with the
+ *   saad-solla Saad–Solla K = M = 4 to t = 1000 (DOP853 rtol 1e-9, the default); no Python peer: compared with the
  *              fixed figure of a C++ Euler code (dt = 0.01), 1.3 s, measured once on one of these
  *              machines (issue 12) — a reference number, not run here
  *
@@ -699,7 +699,7 @@ async function benchSaadSolla(): Promise<void> {
   }
   rows.push({
     key: "saad-solla", workload: "Saad–Solla K = M = 4 to t = 1000",
-    rfdyn: { label: "GBS rtol 1e-9", runs: ours, unit: "s", note: `${nRhs} RHS` },
+    rfdyn: { label: "DOP853 rtol 1e-9", runs: ours, unit: "s", note: `${nRhs} RHS` },
     peer: null,
     reference: { label: "C++ Euler code, dt = 0.01 (fixed reference figure from issue 12, not run here)", value: CPP_EULER_SECONDS, unit: "s" },
     ratios: ours.map((s) => CPP_EULER_SECONDS / s), target: "keep ≥ 5",

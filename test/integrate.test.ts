@@ -316,7 +316,7 @@ describe("solve: retcodes", () => {
   });
 
   it('"maxiters" when the step budget runs out', () => {
-    for (const alg of ["gbs", "rkc", "rodas", "bdf", "rk4", "euler"] as const) {
+    for (const alg of ["gbs", "dop853", "rkc", "rodas", "bdf", "rk4", "euler"] as const) {
       const s = solve({ rhs: oscillator, y0: [1, 0], tspan: [0, 100] }, alg, { maxSteps: 5, dt: 0.01 });
       expect(s.retcode, alg).toBe("maxiters");
       expect(s.message).toMatch(/maxSteps \(5\) exceeded/);
@@ -338,12 +338,12 @@ describe("solve: retcodes", () => {
   });
 
   it('"event" and "steady" for every algorithm', () => {
-    for (const alg of ["gbs", "rkc", "rodas", "bdf", "rk4", "euler"] as const) {
+    for (const alg of ["gbs", "dop853", "rkc", "rodas", "bdf", "rk4", "euler"] as const) {
       const ev = solve(
         { rhs: (_t, _y, d) => void (d[0] = 1), y0: [0], tspan: [0, 10], saveat: [0, 1, 2, 3], events: { stop: (t) => (t >= 1.5 ? "late" : null) } },
         alg,
-        // The implicit methods integrate y' = 1 exactly, so their steps grow without bound: cap them.
-        { dt: 0.1, hMax: alg === "rodas" || alg === "bdf" ? 0.5 : 0 },
+        // The implicit methods and dop853 integrate y' = 1 exactly, so their steps grow without bound: cap them.
+        { dt: 0.1, hMax: alg === "rodas" || alg === "bdf" || alg === "dop853" ? 0.5 : 0 },
       );
       expect(ev.retcode, alg).toBe("event");
       expect(ev.reason).toBe("late");
@@ -365,7 +365,7 @@ describe("solve: retcodes", () => {
   it('"interrupted" with an already-aborted signal returns y = [y0], t = [t0]', async () => {
     const ac = new AbortController();
     ac.abort();
-    for (const alg of ["gbs", "rkc", "rodas", "bdf", "rk4", "euler"] as const) {
+    for (const alg of ["gbs", "dop853", "rkc", "rodas", "bdf", "rk4", "euler"] as const) {
       const p: OdeProblem = { rhs: oscillator, y0: [1, 0], tspan: [2, 5], saveat: [2, 3, 4, 5] };
       for (const s of [solve(p, alg, { dt: 0.1, signal: ac.signal }), await solveAsync(p, alg, { dt: 0.1, signal: ac.signal })]) {
         expect(s.retcode, alg).toBe("interrupted");
@@ -379,7 +379,7 @@ describe("solve: retcodes", () => {
   });
 
   it('"interrupted" when the signal is aborted mid-run (from onStep)', () => {
-    for (const alg of ["gbs", "rkc", "rodas", "bdf", "rk4", "euler"] as const) {
+    for (const alg of ["gbs", "dop853", "rkc", "rodas", "bdf", "rk4", "euler"] as const) {
       const ac = new AbortController();
       let tAbort = NaN;
       const s = solve({ rhs: oscillator, y0: [1, 0], tspan: [0, 10], saveat: [0, 1, 2, 3, 10] }, alg, {
@@ -434,7 +434,7 @@ describe("solveAsync", () => {
   const { rhs, y0 } = forcedDiffusion();
   const saveat = Array.from({ length: 51 }, (_, i) => i * 0.37);
   const problem: OdeProblem = { rhs, y0, tspan: [0, saveat[50]], saveat };
-  const opts = { euler: { dt: 0.001 }, rk4: { dt: 0.0015 }, rkc: {}, gbs: {}, rodas: {}, bdf: {} } as const;
+  const opts = { euler: { dt: 0.001 }, rk4: { dt: 0.0015 }, rkc: {}, gbs: {}, dop853: {}, rodas: {}, bdf: {} } as const;
 
   /** solve and solveAsync on `problem`; the number of 1 ms timer ticks that ran during the await. */
   async function both(alg: keyof typeof opts) {
@@ -460,7 +460,7 @@ describe("solveAsync", () => {
     expect(same).toBe(true);
   }
 
-  for (const alg of ["gbs", "rkc", "rodas", "bdf"] as const) {
+  for (const alg of ["gbs", "dop853", "rkc", "rodas", "bdf"] as const) {
     it(`gives bit-identical t and y to solve, pausing on the way (${alg})`, async () => {
       const { sync, asy, ticks, ms } = await both(alg);
       expect(sync.retcode).toBe("success");
@@ -579,7 +579,7 @@ describe("solve: validation", () => {
   });
   it("unknown algorithm, missing dt, bad problem", () => {
     expect(() => solve(base, "rk45" as never)).toThrow(RangeError);
-    expect(() => solve(base, "rk45" as never)).toThrow('solve: method must be one of "gbs", "rkc", "rodas", "bdf", "rk4", "euler" (got rk45)');
+    expect(() => solve(base, "rk45" as never)).toThrow('solve: method must be one of "gbs", "dop853", "rkc", "rodas", "bdf", "rk4", "euler" (got rk45)');
     expect(() => solve(base, "euler")).toThrow(RangeError);
     expect(() => solve(base, "euler", { dt: undefined })).toThrow('solve: dt is required for method "euler"');
     expect(() => solve(null as never)).toThrow(TypeError);

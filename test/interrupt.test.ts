@@ -45,7 +45,7 @@ function longModel(name: string): unknown {
     case "lsg-ode": { const m = golden("lsg24-single-ode"); m.ode.t1 = 1e6; m.ode.steadyTol = 0; m.ode.maxSteps = 1e9; return m; }
     case "lsg-sgd": { const m = golden("lsg24-kurtosis-sgd").base; m.sgd.t1 = 20000; /* ≥ 10 s of SGD: still running when the signal comes */ return m; }
     // gbs pauses only at output times (src/integrate/solve.ts): 2000 of them keep it responsive.
-    case "ode-ts": { const m = golden("saad-solla-plateau"); m.kind = "ode"; delete m.sgd; m.teacherStudent.noise = 0.1; m.time = { end: 50000, points: 2000, spacing: "linear" }; return m; }
+    case "ode-ts": { const m = golden("saad-solla-plateau"); m.kind = "ode"; delete m.sgd; m.teacherStudent.noise = 0.1; m.time = { end: 500000, points: 2000, spacing: "linear" }; return m; }
     case "ode-mix": { const m = golden("ig22-fig3-ode-long"); m.time.end = 1e5; return m; }
     case "compare-ts": { const m = golden("saad-solla-plateau"); m.time.end = 2000; m.sgd.seeds = 4; return m; }
     case "compare-mix": { const m = golden("ig22-fig3-compare"); m.time.end = 400; m.sgd.seeds = 3; m.solver.method = "rkc"; return m; }

@@ -84,9 +84,13 @@ describe("Saad–Solla ODE: the plateau is the unstable symmetric fixed point", 
     expect(Math.abs(asym.eps[1] / level - 1)).toBeLessThan(0.01);
     expect(Math.abs(asym.eps[2] / level - 1)).toBeLessThan(0.01);
     expect(asym.eps[times.length - 1]).toBeLessThan(1e-12);
-    expect(asym.status).toBe("event"); // perfect student reached to double precision (t ≈ 1800)
+    // Perfect student reached to double precision: ε(500) ≈ 1.3e-7, then ε ≤ 1e-13 at t ≈ 800–860
+    // (dop853 and gbs at rtol 1e-9 … 1e-13; GBS with the default atol 1e-11: ≈ 1800) — down there ε
+    // is at the rounding floor of Q + T − 2R, so the exact time is noise.
+    expect(asym.status).toBe("event");
     expect(asym.message).toMatch(/^converged/);
-    expect(asym.tConverged).toBeGreaterThan(1000);
+    expect(asym.tConverged).toBeGreaterThan(500);
+    expect(asym.eps[4]).toBeGreaterThan(1e-8);
     expect(asym.t).toEqual(times);
     // ε on the plateau is the value of the symmetric fixed point: 0.01464 for K = M = 2, η = 0.5.
     expect(level).toBeGreaterThan(0.0140);

@@ -1728,3 +1728,43 @@ export function allFinite(x: usize, n: i32): i32 {
   }
   return s == 0 ? 1 : 0;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Explicit Runge–Kutta stage combinations (DOP853, src/integrate/dop853.ts): mirrors tsRkCombine of
+// src/kernels/rk-combine.ts operation for operation (lanes hold different components).
+
+/**
+ * out[i] = base[i] + h·s_i (base = 0: out[i] = h·s_i) with s_i = c_0 k_0[i] + c_1 k_1[i] + … summed
+ * left to right, for i < n; the m terms' arrays are at the byte offsets offs[0 … m) (i32) and their
+ * coefficients at coefs[0 … m) (f64).  out may be base but no k_j.
+ */
+export function rkCombine(n: i32, m: i32, offs: usize, coefs: usize, base: usize, h: f64, out: usize): void {
+  const hv = f64x2.splat(h);
+  const p0: usize = <usize>load<i32>(offs);
+  const c0s = load<f64>(coefs);
+  const c0 = f64x2.splat(c0s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o: usize = <usize>i << 3;
+    let s0 = f64x2.mul(c0, v128.load(p0 + o)), s1 = f64x2.mul(c0, v128.load(p0 + o, 16));
+    for (let j = 1; j < m; j++) {
+      const pj: usize = <usize>load<i32>(offs + (<usize>j << 2)) + o;
+      const cj = f64x2.splat(load<f64>(coefs + (<usize>j << 3)));
+      s0 = f64x2.add(s0, f64x2.mul(cj, v128.load(pj)));
+      s1 = f64x2.add(s1, f64x2.mul(cj, v128.load(pj, 16)));
+    }
+    if (base) {
+      v128.store(out + o, f64x2.add(v128.load(base + o), f64x2.mul(hv, s0)));
+      v128.store(out + o, f64x2.add(v128.load(base + o, 16), f64x2.mul(hv, s1)), 16);
+    } else {
+      v128.store(out + o, f64x2.mul(hv, s0));
+      v128.store(out + o, f64x2.mul(hv, s1), 16);
+    }
+  }
+  for (; i < n; i++) {
+    const o: usize = <usize>i << 3;
+    let s = c0s * load<f64>(p0 + o);
+    for (let j = 1; j < m; j++) s += load<f64>(coefs + (<usize>j << 3)) * load<f64>(<usize>load<i32>(offs + (<usize>j << 2)) + o);
+    store<f64>(out + o, base ? load<f64>(base + o) + h * s : h * s);
+  }
+}

@@ -45,13 +45,16 @@ export abstract class DenseOutputStepper {
     /** End of the integration interval: steps never go beyond it. */
     protected readonly tEnd: number,
     protected readonly maxSteps: number,
+    /** Storage for yn (length n; e.g. a row of a stepper's work block), else a new array. */
+    ynStore?: Float64Array,
   ) {
     const n = y0.length;
     this.n = n;
     this.t = t0;
     this.tn = t0;
     this.y = Float64Array.from(y0);
-    this.yn = Float64Array.from(y0);
+    this.yn = ynStore ?? new Float64Array(n);
+    this.yn.set(y0);
     this.fn = new Float64Array(n);
     this.fScratch = new Float64Array(n);
   }

@@ -1,5 +1,6 @@
 /**
  * ODE integration: an OdeProblem → solve(problem, algorithm, options) → OdeSolution, over GBS (ODEX, ./gbs.ts),
+ * DOP853 (explicit Runge–Kutta of order 8 with dense output),
  * Runge–Kutta–Chebyshev (stiff gradient flows), the implicit RODAS (Rosenbrock) and BDF/NDF (with
  * analytic or finite-difference Jacobians), RK4 and Euler.  See ./types.ts.
  */

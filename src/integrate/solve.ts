@@ -1,7 +1,7 @@
 /**
  * `solve(problem, algorithm, options)` / `solveAsync`: the single entry point for ODE integration in
- * rfdyn.  One driver validates, dispatches on the algorithm to the GBS stepper (ODEX port, ./gbs.ts), the RKC stepper
- * or a fixed-step scheme, collects the state on the output grid, stops early on steady state, a
+ * rfdyn.  One driver validates, dispatches on the algorithm to the GBS stepper (ODEX port, ./gbs.ts), DOP853
+ * (./dop853.ts), the RKC stepper, the implicit RODAS / BDF steppers or a fixed-step scheme, collects the state on the output grid, stops early on steady state, a
  * user event or abort, reports progress, and turns numerical failures into retcodes.
  */
 import { FixedStepper } from "./fixed.js";
@@ -9,6 +9,7 @@ import { GbsStepper } from "./odex.js";
 import { RkcStepper } from "./rkc.js";
 import { RodasStepper } from "./rodas.js";
 import { BdfStepper } from "./bdf.js";
+import { Dop853Stepper } from "./dop853.js";
 import { IntegrationError, type Algorithm, type Method, type OdeProblem, type OdeSolution, type Retcode, type SolveOptions, type SolveStats } from "./types.js";
 import { runCooperatively, runToEnd, YieldClock } from "../run/hooks.js";
 
@@ -23,7 +24,7 @@ export const SOLVE_DEFAULTS = {
   hMax: 0,
 };
 
-const METHODS: readonly Method[] = ["gbs", "rkc", "rodas", "bdf", "rk4", "euler"];
+const METHODS: readonly Method[] = ["gbs", "dop853", "rkc", "rodas", "bdf", "rk4", "euler"];
 
 /** What the method-specific steppers provide to the driver below. */
 interface Stepper {
@@ -56,7 +57,7 @@ export function solve(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS
 /**
  * `solve`, returning to the event loop every ~40 ms of work so that signal handlers run: a Ctrl-C
  * on the main thread aborts `opts.signal` and the integration stops at its next step with retcode
- * "interrupted".  The arithmetic is exactly `solve`'s: rkc, rodas, bdf and fixed-step integrations pause at any
+ * "interrupted".  The arithmetic is exactly `solve`'s: dop853, rkc, rodas, bdf and fixed-step integrations pause at any
  * step and resume where they were; gbs pauses only at output times (odex restarts there anyway),
  * so its responsiveness is the time between two output times.
  *
@@ -71,8 +72,11 @@ export async function solveAsync(problem: OdeProblem, algorithm: Algorithm = SOL
 
 /** A run's integration settings as the ODE theories take them (each with its own default tolerances). */
 export interface RunSolveSettings {
-  /** Integrator: adaptive GBS (default), RKC or the implicit rodas / bdf (stiff problems; FD Jacobians). */
-  method?: "gbs" | "rkc" | "rodas" | "bdf";
+  /**
+   * Integrator: adaptive GBS (the default unless the theory names its own), DOP853 (explicit order 8,
+   * dense output), RKC or the implicit rodas / bdf (stiff problems; FD Jacobians).
+   */
+  method?: "gbs" | "dop853" | "rkc" | "rodas" | "bdf";
   rtol?: number;
   atol?: number;
   /** Maximum adaptive step (0 = unlimited). */
@@ -81,19 +85,19 @@ export interface RunSolveSettings {
 }
 
 /**
- * `solveAsync` for an ODE theory's run: its settings (gbs, no step limit and 10⁶ steps unless given;
- * `tol` the theory's default tolerances), the run's signal and progress, and its checkpoints.
+ * `solveAsync` for an ODE theory's run: its settings (no step limit and 10⁶ steps unless given;
+ * `tol` the theory's default tolerances and method, gbs unless it names one), the run's signal and progress, and its checkpoints.
  * `progressMetrics` adds observables to the progress events.
  */
 export function solveRun(
   problem: OdeProblem,
   settings: RunSolveSettings,
-  tol: { rtol: number; atol: number },
+  tol: { rtol: number; atol: number; method?: RunSolveSettings["method"] },
   hooks: { signal?: SolveOptions["signal"]; onProgress?: SolveOptions["onProgress"] },
   durable: { checkpoint?: SolveOptions["checkpoint"]; resumeFrom?: SolveOptions["resumeFrom"] },
   progressMetrics?: SolveOptions["progressMetrics"],
 ): Promise<OdeSolution> {
-  return solveAsync(problem, settings.method ?? "gbs", {
+  return solveAsync(problem, settings.method ?? tol.method ?? "gbs", {
     rtol: settings.rtol ?? tol.rtol,
     atol: settings.atol ?? tol.atol,
     hMax: settings.hMax ?? 0,
@@ -149,7 +153,7 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   const h0 = positive("h0", opts.h0 ?? SOLVE_DEFAULTS.h0);
   const hMax = opts.hMax ?? SOLVE_DEFAULTS.hMax;
   if (!(hMax >= 0 && hMax < Infinity)) throw new RangeError(`solve: hMax must be ≥ 0 and finite, 0 = unlimited (got ${hMax})`);
-  const adaptive = method === "gbs" || method === "rkc" || method === "rodas" || method === "bdf";
+  const adaptive = method === "gbs" || method === "dop853" || method === "rkc" || method === "rodas" || method === "bdf";
   const maxSteps = opts.maxSteps ?? (adaptive ? SOLVE_DEFAULTS.maxSteps : Infinity);
   if (!(maxSteps >= 1 && (Number.isInteger(maxSteps) || maxSteps === Infinity))) {
     throw new RangeError(`solve: maxSteps must be a positive integer (got ${maxSteps})`);
@@ -183,6 +187,8 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
   let stepper: Stepper;
   if (method === "gbs") {
     stepper = new GbsStepper(rhs, y, t0, { rtol, atol, maxSteps, h0, hMax });
+  } else if (method === "dop853") {
+    stepper = new Dop853Stepper(rhs, y, t0, { rtol, atol, maxSteps, hMax, tEnd: t1, carry: opts.carry, h0: opts.h0 === undefined ? undefined : h0 });
   } else if (method === "rkc") {
     stepper = new RkcStepper(rhs, y, t0, {
       rtol, atol, maxSteps, hMax, span: t1 - t0, spectralRadius, carry: opts.carry,
@@ -237,7 +243,7 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
       }
     }
     if (onProgress && progressClock.due()) report(t, yt);
-    // rkc, rodas, bdf and fixed-step steppers resume exactly where they paused; odex restarts its extrapolation
+    // dop853, rkc, rodas, bdf and fixed-step steppers resume exactly where they paused; odex restarts its extrapolation
     // tableau on every call, so gbs only pauses at output times (where it restarts anyway).
     if (cooperative && !restartsOnResume && clock.due()) {
       pause = true;
@@ -335,7 +341,7 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
       ys.push(yGood.slice());
     }
   }
-  if (opts.carry && (stepper instanceof RkcStepper || stepper instanceof RodasStepper || stepper instanceof BdfStepper)) stepper.saveCarry(opts.carry);
+  if (opts.carry && (stepper instanceof RkcStepper || stepper instanceof RodasStepper || stepper instanceof BdfStepper || stepper instanceof Dop853Stepper)) stepper.saveCarry(opts.carry);
   retcode = retcode as Retcode; // assigned in callbacks: undo the control-flow narrowing
   // Interrupted: save the last output time reached, so a resumed run loses only what came after it.
   if (retcode === "interrupted") savePending();

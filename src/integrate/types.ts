@@ -10,7 +10,7 @@ import type { RunHooks, RunStatus } from "../run/hooks.js";
 /** dy/dt at (t, y) into dydt; y is the solver's own state buffer and must not be written. */
 export type Rhs = (t: number, y: Float64Array, dydt: Float64Array) => void;
 
-export type Method = "gbs" | "rkc" | "rodas" | "bdf" | "rk4" | "euler";
+export type Method = "gbs" | "dop853" | "rkc" | "rodas" | "bdf" | "rk4" | "euler";
 
 /**
  * Solver state carried across consecutive `solve` calls on adjacent intervals (a run split into
@@ -63,7 +63,8 @@ export interface OdeProblem {
 }
 
 /**
- * Integration algorithm: adaptive Gragg–Bulirsch–Stoer (odex), RKC (stiff, real spectra), the
+ * Integration algorithm: adaptive Gragg–Bulirsch–Stoer (odex), DOP853 (explicit Runge–Kutta of order 8
+ * with dense output; smooth non-stiff problems at tight tolerances), RKC (stiff, real spectra), the
  * implicit stiff solvers RODAS (Rosenbrock, order 4, one Jacobian per step) and BDF (variable-order
  * NDF 1–5, Jacobian reused across steps), fixed-step RK4 / Euler.
  */

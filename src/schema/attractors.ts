@@ -86,7 +86,7 @@ export const attractorsSchema = z
         T: z.number().gt(0).max(1e9).default(1000),
         times: z.number().int().min(2).max(100_000).default(80),
         tMin: z.number().gt(0).max(1e9).optional(),
-        method: z.enum(["gbs", "rkc", "bdf", "rodas", "rk4", "euler"]).default("gbs"),
+        method: z.enum(["gbs", "dop853", "rkc", "bdf", "rodas", "rk4", "euler"]).default("gbs"),
         rtol: z.number().gt(0).lt(1).default(1e-8),
         atol: z.number().gt(0).max(1).default(1e-10),
         dt: z.number().gt(0).max(1e6).default(0.01),

@@ -14,7 +14,7 @@
  *   init         { kind: "random", scale } w0 ~ N(0, scale²/D)  |  { kind: "file", path } (.npy or .json)
  *                |  { kind: "inline", w: [D numbers] }
  *   integration  { method, rtol, atol, dt, T, times (count of log-spaced outputs), stop: { steadyTol, iprThreshold } }
- *                method: gbs | rkc | bdf | rodas | rk4 | euler.  bdf (variable-order NDF with the flow's
+ *                method: gbs | dop853 | rkc | bdf | rodas | rk4 | euler.  bdf (variable-order NDF with the flow's
  *                analytic Jacobian, reused across steps) needs the fewest RHS evaluations on these mildly
  *                stiff flows (see README, "Stiff solvers"); rodas evaluates a Jacobian every step and
  *                suits small D only.
@@ -74,7 +74,7 @@ export const FLOW_MAX_DIAGONAL_D = 10_000;
 
 export const flowIntegrationSchema = z
   .object({
-    method: z.enum(["gbs", "rkc", "rodas", "bdf", "rk4", "euler"]).default("bdf"),
+    method: z.enum(["gbs", "dop853", "rkc", "rodas", "bdf", "rk4", "euler"]).default("bdf"),
     rtol: z.number().gt(0).lt(1).default(1e-7),
     atol: z.number().gt(0).max(1).default(1e-10),
     dt: z.number().gt(0).max(1e6).default(0.01),

@@ -59,7 +59,7 @@ export const lsgSchema = z
     ode: z
       .object({
         t1: z.number().gt(0).max(1e9).default(1000),
-        method: z.enum(["gbs", "rodas", "bdf", "rk4", "euler"]).default("gbs"),
+        method: z.enum(["gbs", "dop853", "rodas", "bdf", "rk4", "euler"]).default("gbs"),
         rtol: z.number().gt(0).lt(1).default(1e-8),
         atol: z.number().gt(0).max(1).default(1e-10),
         dt: z.number().gt(0).max(1e6).optional(),

@@ -304,7 +304,7 @@ export class SaadSollaOde {
   };
 }
 
-/** Output times and integrator settings (adaptive GBS by default, rtol 1e-9, atol 1e-11). */
+/** Output times and integrator settings (DOP853 by default, rtol 1e-9, atol 1e-11; see src/integrate/dop853.ts). */
 export interface TeacherStudentRunOptions extends RunSolveSettings {
   /** Output times (ascending, starting at or after 0). */
   times: readonly number[];
@@ -475,7 +475,7 @@ export async function integrateTeacherStudent(params: TeacherStudentParams, init
   const { ode, problem, finish } = teacherStudentProblem(params, init, opts);
   try {
     await ode.ready();
-    return finish(await solveRun(problem, opts, { rtol: 1e-9, atol: 1e-11 }, hooks, durable, (_t, y) => ({ eps: ode.error(y) })));
+    return finish(await solveRun(problem, opts, { rtol: 1e-9, atol: 1e-11, method: "dop853" }, hooks, durable, (_t, y) => ({ eps: ode.error(y) })));
   } finally {
     ode.close();
   }
