@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     cpu: (c.user + c.system) / 1e6,
     digest: createHash("sha256").update(strip(r)).digest("hex"),
     perLane: stats.perWorker ?? [],
+    busyMs: (stats.busyMs ?? []).map(Math.round),
+    firstDoneMs: (stats.firstDoneMs ?? []).map(Math.round),
     steals: stats.steals ?? 0,
     meanUnitMs: stats.meanUnitMs ?? 0,
   };

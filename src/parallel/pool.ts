@@ -58,6 +58,9 @@ export interface PoolStats {
   stolenUnits: number;
   /** Units finished (any outcome) per lane (lane 0: the main thread). */
   perWorker: number[];
+  /** Milliseconds spent inside units per lane, and the lane's first unit's end (ms after the call). */
+  busyMs: number[];
+  firstDoneMs: number[];
   /** Mean measured unit duration (ms). */
   meanUnitMs: number;
 }
@@ -192,13 +195,19 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
   if (threads === 1) {
     let sumMs = 0;
     stats.perWorker = [0];
+    stats.busyMs = [0];
+    stats.firstDoneMs = [NaN];
+    const tCall = performance.now();
     for (const t of tasks) {
       if (signal.aborted) break;
       const t0 = performance.now();
       const r = await executeUnit(t, signal);
-      sumMs += performance.now() - t0;
+      const t1 = performance.now();
+      sumMs += t1 - t0;
       results.push(r);
       stats.perWorker[0]++;
+      stats.busyMs[0] += t1 - t0;
+      if (results.length === 1) stats.firstDoneMs[0] = t1 - tCall;
       opts.onResult?.(r, results.length, total);
     }
     stats.meanUnitMs = results.length ? sumMs / results.length : 0;
@@ -215,6 +224,9 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
   stats.workers = threads;
   stats.started = fresh ? nWorkers : 0;
   stats.perWorker = new Array<number>(threads).fill(0);
+  stats.busyMs = new Array<number>(threads).fill(0);
+  stats.firstDoneMs = new Array<number>(threads).fill(NaN);
+  const tCall = performance.now();
   for (const pw of pool.workers) pw.w.ref();
 
   // Contiguous ranges [lo, hi) of task indices, one per lane (lane 0: the main thread).
@@ -315,6 +327,8 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
       sumMs += ms;
       nMs++;
       stats.perWorker[k]++;
+      stats.busyMs[k] += ms;
+      if (Number.isNaN(stats.firstDoneMs[k])) stats.firstDoneMs[k] = performance.now() - tCall;
       results.push(r);
       if (!r.ok) stop();
       opts.onResult?.(r, results.length, total);
@@ -384,7 +398,7 @@ export async function runUnits(tasks: readonly UnitTask[], opts: PoolOptions): P
 }
 
 function emptyStats(): PoolStats {
-  return { workers: 0, started: 0, batches: 0, maxBatch: 0, steals: 0, stolenUnits: 0, perWorker: [], meanUnitMs: 0 };
+  return { workers: 0, started: 0, batches: 0, maxBatch: 0, steals: 0, stolenUnits: 0, perWorker: [], busyMs: [], firstDoneMs: [], meanUnitMs: 0 };
 }
 
 /**
