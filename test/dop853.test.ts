@@ -17,6 +17,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { solve, solveAsync, type OdeProblem, type OdeSolution, type Rhs, type SolveOptions, type SolverState } from "../src/integrate/index.js";
 import { decodeExact, encodeExact } from "../src/io/run-store.js";
+import { expectSameSolution } from "./fixtures/solutions.js";
 import { kernelBackend, setKernelBackend, simdAvailable, type KernelBackend } from "../src/kernels/index.js";
 import { RK_MAX_TERMS, RkWork, tsRkCombine } from "../src/kernels/rk-combine.js";
 import { integrateTeacherStudent, teacherStudentProblem } from "../src/theory/saad-solla.js";
@@ -26,15 +27,6 @@ import { Rng } from "../src/stats/rng.js";
 const initial: KernelBackend = kernelBackend();
 afterEach(() => { setKernelBackend(initial); });
 
-function expectSameSolution(a: OdeSolution, b: OdeSolution): void {
-  expect(a.retcode).toBe(b.retcode);
-  expect(a.stats).toEqual(b.stats);
-  expect(a.t).toEqual(b.t);
-  expect(a.y.length).toBe(b.y.length);
-  for (let k = 0; k < a.y.length; k++) {
-    for (let i = 0; i < a.y[k].length; i++) if (!Object.is(a.y[k][i], b.y[k][i])) throw new Error(`y[${k}][${i}]: ${a.y[k][i]} ≠ ${b.y[k][i]}`);
-  }
-}
 
 describe("order of the method and of its dense output", () => {
   const rhs: Rhs = (t, y, dy) => { dy[0] = y[0] * Math.cos(t); };

@@ -23,6 +23,7 @@ import { describe, expect, it } from "vitest";
 import { solve, solveAsync, type Jac, type OdeProblem, type OdeSolution, type Rhs, type SolveOptions, type SolverState } from "../src/integrate/index.js";
 import { luFactor, luSolve } from "../src/integrate/linalg.js";
 import { decodeExact, encodeExact } from "../src/io/run-store.js";
+import { expectSameSolution } from "./fixtures/solutions.js";
 import { Rng } from "../src/stats/rng.js";
 
 const rober: Rhs = (_t, y, dy) => {
@@ -154,15 +155,6 @@ describe("dense LU with partial pivoting", () => {
   });
 });
 
-function expectSameSolution(a: OdeSolution, b: OdeSolution): void {
-  expect(a.retcode).toBe(b.retcode);
-  expect(a.stats).toEqual(b.stats);
-  expect(a.t).toEqual(b.t);
-  expect(a.y.length).toBe(b.y.length);
-  for (let k = 0; k < a.y.length; k++) {
-    for (let i = 0; i < a.y[k].length; i++) if (!Object.is(a.y[k][i], b.y[k][i])) throw new Error(`y[${k}][${i}]: ${a.y[k][i]} ≠ ${b.y[k][i]}`);
-  }
-}
 
 describe("checkpoints and cooperative runs are bit-identical", () => {
   // Mildly stiff nonlinear ring (as in test/checkpoint.test.ts) with a steady state, FD Jacobian.

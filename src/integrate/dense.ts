@@ -16,6 +16,9 @@ import { IntegrationError, type FailureCode, type Rhs } from "./types.js";
 /** Callback after each accepted step; return false to stop the integration there. */
 export type AcceptedStep = (t: number, y: Float64Array) => boolean;
 
+/** Rejected attempts in a row with a NaN/Inf error estimate before a step gives up. */
+const MAX_NAN_RETRIES = 40;
+
 export abstract class DenseOutputStepper {
   /** Visible time and state (see the module comment). */
   t: number;
@@ -141,6 +144,45 @@ export abstract class DenseOutputStepper {
   protected attempt(): void {
     if (this.attempts >= this.maxSteps) this.fail(`maxSteps (${this.maxSteps}) exceeded`, "maxiters");
     this.attempts++;
+  }
+
+  /**
+   * An attempt from tn with step h: capped by hMax (0 = none) and, within 0.01 % of the end of the
+   * interval, cut to land on tEnd (`last`); counted against the budget.
+   */
+  protected attemptStep(h: number, hMax: number): { h: number; last: boolean } {
+    if (hMax > 0 && h > hMax) h = hMax;
+    const rem = this.tEnd - this.tn;
+    let last = false;
+    if (h * 1.0001 >= rem) {
+      h = rem;
+      last = true;
+    }
+    this.attempt();
+    return { h, last };
+  }
+
+  /**
+   * After a rejected attempt of size h with error estimate err: counts it and returns the next step
+   * and the count of consecutive non-finite estimates — `shrunk` (the controller's choice) when err
+   * is finite (count reset), h/10 when it is NaN/Inf (failing after MAX_NAN_RETRIES in a row).
+   * Fails with "dtmin" when the next step is below the rounding level of tn.
+   */
+  protected retryStep(h: number, err: number, shrunk: number, nanRetries: number): [number, number] {
+    this.nRejected++;
+    let next: number;
+    if (Number.isFinite(err)) {
+      nanRetries = 0;
+      next = shrunk;
+    } else {
+      if (++nanRetries > MAX_NAN_RETRIES) this.fail("state became NaN/Inf");
+      next = 0.1 * h;
+    }
+    if (next < Math.max(10 * Number.EPSILON * Math.abs(this.tn), 1e-300)) {
+      if (Number.isFinite(err)) this.fail(`step size underflowed (h = ${next.toExponential(2)})`, "dtmin");
+      this.fail("state became NaN/Inf");
+    }
+    return [next, nanRetries];
   }
 
   protected fail(what: string, code: FailureCode = "unstable"): never {

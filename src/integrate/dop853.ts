@@ -75,7 +75,6 @@ const DENSE: readonly Coefs[] = [
 const N_MAIN = 11;
 /** Step-size control (dop853.f): safety 0.9, 1/6 ≤ h_new/h·… as fac bounds, exponent 1/8. */
 const SAFE = 0.9, FAC_MIN = 1 / 6, FAC_MAX = 1 / 0.333, EXPO = 1 / 8;
-const MAX_NAN_RETRIES = 40;
 
 /** Rows of the work block: k_1 … k_16, y_new, the stage argument, the two error estimates, y_old, F0 … F6, y_n. */
 const ROW_K = 0, ROW_YNEW = 16, ROW_TMP = 17, ROW_E5 = 18, ROW_E3 = 19, ROW_YOLD = 20, ROW_F = 21, ROW_YN = 28, ROWS = 29;
@@ -216,16 +215,7 @@ export class Dop853Stepper extends DenseOutputStepper {
     let rejected = false;
     let nanRetries = 0;
     for (;;) {
-      let h = this.h;
-      if (this.hMax > 0 && h > this.hMax) h = this.hMax;
-      const rem = this.tEnd - t;
-      let last = false;
-      if (h * 1.0001 >= rem) {
-        h = rem;
-        last = true;
-      }
-      const hMin = Math.max(10 * Number.EPSILON * Math.abs(t), 1e-300);
-      this.attempt();
+      const { h, last } = this.attemptStep(this.h, this.hMax);
       for (let s = 0; s < N_MAIN; s++) {
         const st = STAGES[s];
         this.combine(yn, h, this.stages[s], tmp);
@@ -250,19 +240,8 @@ export class Dop853Stepper extends DenseOutputStepper {
 
       const fac11 = Math.pow(err, EXPO);
       if (!(err <= 1)) {
-        this.nRejected++;
         rejected = true;
-        if (Number.isFinite(err)) {
-          nanRetries = 0;
-          this.h = h / Math.min(FAC_MAX, fac11 / SAFE);
-        } else {
-          if (++nanRetries > MAX_NAN_RETRIES) this.fail("state became NaN/Inf");
-          this.h = 0.1 * h;
-        }
-        if (this.h < hMin) {
-          if (Number.isFinite(err)) this.fail(`step size underflowed (h = ${this.h.toExponential(2)})`, "dtmin");
-          this.fail("state became NaN/Inf");
-        }
+        [this.h, nanRetries] = this.retryStep(h, err, h / Math.min(FAC_MAX, fac11 / SAFE), nanRetries);
         continue;
       }
 

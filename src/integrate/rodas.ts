@@ -62,7 +62,6 @@ const DD31 = -0.6762803392801253, DD32 = 6.087714651680015, DD33 = 16.4308432089
 
 /** Step-size control constants of rodas.f: 1/6 ≤ h_new/h ≤ 5... expressed as fac bounds, safety 0.9. */
 const FAC_MIN = 1 / 6, FAC_MAX = 5, SAFE = 0.9;
-const MAX_NAN_RETRIES = 40;
 const MAX_SINGULAR = 5;
 
 export class RodasStepper extends DenseOutputStepper {
@@ -168,16 +167,7 @@ export class RodasStepper extends DenseOutputStepper {
     let nanRetries = 0;
     let singular = 0;
     for (;;) {
-      let h = this.h;
-      if (this.hMax > 0 && h > this.hMax) h = this.hMax;
-      const rem = this.tEnd - t;
-      let last = false;
-      if (h * 1.0001 >= rem) {
-        h = rem;
-        last = true;
-      }
-      const hMin = Math.max(10 * Number.EPSILON * Math.abs(t), 1e-300);
-      this.attempt();
+      const { h, last } = this.attemptStep(this.h, this.hMax);
       // E = I/(γh) − J, factorised.
       const fac = 1 / (h * GAMMA);
       for (let i = 0; i < n * n; i++) E[i] = -J[i];
@@ -235,22 +225,10 @@ export class RodasStepper extends DenseOutputStepper {
       const err = Math.sqrt(sum / n);
 
       if (!(err <= 1)) {
-        this.nRejected++;
         rejected = true;
-        if (Number.isFinite(err)) {
-          nanRetries = 0;
-          const f = Math.max(FAC_MIN, Math.min(FAC_MAX, Math.pow(err, 0.25) / SAFE));
-          this.h = h / f;
-          // rodas.f: a rejected very first step is retried ten times smaller.
-          if (this.nAccepted === 0) this.h = 0.1 * h;
-        } else {
-          if (++nanRetries > MAX_NAN_RETRIES) this.fail("state became NaN/Inf");
-          this.h = 0.1 * h;
-        }
-        if (this.h < hMin) {
-          if (Number.isFinite(err)) this.fail(`step size underflowed (h = ${this.h.toExponential(2)})`, "dtmin");
-          this.fail("state became NaN/Inf");
-        }
+        // rodas.f: a rejected very first step is retried ten times smaller.
+        const shrunk = this.nAccepted === 0 ? 0.1 * h : h / Math.max(FAC_MIN, Math.min(FAC_MAX, Math.pow(err, 0.25) / SAFE));
+        [this.h, nanRetries] = this.retryStep(h, err, shrunk, nanRetries);
         continue;
       }
 
