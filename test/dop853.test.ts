@@ -15,9 +15,8 @@
  *     within 1.5× of GBS's, absolute < 1e-8 for both), with < 0.8× the RHS.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { solve, solveAsync, type OdeProblem, type OdeSolution, type Rhs, type SolveOptions, type SolverState } from "../src/integrate/index.js";
-import { decodeExact, encodeExact } from "../src/io/run-store.js";
-import { expectSameSolution } from "./fixtures/solutions.js";
+import { solve, solveAsync, type OdeProblem, type Rhs, type SolveOptions } from "../src/integrate/index.js";
+import { expectSameSolution, resumedTwice } from "./fixtures/solutions.js";
 import { kernelBackend, setKernelBackend, simdAvailable, type KernelBackend } from "../src/kernels/index.js";
 import { RK_MAX_TERMS, RkWork, tsRkCombine } from "../src/kernels/rk-combine.js";
 import { integrateTeacherStudent, teacherStudentProblem } from "../src/theory/saad-solla.js";
@@ -144,20 +143,6 @@ describe("checkpoints and cooperative runs are bit-identical", () => {
   const problem: OdeProblem = { rhs, y0, tspan: [0, 16], saveat: times };
   const opts: SolveOptions = { rtol: 1e-9, atol: 1e-11 };
 
-  async function resumed(async: boolean): Promise<OdeSolution> {
-    let saved: SolverState | undefined;
-    const keep = (s: SolverState) => { saved = async ? (decodeExact(encodeExact(s)) as SolverState) : s; };
-    for (const k of [4, 7]) {
-      const ac = new AbortController();
-      let n = 0;
-      const o: SolveOptions = { ...opts, signal: ac.signal, resumeFrom: saved, checkpoint: { every: 0, save: (s) => { keep(s); if (++n >= k) ac.abort(); } } };
-      const sol = async ? await solveAsync(problem, "dop853", o) : solve(problem, "dop853", o);
-      expect(sol.retcode).toBe("interrupted");
-    }
-    const o: SolveOptions = { ...opts, resumeFrom: saved, checkpoint: { every: 0, save: keep } };
-    return async ? solveAsync(problem, "dop853", o) : solve(problem, "dop853", o);
-  }
-
   for (const async of [false, true]) {
     it(`resumed twice from checkpoints = uninterrupted (${async ? "solveAsync, via the file encoding" : "solve"})`, async () => {
       const ends: number[] = [];
@@ -165,7 +150,7 @@ describe("checkpoints and cooperative runs are bit-identical", () => {
       expect(ref.retcode).toBe("success");
       // Most output times fall inside steps (dense output), so the checkpoints carry it.
       expect(times.filter((t) => !ends.includes(t)).length).toBeGreaterThan(times.length / 2);
-      expectSameSolution(await resumed(async), ref);
+      expectSameSolution(await resumedTwice(problem, "dop853", opts, async), ref);
     });
   }
   it("solveAsync pausing at every step = solve", async () => {

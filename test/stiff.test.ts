@@ -20,10 +20,9 @@
  *  - stats.nJac counts calls of the analytic Jacobian; FD Jacobians add n RHS each.
  */
 import { describe, expect, it } from "vitest";
-import { solve, solveAsync, type Jac, type OdeProblem, type OdeSolution, type Rhs, type SolveOptions, type SolverState } from "../src/integrate/index.js";
+import { solve, solveAsync, type Jac, type OdeProblem, type Rhs, type SolveOptions } from "../src/integrate/index.js";
 import { luFactor, luSolve } from "../src/integrate/linalg.js";
-import { decodeExact, encodeExact } from "../src/io/run-store.js";
-import { expectSameSolution } from "./fixtures/solutions.js";
+import { expectSameSolution, resumedTwice } from "./fixtures/solutions.js";
 import { Rng } from "../src/stats/rng.js";
 
 const rober: Rhs = (_t, y, dy) => {
@@ -170,27 +169,13 @@ describe("checkpoints and cooperative runs are bit-identical", () => {
   const problem: OdeProblem = { rhs, y0, tspan: [0, 16], saveat: times, autonomous: true, events: { steadyTol: 1e-9 } };
   const opts: SolveOptions = { rtol: 1e-7, atol: 1e-9 };
 
-  async function resumed(method: "rodas" | "bdf", async: boolean): Promise<OdeSolution> {
-    let saved: SolverState | undefined;
-    const keep = (s: SolverState) => { saved = async ? (decodeExact(encodeExact(s)) as SolverState) : s; };
-    for (const k of [4, 7]) {
-      const ac = new AbortController();
-      let n = 0;
-      const o: SolveOptions = { ...opts, signal: ac.signal, resumeFrom: saved, checkpoint: { every: 0, save: (s) => { keep(s); if (++n >= k) ac.abort(); } } };
-      const sol = async ? await solveAsync(problem, method, o) : solve(problem, method, o);
-      expect(sol.retcode).toBe("interrupted");
-    }
-    const o: SolveOptions = { ...opts, resumeFrom: saved, checkpoint: { every: 0, save: keep } };
-    return async ? solveAsync(problem, method, o) : solve(problem, method, o);
-  }
-
   for (const method of ["rodas", "bdf"] as const) {
     for (const async of [false, true]) {
       it(`${method}: resumed twice from checkpoints = uninterrupted (${async ? "solveAsync, via the file encoding" : "solve"})`, async () => {
         const ref = solve(problem, method, opts);
         expect(["success", "steady"]).toContain(ref.retcode);
         expect(ref.stats.nJac).toBeGreaterThan(0);
-        expectSameSolution(await resumed(method, async), ref);
+        expectSameSolution(await resumedTwice(problem, method, opts, async), ref);
       });
     }
     it(`${method}: solveAsync pausing at every step = solve`, async () => {

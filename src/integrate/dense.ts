@@ -11,7 +11,22 @@
  * for.  So a stop (event, steady state, abort) at the end of a step comes after all outputs before
  * it, exactly as with the steppers that land on output times.
  */
-import { IntegrationError, type FailureCode, type Rhs } from "./types.js";
+import { IntegrationError, type FailureCode, type Rhs, type SolverCarry } from "./types.js";
+
+/** Settings of the adaptive dense-output steppers (already validated by `solve`). */
+export interface AdaptiveSettings {
+  rtol: number;
+  atol: number;
+  maxSteps: number;
+  /** Maximum step size; 0 = unlimited. */
+  hMax: number;
+  /** Initial step (undefined: estimated). */
+  h0?: number;
+  /** End of the integration interval. */
+  tEnd: number;
+  /** Step size carried from a previous segment. */
+  carry?: SolverCarry;
+}
 
 /** Callback after each accepted step; return false to stop the integration there. */
 export type AcceptedStep = (t: number, y: Float64Array) => boolean;

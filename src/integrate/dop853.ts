@@ -23,24 +23,9 @@
  * The coefficients are those of Hairer's dop853.f (Dormand–Prince 8(5,3)), here as sparse rows
  * [stage index (0-based: k_1 is 0), coefficient].
  */
-import { allFinite, DenseOutputStepper } from "./dense.js";
+import { allFinite, DenseOutputStepper, type AdaptiveSettings } from "./dense.js";
 import { RkWork } from "../kernels/rk-combine.js";
 import type { Rhs, SolverCarry } from "./types.js";
-
-/** Settings of the explicit adaptive stepper (already validated by `solve`). */
-export interface Dop853Settings {
-  rtol: number;
-  atol: number;
-  maxSteps: number;
-  /** Maximum step size; 0 = unlimited. */
-  hMax: number;
-  /** Initial step (undefined: estimated). */
-  h0?: number;
-  /** End of the integration interval. */
-  tEnd: number;
-  /** Step size carried from a previous segment. */
-  carry?: SolverCarry;
-}
 
 type Coefs = readonly (readonly [number, number])[];
 interface Stage { c: number; a: Coefs }
@@ -108,7 +93,7 @@ export class Dop853Stepper extends DenseOutputStepper {
   private readonly e3Terms: Terms;
   private readonly denseTerms: Terms[];
 
-  constructor(rhs: Rhs, y0: Float64Array, t0: number, s: Dop853Settings) {
+  constructor(rhs: Rhs, y0: Float64Array, t0: number, s: AdaptiveSettings) {
     const work = new RkWork(y0.length, ROWS);
     super(rhs, y0, t0, s.tEnd, s.maxSteps, work.row(ROW_YN));
     this.work = work;

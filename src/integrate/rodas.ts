@@ -22,26 +22,15 @@
  * A step costs 6 RHS + 1 Jacobian + 1 LU of n×n; it pays off over explicit methods when the problem
  * is stiff and J is cheap (small n or an analytic J).
  */
-import { allFinite, DenseOutputStepper } from "./dense.js";
+import { allFinite, DenseOutputStepper, type AdaptiveSettings } from "./dense.js";
 import { evalJacobian, luFactor, luSolve } from "./linalg.js";
 import type { Jac, Rhs, SolverCarry } from "./types.js";
 
 /** Settings shared by the implicit steppers (already validated by `solve`). */
-export interface ImplicitSettings {
-  rtol: number;
-  atol: number;
-  maxSteps: number;
-  /** Maximum step size; 0 = unlimited. */
-  hMax: number;
-  /** Initial step (undefined: estimated). */
-  h0?: number;
-  /** End of the integration interval. */
-  tEnd: number;
+export interface ImplicitSettings extends AdaptiveSettings {
   jac?: Jac;
   /** f does not depend on t (skips the ∂f/∂t difference of Rosenbrock methods). */
   autonomous: boolean;
-  /** Step size carried from a previous segment. */
-  carry?: SolverCarry;
 }
 
 // rodas.f, ROCOE, METH = 1 (Hairer & Wanner 1996).
