@@ -73,7 +73,6 @@ export class Dop853Stepper extends DenseOutputStepper {
   private readonly hMax: number;
   /** Step size to try next. */
   private h = NaN;
-  private nAccepted = 0;
   private readonly work: RkWork;
   /** k_1 … k_16 (index 12 = k_13 = f at the end of the step). */
   private readonly k: Float64Array[];
@@ -130,7 +129,7 @@ export class Dop853Stepper extends DenseOutputStepper {
 
   saveState(): Record<string, unknown> {
     const s: Record<string, unknown> = {
-      ...this.baseState(), h: this.h, nAccepted: this.nAccepted, tOld: this.tOld, hLast: this.hLast,
+      ...this.baseState(), h: this.h, tOld: this.tOld, hLast: this.hLast,
       yOld: this.yOld.slice(), denseReady: this.denseReady,
     };
     // A checkpoint is taken at an output time: inside a step the dense output was needed (and is
@@ -143,7 +142,6 @@ export class Dop853Stepper extends DenseOutputStepper {
   restoreState(s: Record<string, unknown>): void {
     this.restoreBase(s);
     this.h = s.h as number;
-    this.nAccepted = s.nAccepted as number;
     this.tOld = s.tOld as number;
     this.hLast = s.hLast as number;
     this.yOld.set(s.yOld as Float64Array);
@@ -248,7 +246,6 @@ export class Dop853Stepper extends DenseOutputStepper {
       this.fnValid = true;
       this.denseReady = false;
       this.h = hNew;
-      this.nAccepted++;
       this.nSteps++;
       return;
     }
