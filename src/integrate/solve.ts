@@ -1,8 +1,9 @@
 /**
  * `solve(problem, algorithm, options)` / `solveAsync`: the single entry point for ODE integration in
- * rfdyn.  One driver validates, dispatches on the algorithm to the GBS stepper (ODEX port, ./gbs.ts), DOP853
- * (./dop853.ts), the RKC stepper, the implicit RODAS / BDF steppers or a fixed-step scheme, collects the state on the output grid, stops early on steady state, a
- * user event or abort, reports progress, and turns numerical failures into retcodes.
+ * rfdyn.  One driver validates, dispatches on the algorithm to the GBS stepper (ODEX port, ./gbs.ts),
+ * DOP853 (./dop853.ts), the RKC stepper, the implicit RODAS / BDF steppers or a fixed-step scheme,
+ * collects the state on the output grid, stops early on steady state, a user event or abort, reports
+ * progress, and turns numerical failures into retcodes.
  */
 import { FixedStepper } from "./fixed.js";
 import { GbsStepper } from "./odex.js";
@@ -57,8 +58,8 @@ export function solve(problem: OdeProblem, algorithm: Algorithm = SOLVE_DEFAULTS
 /**
  * `solve`, returning to the event loop every ~40 ms of work so that signal handlers run: a Ctrl-C
  * on the main thread aborts `opts.signal` and the integration stops at its next step with retcode
- * "interrupted".  The arithmetic is exactly `solve`'s: dop853, rkc, rodas, bdf and fixed-step integrations pause at any
- * step and resume where they were; gbs pauses only at output times (odex restarts there anyway),
+ * "interrupted".  The arithmetic is exactly `solve`'s: dop853, rkc, rodas, bdf and fixed-step
+ * integrations pause at any step and resume where they were; gbs pauses only at output times (odex restarts there anyway),
  * so its responsiveness is the time between two output times.
  *
  * Checkpoints (`opts.checkpoint`, `opts.resumeFrom`, see CheckpointOptions): the full state is
