@@ -8,6 +8,8 @@
  *     accuracy at two tolerances, and at two looser ones has the error of scipy's DOP853 to 1e-3;
  *   - the SIMD and TS stage combinations give the same bits (kernel on random data for every term
  *     count and vector-body/tail sizes; whole solves on both backends);
+ *   - stiffness detection: Robertson's problem is flagged in the message (and still solved), a long
+ *     oscillator run is not;
  *   - checkpoints: resumed twice = uninterrupted, bit for bit (sync, and async through the file
  *     encoding); solveAsync pausing at every step = solve;
  *   - the Saad–Solla ODEs (the teacher–student default method): at the default rtol 1e-9, ε(t) is
@@ -83,6 +85,27 @@ describe("Arenstorf orbit", () => {
       expect(Math.hypot(...y0.map((v, i) => end[i] - v))).toBeLessThan(bound);
     });
   }
+});
+
+describe("stiffness detection (dop853.f's test, a diagnostic in the message)", () => {
+  it("flags Robertson's problem as stiff and carries on; a long non-stiff run stays unflagged", () => {
+    const rober: Rhs = (_t, y, d) => {
+      d[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
+      d[2] = 3e7 * y[1] * y[1];
+      d[1] = -d[0] - d[2];
+    };
+    const s = solve({ rhs: rober, y0: [1, 0, 0], tspan: [0, 40] }, "dop853", { rtol: 1e-6, atol: 1e-10 });
+    expect(s.retcode).toBe("success");
+    // Explicit steps are held at the stability limit: measured 17,883 steps, stiff from t ≈ 2.93.
+    expect(s.stats.nSteps).toBeGreaterThan(1015);
+    expect(s.message).toMatch(/^reached t = 40; dop853: the problem appears stiff from t = \d+(\.\d+)? \(rodas, bdf or rkc may need far fewer RHS\)$/);
+    // Reference y1(40) = 0.7158270687193267 (Hairer & Wanner II, Robertson's problem).
+    expect(Math.abs(s.y[1][0] - 0.7158270687193267)).toBeLessThan(1e-6);
+    const osc: Rhs = (_t, y, d) => { d[0] = y[1]; d[1] = -y[0]; };
+    const o = solve({ rhs: osc, y0: [1, 0], tspan: [0, 3000] }, "dop853", { rtol: 1e-12, atol: 1e-12 });
+    expect(o.stats.nSteps).toBeGreaterThan(2000); // the test ran at least twice
+    expect(o.message).toBe("reached t = 3000");
+  });
 });
 
 describe("stage combinations: SIMD = TS, bit for bit", () => {

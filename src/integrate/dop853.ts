@@ -12,8 +12,12 @@
  * and sk_i = atol + rtol·max(|y_i|, |y_new,i|),
  *   err = |h| · ‖e5/sk‖² / √(n (‖e5/sk‖² + 0.01 ‖e3/sk‖²)).
  * Step control (dop853.f defaults, β = 0): fac = clamp(err^{1/8} / 0.9, 1/6, 1/0.333), h_new = h/fac;
- * after a rejection the next accepted step does not grow.  No stiffness detection: stiff problems
- * belong to rodas/bdf/rkc.
+ * after a rejection the next accepted step does not grow.  Stiffness detection (dop853.f): every
+ * 1000th accepted step, and at every step while suspicious, h·λ is estimated from the last two
+ * evaluations at t + h, |h|·‖f(y_new) − f(y_12)‖ / ‖y_new − y_12‖ (y_12 the argument of stage 12); 15
+ * estimates in a row above 6.1 mark the problem as stiff from there on (six below reset the count).
+ * The integration goes on — an explicit method still converges, only slowly — and the solution's
+ * message says so (stiff problems belong to rodas, bdf or rkc).
  *
  * Dense output (output times inside a step): y(t_old + θh) = y_old + θ(F0 + (1−θ)(F1 + θ(F2 + (1−θ)(F3
  * + θ(F4 + (1−θ)(F5 + θ F6)))))), with F0 = y_new − y_old, F1 = h k_1 − F0, F2 = 2F0 − h(k_1 + k_13) and
@@ -60,6 +64,8 @@ const DENSE: readonly Coefs[] = [
 const N_MAIN = 11;
 /** Step-size control (dop853.f): safety 0.9, 1/6 ≤ h_new/h·… as fac bounds, exponent 1/8. */
 const SAFE = 0.9, FAC_MIN = 1 / 6, FAC_MAX = 1 / 0.333, EXPO = 1 / 8;
+/** Stiffness detection (dop853.f defaults): test every NSTIFF accepted steps; h·λ above HLAMB_STIFF. */
+const NSTIFF = 1000, HLAMB_STIFF = 6.1;
 
 /** Rows of the work block: k_1 … k_16, y_new, the stage argument, the two error estimates, y_old, F0 … F6, y_n. */
 const ROW_K = 0, ROW_YNEW = 16, ROW_TMP = 17, ROW_E5 = 18, ROW_E3 = 19, ROW_YOLD = 20, ROW_F = 21, ROW_YN = 28, ROWS = 29;
@@ -86,6 +92,10 @@ export class Dop853Stepper extends DenseOutputStepper {
   private readonly yOld: Float64Array;
   private readonly F: Float64Array[];
   private denseReady = false;
+  /** Stiffness detection: consecutive stiff / non-stiff estimates, and where it was first declared. */
+  private iasti = 0;
+  private nonsti = 0;
+  private stiffAt = NaN;
   private readonly stages: Terms[];
   private readonly bTerms: Terms;
   private readonly e5Terms: Terms;
@@ -130,7 +140,7 @@ export class Dop853Stepper extends DenseOutputStepper {
   saveState(): Record<string, unknown> {
     const s: Record<string, unknown> = {
       ...this.baseState(), h: this.h, tOld: this.tOld, hLast: this.hLast,
-      yOld: this.yOld.slice(), denseReady: this.denseReady,
+      yOld: this.yOld.slice(), denseReady: this.denseReady, iasti: this.iasti, nonsti: this.nonsti, stiffAt: this.stiffAt,
     };
     // A checkpoint is taken at an output time: inside a step the dense output was needed (and is
     // ready); at the end of a step nothing of the old step is needed.  Keep the stages otherwise.
@@ -146,8 +156,35 @@ export class Dop853Stepper extends DenseOutputStepper {
     this.hLast = s.hLast as number;
     this.yOld.set(s.yOld as Float64Array);
     this.denseReady = s.denseReady as boolean;
+    this.iasti = s.iasti as number;
+    this.nonsti = s.nonsti as number;
+    this.stiffAt = s.stiffAt as number;
     if (s.F) (s.F as Float64Array[]).forEach((f, i) => this.F[i].set(f));
     if (s.k) (s.k as Float64Array[]).forEach((f, i) => this.k[i].set(f));
+  }
+
+  /** The stiffness diagnostic for the solution's message. */
+  note(): string | undefined {
+    return Number.isNaN(this.stiffAt) ? undefined : `dop853: the problem appears stiff from t = ${this.stiffAt} (rodas, bdf or rkc may need far fewer RHS)`;
+  }
+
+  /** dop853.f's stiffness test after the accepted step from t of size h (k_13 and y_new in place). */
+  private stiffnessTest(t: number, h: number): void {
+    const { n, k, ynew, tmp } = this;
+    const k12 = k[11], k13 = k[12];
+    let stnum = 0, stden = 0;
+    for (let i = 0; i < n; i++) {
+      const a = k13[i] - k12[i], b = ynew[i] - tmp[i];
+      stnum += a * a;
+      stden += b * b;
+    }
+    if (!(stden > 0)) return;
+    if (Math.abs(h) * Math.sqrt(stnum / stden) > HLAMB_STIFF) {
+      this.nonsti = 0;
+      if (++this.iasti === 15 && Number.isNaN(this.stiffAt)) this.stiffAt = t;
+    } else if (++this.nonsti === 6) {
+      this.iasti = 0;
+    }
   }
 
   /** out = base + h·Σ_j c_j k_j (base null: h·Σ …) on the work block. */
@@ -232,6 +269,8 @@ export class Dop853Stepper extends DenseOutputStepper {
       const tNew = last ? this.tEnd : t + h;
       rhs(tNew, ynew, k[12]);
       this.nRhs++;
+      // tmp still holds stage 12's argument y_12 (c_12 = 1: evaluated at t + h like k_13).
+      if ((this.nSteps + 1) % NSTIFF === 0 || this.iasti > 0) this.stiffnessTest(t, h);
       const fac = Math.max(FAC_MIN, Math.min(FAC_MAX, fac11 / SAFE));
       let hNew = h / fac;
       if (rejected) hNew = Math.min(hNew, h);

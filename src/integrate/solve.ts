@@ -43,6 +43,8 @@ interface Stepper {
   restoreState(s: Record<string, unknown>): void;
   /** Free work memory held outside the JS heap once the integration is over (optional). */
   release?(): void;
+  /** A diagnostic for the solution's message (e.g. dop853's stiffness detection), if any. */
+  note?(): string | undefined;
 }
 
 /**
@@ -356,6 +358,8 @@ function* drive(problem: OdeProblem, algorithm: Algorithm, opts: SolveOptions, c
       : retcode === "event" ? `stopped at t = ${tEnd}: ${reason}`
       : `interrupted at t = ${tEnd}`;
   }
+  const note = (stepper as Stepper).note?.();
+  if (note) message += `; ${note}`;
   (stepper as Stepper).release?.();
   const sol: OdeSolution = {
     t: ts, y: ys, retcode, message, tEnd,
