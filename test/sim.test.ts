@@ -16,7 +16,7 @@ import { EpochBatcher, SgdStepper } from "../src/sim/sgd.js";
 import { buildTask, logSchedule, simulate, snapshotIndices, type SimulationConfig } from "../src/sim/simulate.js";
 import { readNpy } from "../src/io/npy.js";
 import { denseFromRow, kernelRow } from "../src/data/kernels.js";
-import { evaluate } from "../src/sim/network.js";
+import { evaluate, evaluateAsync } from "../src/sim/network.js";
 import { parseWith } from "../src/schema/common.js";
 import { resolveSimulateSizes, simulateSchema } from "../src/schema/simulate.js";
 import { UserError } from "../src/run/errors.js";
@@ -254,6 +254,27 @@ describe("test metrics against closed forms", () => {
     const se = Math.sqrt((s2 / N - ev.pmse ** 2) / N);
     expect(Math.abs(ev.pmse - exact)).toBeLessThan(4 * se);
     expect(exact - 1).toBeGreaterThan(20 * se); // E[φ²] is resolved: a missing or doubled term would fail
+  });
+
+  it("evaluateAsync = evaluate bit for bit (pmse, accuracy, saturation counts), returning to the event loop as it goes", async () => {
+    const L = 100, K = 12, N = 30_000;
+    const task = { geometry: { dim: 1 as const, L }, classes: [{ kind: "gp" as const, xi: 1 }, { kind: "gp" as const, xi: 4 }] as const, labels: "pm1" as const };
+    const net = initNetwork({ K, activation: "erf", secondLayer: { mode: "fixed", value: 0.3 }, bias: { mode: "trained", value: 0.2, pattern: "split" }, initScale: 2 }, L, new Rng(3));
+    const { X, y } = buildTask(task).dataset(N, new Rng(9));
+    const s1 = new Float64Array(K), s2 = new Float64Array(K);
+    const a = evaluate(net, X, y, N, [-1, 1], s1);
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 0);
+    const b = await evaluateAsync(net, X, y, N, [-1, 1], s2, 0); // everyMs 0: back to the event loop after every block
+    clearInterval(iv);
+    expect(Object.is(b.pmse, a.pmse)).toBe(true);
+    expect(b.accuracy).toBe(a.accuracy);
+    expect(Array.from(s2)).toEqual(Array.from(s1));
+    expect(s1.some((c) => c > 0)).toBe(true);
+    expect(ticks).toBeGreaterThan(0);
+    // An odd count (a partial last block) as well.
+    const c = await evaluateAsync(net, X, y, 1000 + 7, [-1, 1]);
+    expect(c).toEqual(evaluate(net, X, y, 1000 + 7, [-1, 1]));
   });
 });
 
