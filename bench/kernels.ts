@@ -1,5 +1,5 @@
 /**
- * Kernel throughput (src/kernels) against this core's peaks, per backend.
+ * Kernel throughput (src/kernels) against this core's peaks (arithmetic and, for the flow row pass, loads), per backend.
  *
  * Peaks are estimated with multiply–add microkernels (12 independent chains of a ← a·m + c, 2 flops
  * each, enough to cover the mul and add latencies): scalar JS (what the TS kernels can reach at best)
@@ -66,6 +66,25 @@ function simdPeak(): number {
   const s = perCall(() => { wk.peakSimd(iters); }, 0.5);
   return (48 * iters) / s / 1e9;
 }
+
+/** WebAssembly v128 loads per second (G/s): eight L1-resident loads per round. */
+function loadPeak(): number {
+  const wk = wasmKernels();
+  if (!wk) return NaN;
+  const iters = 2e7;
+  const s = perCall(() => { wk.peakLoads(iters); }, 0.5);
+  return (8 * iters) / s / 1e9;
+}
+
+/**
+ * The flow row pass's pipelined loop (wasm/kernels.ts rowPassD) issues, per 4 rows × 4 columns
+ * (64 flops), 22 v128 loads: 16 of x (each entry once for its dot product, once for the update),
+ * 4 of w (the next block's dot products run in two loops of two rows: four rows' eight accumulators,
+ * w and the update's temporaries would not fit V8's 16 xmm registers) and 2 of out (+ 2 stores).
+ * With 16 multiplies and 16 adds on two pipes each it is bound by the loads, not by the arithmetic:
+ * bound = loads/s × 64 / 22.
+ */
+const ROW_PASS_FLOPS_PER_LOAD = 64 / 22;
 
 type Pair = Record<KernelBackend, number>;
 const cache = new Map<string, Pair>();
@@ -158,9 +177,9 @@ const FLOPS = {
   gemv: 1000 * 2 * K * VD,
 };
 
-let peaks: { scalar: number; simd: number } | null = null;
+let peaks: { scalar: number; simd: number; loads: number } | null = null;
 function getPeaks() {
-  return (peaks ??= { scalar: scalarPeak(), simd: simdPeak() });
+  return (peaks ??= { scalar: scalarPeak(), simd: simdPeak(), loads: loadPeak() });
 }
 
 function rows(label: string, pair: () => Pair, flops: () => number, unitTime: "ms" | "µs" = "ms"): Benchmark[] {
@@ -177,7 +196,13 @@ function rows(label: string, pair: () => Pair, flops: () => number, unitTime: "m
 export const benchmarks: Benchmark[] = [
   { name: "kernels: scalar JS multiply–add peak (one core)", unit: "GFLOP/s", run: () => getPeaks().scalar },
   { name: "kernels: wasm f64x2 multiply–add peak (one core)", unit: "GFLOP/s", run: () => getPeaks().simd },
+  { name: "kernels: wasm v128 loads, L1-resident (one core)", unit: "G/s", run: () => getPeaks().loads },
   ...rows("kernels: flow row pass D=100 P=1e4", flowPass, () => FLOPS.flow),
+  { name: "kernels: flow row pass D=100: load-port bound (22 loads per 64 flops)", unit: "GFLOP/s", run: () => getPeaks().loads * ROW_PASS_FLOPS_PER_LOAD },
+  {
+    name: "kernels: flow row pass D=100 [wasm-simd]: fraction of the load-port bound", unit: "×",
+    run: () => FLOPS.flow / flowPass()["wasm-simd"] / 1e9 / (getPeaks().loads * ROW_PASS_FLOPS_PER_LOAD),
+  },
   ...rows("kernels: cp loss+grad D=100 P=1e4 r=20", cpPass, () => FLOPS.cp()),
   ...rows("kernels: secondMoment D=1600 P=1000", syrk, () => FLOPS.syrk),
   { name: "kernels: secondMoment D=1600 P=1.6e5 (×160) [wasm-simd]", unit: "s", higherIsBetter: false, run: () => 160 * syrk()["wasm-simd"] },

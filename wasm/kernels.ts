@@ -800,6 +800,24 @@ export function peakSimd(iters: i32, x: f64): f64 {
   return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
 }
 
+// Load-throughput estimate: `iters` rounds of eight v128 loads from a 2 KB block at the start of
+// memory (L1-resident; read only), each folded into its own accumulator by a bitwise xor (the vector
+// ALUs do four of those per cycle, so the loads are what limits the loop).  Returns a value that
+// depends on every load, so nothing is optimised away.
+
+export function peakLoads(iters: i32): f64 {
+  let a0 = v128.splat<i64>(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let k = 0; k < iters; k++) {
+    const q: usize = <usize>(k & 15) << 7;
+    a0 = v128.xor(a0, v128.load(q)); a1 = v128.xor(a1, v128.load(q, 16));
+    a2 = v128.xor(a2, v128.load(q, 32)); a3 = v128.xor(a3, v128.load(q, 48));
+    a4 = v128.xor(a4, v128.load(q, 64)); a5 = v128.xor(a5, v128.load(q, 80));
+    a6 = v128.xor(a6, v128.load(q, 96)); a7 = v128.xor(a7, v128.load(q, 112));
+  }
+  const s = v128.xor(v128.xor(v128.xor(a0, a1), v128.xor(a2, a3)), v128.xor(v128.xor(a4, a5), v128.xor(a6, a7)));
+  return <f64>(i64x2.extract_lane(s, 0) & 1);
+}
+
 // =============================================================================================
 // Tetrachoric (Mehler) series sums of the mixture ODE's η² term (branch mix32; a separate,
 // append-only block).  Mirrors tsTetraSum in src/kernels/tetra.ts operation for operation, so the

@@ -82,15 +82,36 @@ function logSteps(steps: number, n: number): number[] {
 function deadNeuronProbe(specs: [FieldSpec, FieldSpec], geom: Geometry, D: number, ws: readonly Float64Array[], seed: number): number[] {
   const probeTask = new Task(specs.map((s) => makeField(geom, s).sampler), [0, 1]);
   const probe = probeTask.dataset(LSG_PROBE_SIZE, Rng.stream(seed, 2)).X;
-  return ws.map((wk) => {
-    let inactive = 0;
-    for (let m = 0; m < LSG_PROBE_SIZE; m++) {
-      let h = 0;
-      for (let i = 0; i < D; i++) h += wk[i] * probe[m * D + i];
-      if (!(h > 0)) inactive++;
+  // Four weight vectors per pass over the probe rows: each probe entry is loaded once for four dot
+  // products (≈ 3× faster; it was a tenth of an lsg ODE sweep).  Every h is still summed in
+  // increasing i from 0, so the counts are those of one dot product at a time.
+  const n = ws.length, inactive = new Array<number>(n).fill(0);
+  let k = 0;
+  for (; k + 3 < n; k += 4) {
+    const w0 = ws[k], w1 = ws[k + 1], w2 = ws[k + 2], w3 = ws[k + 3];
+    let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    for (let m = 0, o = 0; m < LSG_PROBE_SIZE; m++, o += D) {
+      let h0 = 0, h1 = 0, h2 = 0, h3 = 0;
+      for (let i = 0; i < D; i++) {
+        const x = probe[o + i];
+        h0 += w0[i] * x; h1 += w1[i] * x; h2 += w2[i] * x; h3 += w3[i] * x;
+      }
+      if (!(h0 > 0)) c0++;
+      if (!(h1 > 0)) c1++;
+      if (!(h2 > 0)) c2++;
+      if (!(h3 > 0)) c3++;
     }
-    return inactive >= DEAD_RELU_FRACTION * LSG_PROBE_SIZE ? 1 : 0;
-  });
+    inactive[k] = c0; inactive[k + 1] = c1; inactive[k + 2] = c2; inactive[k + 3] = c3;
+  }
+  for (; k < n; k++) {
+    const wk = ws[k];
+    for (let m = 0, o = 0; m < LSG_PROBE_SIZE; m++, o += D) {
+      let h = 0;
+      for (let i = 0; i < D; i++) h += wk[i] * probe[o + i];
+      if (!(h > 0)) inactive[k]++;
+    }
+  }
+  return inactive.map((c) => (c >= DEAD_RELU_FRACTION * LSG_PROBE_SIZE ? 1 : 0));
 }
 
 /** Run one validated "lsg" model. */

@@ -60,6 +60,7 @@ interface Exports {
   gemvN(m: number, n: number, alpha: number, A: number, x: number, beta: number, y: number): void;
   gemvT(m: number, n: number, alpha: number, A: number, x: number, y: number): void;
   peakSimd(iters: number, x: number): number;
+  peakLoads(iters: number): number;
   i4Sums(n: number, K: number, p0: number, p1: number, C: number, w: number, S: number, out: number): void;
 }
 
@@ -533,6 +534,11 @@ export class WasmKernels {
   /** Runs `iters` rounds of the f64x2 multiply–add microkernel (48 flops per round; for peak estimates). */
   peakSimd(iters: number): number {
     return this.ex.peakSimd(iters, 0.5);
+  }
+
+  /** Runs `iters` rounds of eight L1-resident v128 loads (for the load-throughput estimate). */
+  peakLoads(iters: number): number {
+    return this.ex.peakLoads(iters);
   }
 }
 
