@@ -107,6 +107,23 @@ describe("PhiTable (piecewise Chebyshev in θ = asin a)", () => {
     expect(Math.abs(makePhi(st).phi(1) - 0.75)).toBeLessThan(1e-10);
     expect(Math.abs(phiDirect(st, 1) - 0.75)).toBeLessThan(1e-12);
   });
+
+  it("evalMany (four interleaved recurrences) gives eval's bits for every entry, any n", () => {
+    const rng = new Rng(21);
+    for (const s of [{ kind: "nlgp", gain: 3, convention: "lsg24" }, { kind: "kur", k: 4.5 }] as MarginalSpec[]) {
+      const { phi, phiMany, table } = makePhi(makeMarginal(s));
+      expect(phiMany).toBeDefined();
+      const pts = [-1, -0.999999, -0.5, -0, 0, 1e-300, 1e-6, 0.3, 0.9999, 1, 1.5, -7];
+      // Points right on every panel edge (θ = asin a), where a wrong panel would show.
+      for (let p = 1; p < table!.panels; p++) pts.push(Math.sin(table!.edges[p]), -Math.sin(table!.edges[p]));
+      for (let i = 0; i < 40; i++) pts.push(2 * rng.uniform() - 1);
+      for (const n of [pts.length, pts.length - 1, pts.length - 2, pts.length - 3, 3, 1, 0]) {
+        const a = Float64Array.from(pts.slice(0, n)), out = new Float64Array(n).fill(NaN);
+        phiMany!(a, out, n);
+        for (let i = 0; i < n; i++) expect(Object.is(out[i], phi(a[i])), `${s.kind}: a = ${a[i]}, n = ${n}`).toBe(true);
+      }
+    }
+  });
 });
 
 describe("effective ODE", () => {

@@ -1786,3 +1786,63 @@ export function rkCombine(n: i32, m: i32, offs: usize, coefs: usize, base: usize
     store<f64>(out + o, base ? load<f64>(base + o) + h * s : h * s);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Two matrix–vector products with one vector (the LSG24 effective ODE, src/kernels/matvec2.ts):
+// u = A w, r = B w for D×D matrices given TRANSPOSED (AT[j·D + i] = A_ij), so that one v128 load
+// holds rows i and i + 1 of column j.  Lanes hold different rows; each entry is summed over
+// j = 0, 1, … D − 1 in order from +0 (product, then add), exactly as tsMatvec2.
+
+export function matvec2T(D: i32, AT: usize, BT: usize, w: usize, u: usize, r: usize): void {
+  const rs: usize = <usize>D << 3;
+  let i = 0;
+  // Six rows at a time: three v128 sums per matrix, six independent add chains (with four the add
+  // latency bounds the loop; with eight V8 hoists the eight loads of an iteration above the adds
+  // and spills a sum to the stack).
+  for (; i + 6 <= D; i += 6) {
+    const o: usize = <usize>i << 3;
+    let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0);
+    let b0 = f64x2.splat(0), b1 = f64x2.splat(0), b2 = f64x2.splat(0);
+    let pa = AT + o, pb = BT + o;
+    for (let j = 0; j < D; j++) {
+      const wj = v128.load64_splat(w + (<usize>j << 3));
+      a0 = f64x2.add(a0, f64x2.mul(v128.load(pa), wj));
+      a1 = f64x2.add(a1, f64x2.mul(v128.load(pa, 16), wj));
+      a2 = f64x2.add(a2, f64x2.mul(v128.load(pa, 32), wj));
+      b0 = f64x2.add(b0, f64x2.mul(v128.load(pb), wj));
+      b1 = f64x2.add(b1, f64x2.mul(v128.load(pb, 16), wj));
+      b2 = f64x2.add(b2, f64x2.mul(v128.load(pb, 32), wj));
+      pa += rs;
+      pb += rs;
+    }
+    v128.store(u + o, a0); v128.store(u + o, a1, 16); v128.store(u + o, a2, 32);
+    v128.store(r + o, b0); v128.store(r + o, b1, 16); v128.store(r + o, b2, 32);
+  }
+  // Then pairs of rows.
+  for (; i + 2 <= D; i += 2) {
+    const o: usize = <usize>i << 3;
+    let a = f64x2.splat(0), b = f64x2.splat(0);
+    let pa = AT + o, pb = BT + o;
+    for (let j = 0; j < D; j++) {
+      const wj = v128.load64_splat(w + (<usize>j << 3));
+      a = f64x2.add(a, f64x2.mul(v128.load(pa), wj));
+      b = f64x2.add(b, f64x2.mul(v128.load(pb), wj));
+      pa += rs;
+      pb += rs;
+    }
+    v128.store(u + o, a);
+    v128.store(r + o, b);
+  }
+  // The last row of an odd D.
+  if (i < D) {
+    const o: usize = <usize>i << 3;
+    let a: f64 = 0, b: f64 = 0;
+    for (let j = 0; j < D; j++) {
+      const wj = load<f64>(w + (<usize>j << 3)), q: usize = <usize>j * rs + o;
+      a += load<f64>(AT + q) * wj;
+      b += load<f64>(BT + q) * wj;
+    }
+    store<f64>(u + o, a);
+    store<f64>(r + o, b);
+  }
+}

@@ -44,6 +44,23 @@ const odex = createRequire(import.meta.url)("odex") as { Solver: new (n: number)
  */
 export const ODEX_PACKAGE_MAX_DIM = 4096;
 
+/**
+ * The call in progress of an `OdexPackageSolver` (what the two module-level functions below, handed
+ * to every odex `solve`, dispatch to).  odex creates its inner functions (F, midex, odxcor) afresh
+ * on each `solve` and calls the user's f from F: with a new wrapper closure per call (one call per
+ * output interval, 40 per lsg unit), V8 saw a new call target each time, deoptimised midex and
+ * recompiled it (≈ 40 ms of TurboFan each time, on a background thread: ≈ 0.75 s of an lsg sweep's
+ * 10 s, which a second busy core no longer hides).  The same two function objects every time keep
+ * those call sites monomorphic.  Saved and restored around each call, so nested solves are safe.
+ */
+let active: OdexPackageSolver | undefined;
+function odexRhs(t: number, y: number[]): number[] {
+  return active!.rhs(t, y);
+}
+function odexObserver(nr: number, xOld: number, xNew: number, y: number[]): boolean | void {
+  return active!.observe(nr, xOld, xNew, y);
+}
+
 /** The odex package behind the port's interface (Float64Array in and out; same outcome codes). */
 class OdexPackageSolver {
   maxSteps = 10000;
@@ -56,6 +73,8 @@ class OdexPackageSolver {
   private readonly dy: Float64Array;
   private readonly ret: number[];
   private readonly yObs: Float64Array;
+  private f: GbsRhs | undefined;
+  private observer: GbsObserver | undefined;
 
   constructor(readonly n: number) {
     this.solver = new odex.Solver(n);
@@ -65,33 +84,41 @@ class OdexPackageSolver {
     this.yObs = new Float64Array(n);
   }
 
+  rhs(t: number, y: number[]): number[] {
+    const { n, yIn, dy, ret } = this;
+    for (let i = 0; i < n; i++) yIn[i] = y[i];
+    this.f!(t, yIn, dy);
+    for (let i = 0; i < n; i++) ret[i] = dy[i];
+    return ret;
+  }
+
+  observe(nr: number, xOld: number, xNew: number, y: number[]): boolean | void {
+    if (nr === 1) return; // odex reports the initial point as step 1
+    const { n, yObs } = this;
+    for (let i = 0; i < n; i++) yObs[i] = y[i];
+    return this.observer!(xOld, xNew, yObs);
+  }
+
   solve(f: GbsRhs, x: number, y0: ArrayLike<number>, xEnd: number, observer?: GbsObserver): { y: Float64Array; outcome: number; nStep: number; nAccept: number; nReject: number; nEval: number } {
-    const { n, solver, yIn, dy, ret, yObs } = this;
+    const { solver } = this;
     solver.maxSteps = this.maxSteps;
     solver.initialStepSize = this.initialStepSize;
     solver.maxStepSize = this.maxStepSize;
     solver.relativeTolerance = this.relativeTolerance;
     solver.absoluteTolerance = this.absoluteTolerance;
-    // odex concatenates y0 onto a plain array (a Float64Array would give NaN): pass number[].
-    const res = solver.solve(
-      (t, y) => {
-        for (let i = 0; i < n; i++) yIn[i] = y[i];
-        f(t, yIn, dy);
-        for (let i = 0; i < n; i++) ret[i] = dy[i];
-        return ret;
-      },
-      x,
-      Array.from(y0),
-      xEnd,
-      observer
-        ? (nr, xOld, xNew, y) => {
-          if (nr === 1) return; // odex reports the initial point as step 1
-          for (let i = 0; i < n; i++) yObs[i] = y[i];
-          return observer(xOld, xNew, yObs);
-        }
-        : undefined,
-    );
-    return { y: Float64Array.from(res.y), outcome: res.outcome, nStep: res.nStep, nAccept: res.nAccept, nReject: res.nReject, nEval: res.nEval };
+    const prev = active;
+    active = this;
+    this.f = f;
+    this.observer = observer;
+    try {
+      // odex concatenates y0 onto a plain array (a Float64Array would give NaN): pass number[].
+      const res = solver.solve(odexRhs, x, Array.from(y0), xEnd, observer ? odexObserver : undefined);
+      return { y: Float64Array.from(res.y), outcome: res.outcome, nStep: res.nStep, nAccept: res.nAccept, nReject: res.nReject, nEval: res.nEval };
+    } finally {
+      active = prev;
+      this.f = undefined;
+      this.observer = undefined;
+    }
   }
 }
 
