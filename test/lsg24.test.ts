@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { setKernelBackend, simdAvailable } from "../src/kernels/index.js";
+import { ChebPanels } from "../src/kernels/cheb-panels.js";
 import { kurVariance, makeField, makeMarginal, type MarginalSpec } from "../src/data/marginals.js";
 import { lbeta } from "../src/stats/gamma.js";
 import { erf as erfRef } from "../src/stats/special.js";
@@ -108,9 +110,11 @@ describe("PhiTable (piecewise Chebyshev in θ = asin a)", () => {
     expect(Math.abs(phiDirect(st, 1) - 0.75)).toBeLessThan(1e-12);
   });
 
-  it("evalMany (four interleaved recurrences) gives eval's bits for every entry, any n", () => {
+  it("evalMany (interleaved recurrences, TS and SIMD) gives eval's bits for every entry, any n", () => {
     const rng = new Rng(21);
-    for (const s of [{ kind: "nlgp", gain: 3, convention: "lsg24" }, { kind: "kur", k: 4.5 }] as MarginalSpec[]) {
+    const backends = simdAvailable() ? (["ts", "wasm-simd"] as const) : (["ts"] as const);
+    for (const [b, s] of backends.flatMap((b) => ([{ kind: "nlgp", gain: 3, convention: "lsg24" }, { kind: "kur", k: 4.5 }] as MarginalSpec[]).map((s) => [b, s] as const))) {
+      const prev = setKernelBackend(b);
       const { phi, phiMany, table } = makePhi(makeMarginal(s));
       expect(phiMany).toBeDefined();
       const pts = [-1, -0.999999, -0.5, -0, 0, 1e-300, 1e-6, 0.3, 0.9999, 1, 1.5, -7];
@@ -120,9 +124,15 @@ describe("PhiTable (piecewise Chebyshev in θ = asin a)", () => {
       for (const n of [pts.length, pts.length - 1, pts.length - 2, pts.length - 3, 3, 1, 0]) {
         const a = Float64Array.from(pts.slice(0, n)), out = new Float64Array(n).fill(NaN);
         phiMany!(a, out, n);
-        for (let i = 0; i < n; i++) expect(Object.is(out[i], phi(a[i])), `${s.kind}: a = ${a[i]}, n = ${n}`).toBe(true);
+        for (let i = 0; i < n; i++) expect(Object.is(out[i], phi(a[i])), `${b}, ${s.kind}: a = ${a[i]}, n = ${n}`).toBe(true);
       }
+      setKernelBackend(prev);
     }
+  });
+
+  it("ChebPanels rejects a malformed table with a clear error", () => {
+    expect(() => new ChebPanels(new Float64Array([0]), new Float64Array(25), 24)).toThrow(/need ≥ 2 edges/);
+    expect(() => new ChebPanels(new Float64Array([0, 1]), new Float64Array(24), 24)).toThrow(/coefficients per panel/);
   });
 });
 

@@ -1846,3 +1846,92 @@ export function matvec2T(D: i32, AT: usize, BT: usize, w: usize, u: usize, r: us
     store<f64>(r + o, b);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Piecewise Chebyshev evaluation of the LSG24 φ tables (mirrors tsChebPanels of
+// src/kernels/cheb-panels.ts operation for operation; lanes hold different points).  For each i:
+// panel l = the last p with edges[p] ≤ θ_i (binary search over p = 0 … last), t = (2θ − e_l − e_{l+1})
+// / (e_{l+1} − e_l), Clenshaw b_k = 2t b_{k+1} − b_{k+2} + c_{l,k} for k = deg … 1 (two steps per
+// round, b_k into b_{k+2}'s slot), v = t b_1 − b_2 + c_{l,0}, out_i = a_i < 0 ? −v : v.
+
+// @ts-ignore: decorator
+@inline
+function chebPanel(edges: usize, last: i32, th: f64): i32 {
+  let lo = 0, hi = last;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (load<f64>(edges + (<usize>mid << 3)) <= th) lo = mid; else hi = mid - 1;
+  }
+  return lo;
+}
+
+// @ts-ignore: decorator
+@inline
+function chebT(edges: usize, l: i32, th: f64): f64 {
+  const e0 = load<f64>(edges + (<usize>l << 3)), e1 = load<f64>(edges + (<usize>l << 3), 8);
+  return (2 * th - e0 - e1) / (e1 - e0);
+}
+
+export function chebPanels(n: i32, th: usize, a: usize, edges: usize, last: i32, coefs: usize, deg: i32, out: usize): void {
+  const cs: usize = <usize>(deg + 1) << 3; // bytes per panel
+  const zero = f64x2.splat(0);
+  let i = 0;
+  // Eight points at a time: four v128 recurrences of two lanes each.
+  for (; i + 8 <= n; i += 8) {
+    const o: usize = <usize>i << 3;
+    const th0 = load<f64>(th + o), th1 = load<f64>(th + o, 8), th2 = load<f64>(th + o, 16), th3 = load<f64>(th + o, 24);
+    const th4 = load<f64>(th + o, 32), th5 = load<f64>(th + o, 40), th6 = load<f64>(th + o, 48), th7 = load<f64>(th + o, 56);
+    const l0 = chebPanel(edges, last, th0), l1 = chebPanel(edges, last, th1), l2 = chebPanel(edges, last, th2), l3 = chebPanel(edges, last, th3);
+    const l4 = chebPanel(edges, last, th4), l5 = chebPanel(edges, last, th5), l6 = chebPanel(edges, last, th6), l7 = chebPanel(edges, last, th7);
+    const tA = f64x2.replace_lane(f64x2.splat(chebT(edges, l0, th0)), 1, chebT(edges, l1, th1));
+    const tB = f64x2.replace_lane(f64x2.splat(chebT(edges, l2, th2)), 1, chebT(edges, l3, th3));
+    const tC = f64x2.replace_lane(f64x2.splat(chebT(edges, l4, th4)), 1, chebT(edges, l5, th5));
+    const tD = f64x2.replace_lane(f64x2.splat(chebT(edges, l6, th6)), 1, chebT(edges, l7, th7));
+    const c0 = coefs + <usize>l0 * cs, c1 = coefs + <usize>l1 * cs, c2 = coefs + <usize>l2 * cs, c3 = coefs + <usize>l3 * cs;
+    const c4 = coefs + <usize>l4 * cs, c5 = coefs + <usize>l5 * cs, c6 = coefs + <usize>l6 * cs, c7 = coefs + <usize>l7 * cs;
+    const uA = f64x2.add(tA, tA), uB = f64x2.add(tB, tB), uC = f64x2.add(tC, tC), uD = f64x2.add(tD, tD);
+    let pA = zero, qA = zero, pB = zero, qB = zero, pC = zero, qC = zero, pD = zero, qD = zero;
+    let k = deg;
+    for (; k >= 2; k -= 2) {
+      const ko: usize = <usize>k << 3, k1: usize = ko - 8;
+      qA = f64x2.add(f64x2.sub(f64x2.mul(uA, pA), qA), v128.load64_lane(c1 + ko, v128.load64_zero(c0 + ko), 1));
+      qB = f64x2.add(f64x2.sub(f64x2.mul(uB, pB), qB), v128.load64_lane(c3 + ko, v128.load64_zero(c2 + ko), 1));
+      qC = f64x2.add(f64x2.sub(f64x2.mul(uC, pC), qC), v128.load64_lane(c5 + ko, v128.load64_zero(c4 + ko), 1));
+      qD = f64x2.add(f64x2.sub(f64x2.mul(uD, pD), qD), v128.load64_lane(c7 + ko, v128.load64_zero(c6 + ko), 1));
+      pA = f64x2.add(f64x2.sub(f64x2.mul(uA, qA), pA), v128.load64_lane(c1 + k1, v128.load64_zero(c0 + k1), 1));
+      pB = f64x2.add(f64x2.sub(f64x2.mul(uB, qB), pB), v128.load64_lane(c3 + k1, v128.load64_zero(c2 + k1), 1));
+      pC = f64x2.add(f64x2.sub(f64x2.mul(uC, qC), pC), v128.load64_lane(c5 + k1, v128.load64_zero(c4 + k1), 1));
+      pD = f64x2.add(f64x2.sub(f64x2.mul(uD, qD), pD), v128.load64_lane(c7 + k1, v128.load64_zero(c6 + k1), 1));
+    }
+    if (k == 1) { // odd degree: one more step
+      let b = f64x2.add(f64x2.sub(f64x2.mul(uA, pA), qA), v128.load64_lane(c1 + 8, v128.load64_zero(c0 + 8), 1)); qA = pA; pA = b;
+      b = f64x2.add(f64x2.sub(f64x2.mul(uB, pB), qB), v128.load64_lane(c3 + 8, v128.load64_zero(c2 + 8), 1)); qB = pB; pB = b;
+      b = f64x2.add(f64x2.sub(f64x2.mul(uC, pC), qC), v128.load64_lane(c5 + 8, v128.load64_zero(c4 + 8), 1)); qC = pC; pC = b;
+      b = f64x2.add(f64x2.sub(f64x2.mul(uD, pD), qD), v128.load64_lane(c7 + 8, v128.load64_zero(c6 + 8), 1)); qD = pD; pD = b;
+    }
+    const vA = f64x2.add(f64x2.sub(f64x2.mul(tA, pA), qA), v128.load64_lane(c1, v128.load64_zero(c0), 1));
+    const vB = f64x2.add(f64x2.sub(f64x2.mul(tB, pB), qB), v128.load64_lane(c3, v128.load64_zero(c2), 1));
+    const vC = f64x2.add(f64x2.sub(f64x2.mul(tC, pC), qC), v128.load64_lane(c5, v128.load64_zero(c4), 1));
+    const vD = f64x2.add(f64x2.sub(f64x2.mul(tD, pD), qD), v128.load64_lane(c7, v128.load64_zero(c6), 1));
+    v128.store(out + o, v128.bitselect(f64x2.neg(vA), vA, f64x2.lt(v128.load(a + o), zero)));
+    v128.store(out + o, v128.bitselect(f64x2.neg(vB), vB, f64x2.lt(v128.load(a + o, 16), zero)), 16);
+    v128.store(out + o, v128.bitselect(f64x2.neg(vC), vC, f64x2.lt(v128.load(a + o, 32), zero)), 32);
+    v128.store(out + o, v128.bitselect(f64x2.neg(vD), vD, f64x2.lt(v128.load(a + o, 48), zero)), 48);
+  }
+  // The rest one at a time (scalar, the same operations).
+  for (; i < n; i++) {
+    const o: usize = <usize>i << 3;
+    const t0 = load<f64>(th + o);
+    const l = chebPanel(edges, last, t0);
+    const t = chebT(edges, l, t0), u = t + t, c = coefs + <usize>l * cs;
+    let p: f64 = 0, q: f64 = 0;
+    let k = deg;
+    for (; k >= 2; k -= 2) {
+      q = u * p - q + load<f64>(c + (<usize>k << 3));
+      p = u * q - p + load<f64>(c + (<usize>(k - 1) << 3));
+    }
+    if (k == 1) { const b = u * p - q + load<f64>(c + 8); q = p; p = b; }
+    const v = t * p - q + load<f64>(c);
+    store<f64>(out + o, load<f64>(a + o) < 0 ? -v : v);
+  }
+}

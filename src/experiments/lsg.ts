@@ -10,7 +10,7 @@ import { geometrySize, type Geometry } from "../data/kernels.js";
 import { makeField, type FieldSpec, type Marginal } from "../data/marginals.js";
 import { Task, type ClassSampler } from "../data/task.js";
 import { Rng } from "../stats/rng.js";
-import { allocResident } from "../kernels/index.js";
+import { allocResident, gemm } from "../kernels/index.js";
 import { denseCirculant, initWeights, initWeightsXavierTruncated, makePhi, runLsg, type PhiTable } from "../theory/lsg24.js";
 import { trainSingleRelu } from "../sim/single-relu.js";
 import { ipr } from "../analysis/ipr.js";
@@ -42,6 +42,8 @@ export interface LsgResult extends ResultBase<"lsg", LsgModel> {
 
 /** Probe inputs for the dead-neuron test of an lsg run. */
 export const LSG_PROBE_SIZE = 2000;
+/** Probe rows per matrix product of the dead-neuron test. */
+const PROBE_BLOCK = 250;
 
 function fieldSpecs(m: LsgModel): [FieldSpec, FieldSpec] {
   return m.data.classes.map((c) => ({ xi: c.xi, marginal: (c.marginal ?? m.data.marginal)! })) as [FieldSpec, FieldSpec];
@@ -85,40 +87,24 @@ function logSteps(steps: number, n: number): number[] {
   return out;
 }
 
-/**
- * counts[t] = #{m < rows : x_m·w_t ≤ 0 (or NaN)} for four weight vectors at once, each x_m·w_t summed
- * over i in increasing order from 0.  A function of its own, so V8 optimises it once for all calls
- * (inlined into the caller's loop it was recompiled on stack replacement, and deoptimised, per run).
- */
-function countInactive4(X: Float64Array, rows: number, D: number, w0: Float64Array, w1: Float64Array, w2: Float64Array, w3: Float64Array, counts: Float64Array): void {
-  let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-  for (let m = 0, o = 0; m < rows; m++, o += D) {
-    let h0 = 0, h1 = 0, h2 = 0, h3 = 0;
-    for (let i = 0; i < D; i++) {
-      const x = X[o + i];
-      h0 += w0[i] * x; h1 += w1[i] * x; h2 += w2[i] * x; h3 += w3[i] * x;
-    }
-    c0 += h0 > 0 ? 0 : 1;
-    c1 += h1 > 0 ? 0 : 1;
-    c2 += h2 > 0 ? 0 : 1;
-    c3 += h3 > 0 ? 0 : 1;
-  }
-  counts[0] = c0; counts[1] = c1; counts[2] = c2; counts[3] = c3;
-}
-
 /** 1 per weight vector that is inactive (w·x ≤ 0) on ≥ 99 % of LSG_PROBE_SIZE probe inputs, else 0. */
 function deadNeuronProbe(specs: [FieldSpec, FieldSpec], geom: Geometry, D: number, ws: readonly Float64Array[], seed: number): number[] {
   const probeTask = new Task(specs.map((s) => makeField(geom, s).sampler), [0, 1]);
   const probe = probeTask.dataset(LSG_PROBE_SIZE, Rng.stream(seed, 2)).X;
-  // Four weight vectors per pass over the probe rows (`countInactive4`): each probe entry is loaded
-  // once for four dot products (≈ 2× faster; it was a tenth of an lsg ODE sweep).  A last partial
-  // block repeats its last vector.  Every h is still summed in increasing i from 0, so the counts
-  // are those of one dot product at a time.
-  const n = ws.length, inactive = new Array<number>(n).fill(0), c = new Float64Array(4);
-  for (let k = 0; k < n; k += 4) {
-    const last = n - 1;
-    countInactive4(probe, LSG_PROBE_SIZE, D, ws[k], ws[Math.min(k + 1, last)], ws[Math.min(k + 2, last)], ws[Math.min(k + 3, last)], c);
-    for (let t = 0; t < 4 && k + t < n; t++) inactive[k + t] = c[t];
+  // All the weight vectors against all the probe rows as one matrix product H = X Wᵀ (the GEMM
+  // kernel, in blocks of PROBE_BLOCK rows): gemm sums each H_mk = Σ_i x_mi w_ki over i in increasing
+  // order from +0, exactly as one dot product at a time, so the counts are the same (it was a tenth
+  // of an lsg ODE sweep in a scalar loop).
+  const n = ws.length, inactive = new Array<number>(n).fill(0);
+  const W = new Float64Array(n * D);
+  ws.forEach((wk, k) => W.set(wk.subarray(0, D), k * D));
+  const H = new Float64Array(PROBE_BLOCK * n);
+  for (let m0 = 0; m0 < LSG_PROBE_SIZE; m0 += PROBE_BLOCK) {
+    const rows = Math.min(PROBE_BLOCK, LSG_PROBE_SIZE - m0);
+    gemm(false, true, rows, n, D, 1, probe.subarray(m0 * D, (m0 + rows) * D), W, 0, H);
+    for (let r = 0, o = 0; r < rows; r++, o += n) {
+      for (let k = 0; k < n; k++) if (!(H[o + k] > 0)) inactive[k]++;
+    }
   }
   return inactive.map((count) => (count >= DEAD_RELU_FRACTION * LSG_PROBE_SIZE ? 1 : 0));
 }

@@ -26,6 +26,8 @@ import { erf } from "../stats/special.js";
 import { ipr } from "../analysis/ipr.js";
 import { logTimes } from "../integrate/grid.js";
 import { Matvec2 } from "../kernels/matvec2.js";
+import { ChebPanels } from "../kernels/cheb-panels.js";
+import { simdKernels } from "../kernels/index.js";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -91,6 +93,8 @@ export class PhiTable {
   readonly panels: number;
   /** Largest tail-coefficient estimate over panels (a-posteriori error indicator). */
   readonly errorEstimate: number;
+  /** evalMany's evaluators, per kernel backend ([TS, SIMD]). */
+  private readonly cheb: [ChebPanels | undefined, ChebPanels | undefined] = [undefined, undefined];
 
   constructor(f: (a: number) => number, opts: PhiTableOptions = {}) {
     const tol = opts.tol ?? 1e-12, minWidth = opts.minWidth ?? 1e-7, maxPanels = opts.maxPanels ?? 1000;
@@ -130,47 +134,14 @@ export class PhiTable {
   }
 
   /**
-   * out[i] = eval(a[i]) for i < n, four evaluations at a time with their Clenshaw recurrences
-   * interleaved and unrolled by two (b_k into the slot of b_{k+2}, so no register moves): one alone
-   * is a chain of 24 dependent multiply–adds (≈ 58 ns); this is ≈ 30 ns with θ and the panel search.
-   * Each value is computed by exactly eval's operations, so the results are the same bits.
+   * out[i] = eval(a[i]) for i < n, with the same bits: many points at once on the kernel backend
+   * (src/kernels/cheb-panels.ts: several Clenshaw recurrences interleaved, two points per SIMD
+   * vector; one alone is a chain of 24 dependent multiply–adds, ≈ 58 ns a point).
    */
   evalMany(a: Float64Array, out: Float64Array, n: number): void {
-    const e = this.edges, c = this.coefs, last = this.panels - 1;
-    let i = 0;
-    for (; i + 3 < n; i += 4) {
-      const x0 = a[i], x1 = a[i + 1], x2 = a[i + 2], x3 = a[i + 3];
-      const th0 = theta(x0), th1 = theta(x1), th2 = theta(x2), th3 = theta(x3);
-      const l0 = panelOf(e, last, th0), l1 = panelOf(e, last, th1), l2 = panelOf(e, last, th2), l3 = panelOf(e, last, th3);
-      const t0 = (2 * th0 - e[l0] - e[l0 + 1]) / (e[l0 + 1] - e[l0]);
-      const t1 = (2 * th1 - e[l1] - e[l1 + 1]) / (e[l1 + 1] - e[l1]);
-      const t2 = (2 * th2 - e[l2] - e[l2 + 1]) / (e[l2 + 1] - e[l2]);
-      const t3 = (2 * th3 - e[l3] - e[l3 + 1]) / (e[l3 + 1] - e[l3]);
-      const o0 = l0 * (DEG + 1), o1 = l1 * (DEG + 1), o2 = l2 * (DEG + 1), o3 = l3 * (DEG + 1);
-      const u0 = 2 * t0, u1 = 2 * t1, u2 = 2 * t2, u3 = 2 * t3;
-      // (p, q) = (b_{k+1}, b_{k+2}); b_k = u b_{k+1} − b_{k+2} + c_k.
-      let p0 = 0, q0 = 0, p1 = 0, q1 = 0, p2 = 0, q2 = 0, p3 = 0, q3 = 0;
-      let k = DEG;
-      for (; k >= 2; k -= 2) {
-        q0 = u0 * p0 - q0 + c[o0 + k]; q1 = u1 * p1 - q1 + c[o1 + k];
-        q2 = u2 * p2 - q2 + c[o2 + k]; q3 = u3 * p3 - q3 + c[o3 + k];
-        p0 = u0 * q0 - p0 + c[o0 + k - 1]; p1 = u1 * q1 - p1 + c[o1 + k - 1];
-        p2 = u2 * q2 - p2 + c[o2 + k - 1]; p3 = u3 * q3 - p3 + c[o3 + k - 1];
-      }
-      if (k === 1) { // odd degree: one more step
-        let b: number;
-        b = u0 * p0 - q0 + c[o0 + 1]; q0 = p0; p0 = b;
-        b = u1 * p1 - q1 + c[o1 + 1]; q1 = p1; p1 = b;
-        b = u2 * p2 - q2 + c[o2 + 1]; q2 = p2; p2 = b;
-        b = u3 * p3 - q3 + c[o3 + 1]; q3 = p3; p3 = b;
-      }
-      const v0 = t0 * p0 - q0 + c[o0], v1 = t1 * p1 - q1 + c[o1], v2 = t2 * p2 - q2 + c[o2], v3 = t3 * p3 - q3 + c[o3];
-      out[i] = x0 < 0 ? -v0 : v0;
-      out[i + 1] = x1 < 0 ? -v1 : v1;
-      out[i + 2] = x2 < 0 ? -v2 : v2;
-      out[i + 3] = x3 < 0 ? -v3 : v3;
-    }
-    for (; i < n; i++) out[i] = this.eval(a[i]);
+    const key = simdKernels() ? 1 : 0;
+    const c = (this.cheb[key] ??= new ChebPanels(this.edges, this.coefs, DEG));
+    c.evaluate(a, n, out);
   }
 
   eval(a: number): number {
@@ -196,22 +167,6 @@ export class PhiTable {
     const v = t * b1 - b2 + c[off];
     return a < 0 ? -v : v;
   }
-}
-
-/** θ = asin|a| (π/2 for |a| ≥ 1), as PhiTable.eval computes it. */
-function theta(a: number): number {
-  const aa = a < 0 ? -a : a;
-  return aa >= 1 ? Math.PI / 2 : Math.asin(aa);
-}
-
-/** The panel of θ (PhiTable.eval's binary search over the edges; `last` = panels − 1). */
-function panelOf(e: Float64Array, last: number, th: number): number {
-  let lo = 0, hi = last;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (e[mid] <= th) lo = mid; else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** A fast φ for a marginal: closed forms for gaussian/sign/ising, a PhiTable otherwise. */
