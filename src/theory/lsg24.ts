@@ -222,6 +222,11 @@ export function denseCirculant(L: number, dim: 1 | 2, row: Float64Array): Float6
   return C;
 }
 
+export type LsgRhs = ((t: number, w: Float64Array, dw: Float64Array) => void) & {
+  /** Frees the products' resident memory now; the function must not be called afterwards. */
+  release(): void;
+};
+
 /**
  * Right-hand side dw/dt = ½[φ(a) − (Σ0 + Σ1) w] (allocation-free after construction).
  *
@@ -230,12 +235,12 @@ export function denseCirculant(L: number, dim: 1 | 2, row: Float64Array): Float6
  * (3.2 µs per call at D = 40).  Each entry's sum, and q's, is summed as one row at a time would
  * (j, resp. i, in increasing order), so the results are the same bits on every backend.
  */
-export function lsgRhs(sys: LsgSystem): (t: number, w: Float64Array, dw: Float64Array) => void {
+export function lsgRhs(sys: LsgSystem): LsgRhs {
   const { D, sigma1, sum, phi, phiMany } = sys;
   const mv = new Matvec2(D, sigma1, sum);
   const { w: wv, u, r } = mv;
   const av = new Float64Array(D), pv = new Float64Array(D);
-  return (_t, w, dw) => {
+  const f = (_t: number, w: Float64Array, dw: Float64Array): void => {
     for (let k = 0; k < D; k++) wv[k] = w[k];
     mv.run();
     let q = 0;
@@ -256,6 +261,7 @@ export function lsgRhs(sys: LsgSystem): (t: number, w: Float64Array, dw: Float64
       dw[i] = 0.5 * (phi(a) - r[i]);
     }
   };
+  return Object.assign(f, { release: () => mv.release() });
 }
 
 /**
@@ -348,8 +354,19 @@ export function initWeightsXavierTruncated(D: number, initScale: number, rng: Rn
 
 /** Integrate the effective dynamics from w0. */
 export async function runLsg(sys: LsgSystem, w0: Float64Array, o: LsgRunOptions, hooks: RunHooks = {}): Promise<LsgRunResult> {
+  const rhs = lsgRhs(sys);
+  try {
+    return await solveLsg(sys, rhs, w0, o, hooks);
+  } finally {
+    // The products' resident copies (matrices not already resident and symmetric: 2·8·D² bytes)
+    // go now rather than when the garbage collector, which does not see wasm memory, gets to them.
+    rhs.release();
+  }
+}
+
+async function solveLsg(sys: LsgSystem, rhs: LsgRhs, w0: Float64Array, o: LsgRunOptions, hooks: RunHooks): Promise<LsgRunResult> {
   const problem: OdeProblem = {
-    rhs: lsgRhs(sys),
+    rhs,
     // Used by the implicit methods (rodas, bdf) only.
     jac: lsgJacobian(sys),
     autonomous: true,
