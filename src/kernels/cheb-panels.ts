@@ -69,20 +69,23 @@ export function tsChebPanels(
     out[i + 2] = a[i + 2] < 0 ? -v2 : v2;
     out[i + 3] = a[i + 3] < 0 ? -v3 : v3;
   }
-  for (; i < n; i++) {
-    const t0 = th[i];
-    const l = chebPanelOf(e, last, t0);
-    const t = (2 * t0 - e[l] - e[l + 1]) / (e[l + 1] - e[l]), u = 2 * t, o = l * w;
-    let p = 0, q = 0;
-    let k = deg;
-    for (; k >= 2; k -= 2) {
-      q = u * p - q + c[o + k];
-      p = u * q - p + c[o + k - 1];
-    }
-    if (k === 1) { const b = u * p - q + c[o + 1]; q = p; p = b; }
-    const v = t * p - q + c[o];
-    out[i] = a[i] < 0 ? -v : v;
+  for (; i < n; i++) out[i] = chebValue(th[i], a[i], edges, last, coefs, deg);
+}
+
+/** One point: the panel sum at θ = th, negated when a < 0 (`PhiTable.eval` and the tails above). */
+export function chebValue(th: number, a: number, edges: Float64Array, last: number, coefs: Float64Array, deg: number): number {
+  const e = edges, c = coefs;
+  const l = chebPanelOf(e, last, th);
+  const t = (2 * th - e[l] - e[l + 1]) / (e[l + 1] - e[l]), u = 2 * t, o = l * (deg + 1);
+  let p = 0, q = 0;
+  let k = deg;
+  for (; k >= 2; k -= 2) {
+    q = u * p - q + c[o + k];
+    p = u * q - p + c[o + k - 1];
   }
+  if (k === 1) { const b = u * p - q + c[o + 1]; q = p; p = b; }
+  const v = t * p - q + c[o];
+  return a < 0 ? -v : v;
 }
 
 interface ChebExports {

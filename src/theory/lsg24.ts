@@ -26,7 +26,7 @@ import { erf } from "../stats/special.js";
 import { ipr } from "../analysis/ipr.js";
 import { logTimes } from "../integrate/grid.js";
 import { Matvec2 } from "../kernels/matvec2.js";
-import { ChebPanels } from "../kernels/cheb-panels.js";
+import { ChebPanels, chebTheta, chebValue } from "../kernels/cheb-panels.js";
 import { simdKernels } from "../kernels/index.js";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -144,28 +144,9 @@ export class PhiTable {
     c.evaluate(a, n, out);
   }
 
+  /** φ(a) (see chebValue in src/kernels/cheb-panels.ts for the operations). */
   eval(a: number): number {
-    const aa = a < 0 ? -a : a;
-    const th = aa >= 1 ? Math.PI / 2 : Math.asin(aa);
-    const e = this.edges;
-    let lo = 0, hi = this.panels - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (e[mid] <= th) lo = mid; else hi = mid - 1;
-    }
-    const a0 = e[lo], a1 = e[lo + 1];
-    const t = (2 * th - a0 - a1) / (a1 - a0);
-    const off = lo * (DEG + 1), c = this.coefs;
-    // Clenshaw.
-    let b1 = 0, b2 = 0;
-    const t2 = 2 * t;
-    for (let k = DEG; k >= 1; k--) {
-      const b0 = t2 * b1 - b2 + c[off + k];
-      b2 = b1;
-      b1 = b0;
-    }
-    const v = t * b1 - b2 + c[off];
-    return a < 0 ? -v : v;
+    return chebValue(chebTheta(a), a, this.edges, this.panels - 1, this.coefs, DEG);
   }
 }
 
