@@ -110,7 +110,8 @@ export interface GridBench { speedup: number; cpuRatio: number; identical: boole
 /**
  * Speed-up of -j 2 over -j 1 (best of two fresh-process runs each), and its ceiling on this machine:
  * two -j 1 runs started together in separate processes share no pool, yet each is slower than a run
- * alone (shared L3 and memory bandwidth, the boost clock with both cores busy); -j 2 cannot beat
+ * alone (V8's background JIT compilation loses the idle core a lone run uses; shared L3 and memory
+ * bandwidth for memory-bound units — the clock itself stays the same, docs/performance.md); -j 2 cannot beat
  * ceiling = 2 · T1(alone) / T1(two at once).
  */
 export async function gridSpeedup(kind: GridKind, scale = 1): Promise<GridBench> {
