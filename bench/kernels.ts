@@ -17,7 +17,7 @@
  */
 import type { Benchmark } from "./run.js";
 import { gemm, gemv, kernelBackend, setKernelBackend, simdAvailable, type KernelBackend } from "../src/kernels/index.js";
-import { wasmKernels } from "../src/kernels/wasm.js";
+import { wasmKernels, type WasmKernels } from "../src/kernels/wasm.js";
 import { RowFn, fusedRowPass } from "../src/theory/single-neuron.js";
 import { ImplicitCumulantLoss, secondMoment } from "../src/cp/loss.js";
 import { Rng } from "../src/stats/rng.js";
@@ -59,22 +59,19 @@ function scalarPeak(): number {
   return (24 * iters) / s / 1e9;
 }
 
-function simdPeak(): number {
+/** Operations per second (G/s) of a wasm microkernel run for `iters` rounds of `perRound`; NaN without wasm. */
+function wasmRate(run: (wk: WasmKernels, iters: number) => void, iters: number, perRound: number): number {
   const wk = wasmKernels();
   if (!wk) return NaN;
-  const iters = 1e7;
-  const s = perCall(() => { wk.peakSimd(iters); }, 0.5);
-  return (48 * iters) / s / 1e9;
+  const s = perCall(() => { run(wk, iters); }, 0.5);
+  return (perRound * iters) / s / 1e9;
 }
 
+/** WebAssembly f64x2 multiply–add peak (GFLOP/s): 48 flops per round. */
+const simdPeak = () => wasmRate((wk, n) => wk.peakSimd(n), 1e7, 48);
+
 /** WebAssembly v128 loads per second (G/s): eight L1-resident loads per round. */
-function loadPeak(): number {
-  const wk = wasmKernels();
-  if (!wk) return NaN;
-  const iters = 2e7;
-  const s = perCall(() => { wk.peakLoads(iters); }, 0.5);
-  return (8 * iters) / s / 1e9;
-}
+const loadPeak = () => wasmRate((wk, n) => wk.peakLoads(n), 2e7, 8);
 
 /**
  * The flow row pass's pipelined loop (wasm/kernels.ts rowPassD) issues, per 4 rows × 4 columns
